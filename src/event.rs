@@ -1,0 +1,473 @@
+//! The event format publishers send, and its validation.
+//!
+//! An event is a JSON object with a string `type`. Objects of type
+//! `pipeline.stage` are interpreted (run, stage, status); any other type is a
+//! generic event, relayed untouched. Validation never copies the event: the
+//! gateway keeps the publisher's bytes and embeds them verbatim in what it
+//! sends on, so unknown fields and letter case survive exactly.
+//! See docs/events.md for the format and schema.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+/// The `type` of the events the gateway interprets.
+pub const PIPELINE_STAGE_TYPE: &str = "pipeline.stage";
+
+/// Default largest event accepted, in bytes.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 64 * 1024;
+
+/// Deepest nesting of arrays and objects accepted in an event. Deeper
+/// documents are refused: the gateway's parser would cope, but browsers and
+/// other consumers downstream may not.
+pub const MAX_NESTING: usize = 64;
+
+/// Longest `run_id` accepted, in bytes.
+pub const MAX_RUN_ID_BYTES: usize = 128;
+
+/// The six pipeline stages, in pipeline order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Stage {
+    Radar,
+    Analyst,
+    Advisor,
+    Actuator,
+    Quality,
+    Report,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 6] = [
+        Stage::Radar,
+        Stage::Analyst,
+        Stage::Advisor,
+        Stage::Actuator,
+        Stage::Quality,
+        Stage::Report,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Radar => "radar",
+            Stage::Analyst => "analyst",
+            Stage::Advisor => "advisor",
+            Stage::Actuator => "actuator",
+            Stage::Quality => "quality",
+            Stage::Report => "report",
+        }
+    }
+
+    /// Parses a stage name in any letter case.
+    pub fn parse(name: &str) -> Option<Stage> {
+        Stage::ALL
+            .into_iter()
+            .find(|stage| stage.as_str().eq_ignore_ascii_case(name))
+    }
+
+    /// Position in the pipeline, 0 for radar.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The status of one stage of one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Idle,
+    Processing,
+    Complete,
+    Error,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [
+        Status::Idle,
+        Status::Processing,
+        Status::Complete,
+        Status::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Idle => "idle",
+            Status::Processing => "processing",
+            Status::Complete => "complete",
+            Status::Error => "error",
+        }
+    }
+
+    /// Parses a status name in any letter case.
+    pub fn parse(name: &str) -> Option<Status> {
+        Status::ALL
+            .into_iter()
+            .find(|status| status.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a message was not relayed. Each reason is counted separately.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("message is {size} bytes, over the {limit}-byte limit")]
+    TooLarge { size: usize, limit: usize },
+    #[error("message is not valid UTF-8")]
+    NotUtf8,
+    #[error("message is not valid JSON: {0}")]
+    NotJson(String),
+    #[error("message is JSON but not an object")]
+    NotObject,
+    #[error("message nests arrays and objects deeper than {MAX_NESTING} levels")]
+    TooDeep,
+    #[error("event has no string field `type`")]
+    MissingType,
+    #[error("pipeline event is invalid: {0}")]
+    InvalidPipeline(String),
+}
+
+impl Rejection {
+    /// Short stable name, used as a metrics label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Rejection::TooLarge { .. } => "too_large",
+            Rejection::NotUtf8 => "not_utf8",
+            Rejection::NotJson(_) => "not_json",
+            Rejection::NotObject => "not_object",
+            Rejection::TooDeep => "too_deep",
+            Rejection::MissingType => "missing_type",
+            Rejection::InvalidPipeline(_) => "invalid_pipeline",
+        }
+    }
+
+    pub const REASONS: [&'static str; 7] = [
+        "too_large",
+        "not_utf8",
+        "not_json",
+        "not_object",
+        "too_deep",
+        "missing_type",
+        "invalid_pipeline",
+    ];
+}
+
+/// An event's time as the publisher gave it in `ts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublishedAt {
+    /// Unix time in milliseconds.
+    pub unix_ms: i64,
+}
+
+/// The interpreted part of a valid `pipeline.stage` event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipelineUpdate {
+    pub run_id: String,
+    pub stage: Stage,
+    pub status: Status,
+    pub detail: Option<String>,
+}
+
+/// A message that passed validation: the publisher's bytes plus what the
+/// gateway understood of them.
+#[derive(Debug, Clone)]
+pub struct ValidEvent {
+    /// The publisher's JSON text, unchanged.
+    pub raw: String,
+    /// `Some` for `pipeline.stage` events.
+    pub pipeline: Option<PipelineUpdate>,
+    /// The event's `ts`, when it had a valid one.
+    pub published_at: Option<PublishedAt>,
+}
+
+/// The fields validation looks at; everything else is skipped unread.
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Field<'a>>,
+    #[serde(borrow, default)]
+    run_id: Option<Field<'a>>,
+    #[serde(borrow, default)]
+    stage: Option<Field<'a>>,
+    #[serde(borrow, default)]
+    status: Option<Field<'a>>,
+    #[serde(borrow, default)]
+    detail: Option<Field<'a>>,
+    #[serde(borrow, default)]
+    ts: Option<Field<'a>>,
+}
+
+/// A field value, kept loose so that a wrong type is reported by name
+/// instead of as a parse error.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Field<'a> {
+    Str(#[serde(borrow)] std::borrow::Cow<'a, str>),
+    Int(i64),
+    Float(f64),
+    Other(IgnoredAny),
+}
+
+impl Field<'_> {
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Field::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Validates one message from the bus. `max_bytes` is the size limit.
+pub fn parse_event(bytes: &[u8], max_bytes: usize) -> Result<ValidEvent, Rejection> {
+    if bytes.len() > max_bytes {
+        return Err(Rejection::TooLarge {
+            size: bytes.len(),
+            limit: max_bytes,
+        });
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| Rejection::NotUtf8)?;
+    // A derived struct would also accept a JSON array; insist on an object.
+    match text.trim_start().as_bytes().first() {
+        Some(b'{') => {}
+        Some(_) => {
+            // Still distinguish "not JSON at all" from "JSON, not an object".
+            return match serde_json::from_str::<IgnoredAny>(text) {
+                Ok(_) => Err(Rejection::NotObject),
+                Err(err) => Err(Rejection::NotJson(err.to_string())),
+            };
+        }
+        None => return Err(Rejection::NotJson("empty message".into())),
+    }
+    let head: Head<'_> =
+        serde_json::from_str(text).map_err(|err| Rejection::NotJson(err.to_string()))?;
+    if nesting_depth(text) > MAX_NESTING {
+        return Err(Rejection::TooDeep);
+    }
+    let kind = head
+        .kind
+        .as_ref()
+        .and_then(Field::as_str)
+        .ok_or(Rejection::MissingType)?;
+    let published_at = head.ts.as_ref().and_then(parse_ts);
+    let pipeline = if kind == PIPELINE_STAGE_TYPE {
+        Some(parse_pipeline(&head)?)
+    } else {
+        None
+    };
+    Ok(ValidEvent {
+        raw: text.to_owned(),
+        pipeline,
+        published_at,
+    })
+}
+
+fn parse_pipeline(head: &Head<'_>) -> Result<PipelineUpdate, Rejection> {
+    let invalid = |msg: String| Rejection::InvalidPipeline(msg);
+    let run_id = match head.run_id.as_ref() {
+        Some(Field::Str(s)) if !s.trim().is_empty() && s.len() <= MAX_RUN_ID_BYTES => s.to_string(),
+        Some(Field::Str(s)) if s.len() > MAX_RUN_ID_BYTES => {
+            return Err(invalid(format!(
+                "`run_id` is longer than {MAX_RUN_ID_BYTES} bytes"
+            )));
+        }
+        Some(Field::Str(_)) => return Err(invalid("`run_id` is empty".into())),
+        Some(_) => return Err(invalid("`run_id` must be a string".into())),
+        None => return Err(invalid("`run_id` is missing".into())),
+    };
+    let stage_name = head
+        .stage
+        .as_ref()
+        .ok_or_else(|| invalid("`stage` is missing".into()))?
+        .as_str()
+        .ok_or_else(|| invalid("`stage` must be a string".into()))?;
+    let stage = Stage::parse(stage_name).ok_or_else(|| {
+        invalid(format!(
+            "unknown stage {:?} (expected one of radar, analyst, advisor, actuator, quality, report)",
+            truncate(stage_name, 40)
+        ))
+    })?;
+    let status_name = head
+        .status
+        .as_ref()
+        .ok_or_else(|| invalid("`status` is missing".into()))?
+        .as_str()
+        .ok_or_else(|| invalid("`status` must be a string".into()))?;
+    let status = Status::parse(status_name).ok_or_else(|| {
+        invalid(format!(
+            "unknown status {:?} (expected one of idle, processing, complete, error)",
+            truncate(status_name, 40)
+        ))
+    })?;
+    let detail = match head.detail.as_ref() {
+        None => None,
+        Some(Field::Str(s)) => Some(s.to_string()),
+        Some(_) => return Err(invalid("`detail` must be a string".into())),
+    };
+    if let Some(ts) = head.ts.as_ref() {
+        if parse_ts(ts).is_none() {
+            return Err(invalid(
+                "`ts` must be an RFC 3339 time or Unix milliseconds".into(),
+            ));
+        }
+    }
+    Ok(PipelineUpdate {
+        run_id,
+        stage,
+        status,
+        detail,
+    })
+}
+
+fn parse_ts(field: &Field<'_>) -> Option<PublishedAt> {
+    match field {
+        Field::Str(s) => crate::clock::parse_rfc3339_ms(s).map(|unix_ms| PublishedAt { unix_ms }),
+        Field::Int(ms) => Some(PublishedAt { unix_ms: *ms }),
+        Field::Float(ms) if ms.is_finite() => Some(PublishedAt {
+            unix_ms: *ms as i64,
+        }),
+        _ => None,
+    }
+}
+
+/// The deepest nesting of arrays and objects in a valid JSON text, in one
+/// pass over its bytes (brackets inside strings do not count).
+fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &byte in text.as_bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary, for logs.
+pub fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ValidEvent, Rejection> {
+        parse_event(text.as_bytes(), DEFAULT_MAX_EVENT_BYTES)
+    }
+
+    #[test]
+    fn pipeline_event_in_any_case_is_understood_and_kept_verbatim() {
+        let text = r#"{"type":"pipeline.stage","run_id":"run-42","stage":"ANALYST","status":"Processing","detail":"Scoring 48 leads","extra":{"a":[1,2]}}"#;
+        let event = parse(text).unwrap();
+        assert_eq!(event.raw, text);
+        let update = event.pipeline.unwrap();
+        assert_eq!(update.run_id, "run-42");
+        assert_eq!(update.stage, Stage::Analyst);
+        assert_eq!(update.status, Status::Processing);
+        assert_eq!(update.detail.as_deref(), Some("Scoring 48 leads"));
+    }
+
+    #[test]
+    fn generic_event_is_valid_without_pipeline_fields() {
+        let event = parse(r#"{"type":"deploy.finished","stage":"whatever"}"#).unwrap();
+        assert!(event.pipeline.is_none());
+    }
+
+    #[test]
+    fn ts_accepts_rfc3339_and_unix_ms() {
+        let a = parse(r#"{"type":"x","ts":"2026-11-28T15:00:00.123Z"}"#).unwrap();
+        assert_eq!(a.published_at.unwrap().unix_ms, 1_795_878_000_123);
+        let b = parse(r#"{"type":"x","ts":1795878000123}"#).unwrap();
+        assert_eq!(b.published_at.unwrap().unix_ms, 1_795_878_000_123);
+    }
+
+    #[test]
+    fn every_kind_of_invalid_message_is_rejected_with_its_reason() {
+        let cases: [(&[u8], &str); 12] = [
+            (b"not json", "not_json"),
+            (b"", "not_json"),
+            (b"[1,2,3]", "not_object"),
+            (b"\"text\"", "not_object"),
+            (b"{\"type\":", "not_json"),
+            (b"{\"no_type\":1}", "missing_type"),
+            (b"{\"type\":7}", "missing_type"),
+            (b"\xff\xfe{}", "not_utf8"),
+            (
+                br#"{"type":"pipeline.stage","run_id":"r","stage":"cooking","status":"idle"}"#,
+                "invalid_pipeline",
+            ),
+            (
+                br#"{"type":"pipeline.stage","run_id":"r","stage":"radar","status":"done"}"#,
+                "invalid_pipeline",
+            ),
+            (
+                br#"{"type":"pipeline.stage","stage":"radar","status":"idle"}"#,
+                "invalid_pipeline",
+            ),
+            (
+                br#"{"type":"pipeline.stage","run_id":"r","stage":"radar","status":"idle","ts":"yesterday"}"#,
+                "invalid_pipeline",
+            ),
+        ];
+        for (input, reason) in cases {
+            let err = parse_event(input, DEFAULT_MAX_EVENT_BYTES).unwrap_err();
+            assert_eq!(err.reason(), reason, "input {:?}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn oversized_message_is_rejected_before_parsing() {
+        let big = format!(r#"{{"type":"x","pad":"{}"}}"#, "a".repeat(100));
+        let err = parse_event(big.as_bytes(), 50).unwrap_err();
+        assert_eq!(err.reason(), "too_large");
+    }
+
+    #[test]
+    fn deeply_nested_json_is_rejected_not_a_crash() {
+        let deep = format!(r#"{{"type":"x","v":{}{}}}"#, "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(parse(&deep).unwrap_err().reason(), "too_deep");
+        let ok = format!(r#"{{"type":"x","v":{}{}}}"#, "[".repeat(63), "]".repeat(63));
+        assert!(parse(&ok).is_ok(), "64 levels with the outer object are allowed");
+        let too = format!(r#"{{"type":"x","v":{}{}}}"#, "[".repeat(64), "]".repeat(64));
+        assert_eq!(parse(&too).unwrap_err().reason(), "too_deep");
+        let brackets_in_strings = format!(r#"{{"type":"x","v":"{}\"{}"}}"#, "[".repeat(100), "{".repeat(100));
+        assert!(parse(&brackets_in_strings).is_ok());
+    }
+
+    #[test]
+    fn truncate_respects_char_boundaries() {
+        assert_eq!(truncate("héllo", 2), "h");
+        assert_eq!(truncate("abc", 10), "abc");
+    }
+}

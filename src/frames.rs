@@ -1,0 +1,218 @@
+//! The frames of the WebSocket protocol (docs/protocol.md), as bytes.
+//!
+//! Server frames are serialised once and shared by every connection: a
+//! [`Frame`] is a reference-counted UTF-8 buffer, so fanning it out to ten
+//! thousand clients copies a pointer, not the JSON.
+
+use axum::extract::ws::Utf8Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::clock;
+use crate::event::PipelineUpdate;
+use crate::pipeline::RunState;
+
+/// A serialised server frame, cheap to clone.
+pub type Frame = Utf8Bytes;
+
+/// Version of the frame format, sent in `welcome`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// `tactical-link/<version>`, as the server names itself.
+pub const SERVER_NAME: &str = concat!("tactical-link/", env!("CARGO_PKG_VERSION"));
+
+/// Which event bus the gateway reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BusKind {
+    Memory,
+    Redis,
+}
+
+/// The state of the gateway's link to its event bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusState {
+    pub up: bool,
+    pub kind: BusKind,
+    pub since_ms: i64,
+    pub detail: Option<String>,
+}
+
+impl BusState {
+    /// The body of a `bus` frame (also embedded in snapshots and /api/status).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "type": "bus",
+            "state": if self.up { "up" } else { "down" },
+            "kind": self.kind,
+            "since": clock::format_ms(self.since_ms),
+            "detail": self.detail,
+            // Redis pub/sub drops what is published while nobody listens.
+            "lossy": self.kind == BusKind::Redis,
+        })
+    }
+
+    pub fn frame(&self) -> Frame {
+        Frame::from(self.to_json().to_string())
+    }
+}
+
+/// Serialises an `event` frame around the publisher's JSON `raw`, which the
+/// event parser has validated and which is spliced in byte for byte.
+pub fn event_frame(
+    id: &str,
+    received_ms: i64,
+    pipeline: Option<&PipelineUpdate>,
+    raw: &str,
+) -> Frame {
+    let mut out = String::with_capacity(raw.len() + 160);
+    out.push_str(r#"{"type":"event","id":"#);
+    push_json_str(&mut out, id);
+    out.push_str(r#","received_at":""#);
+    out.push_str(&clock::format_ms(received_ms));
+    out.push('"');
+    if let Some(p) = pipeline {
+        out.push_str(r#","pipeline":{"run_id":"#);
+        push_json_str(&mut out, &p.run_id);
+        out.push_str(r#","stage":""#);
+        out.push_str(p.stage.as_str());
+        out.push_str(r#"","status":""#);
+        out.push_str(p.status.as_str());
+        out.push_str(r#""}"#);
+    }
+    out.push_str(r#","event":"#);
+    out.push_str(raw);
+    out.push('}');
+    Frame::from(out)
+}
+
+fn push_json_str(out: &mut String, value: &str) {
+    out.push_str(&serde_json::to_string(value).expect("a string serialises"));
+}
+
+/// Serialises the `welcome` frame.
+pub fn welcome_frame(session: &str, heartbeat_ms: u64, max_client_frame_bytes: usize) -> Frame {
+    Frame::from(
+        serde_json::json!({
+            "type": "welcome",
+            "protocol": PROTOCOL_VERSION,
+            "server": SERVER_NAME,
+            "session": session,
+            "heartbeat_ms": heartbeat_ms,
+            "max_client_frame_bytes": max_client_frame_bytes,
+        })
+        .to_string(),
+    )
+}
+
+/// Serialises a `snapshot` frame. `recent` are already-serialised event
+/// frames, oldest first; they are spliced in without re-parsing.
+pub fn snapshot_frame<'a>(
+    last_id: Option<&str>,
+    bus: &BusState,
+    runs: &[&RunState],
+    recent: impl Iterator<Item = &'a Frame>,
+) -> Frame {
+    let mut out = String::with_capacity(4096);
+    out.push_str(r#"{"type":"snapshot","last_id":"#);
+    out.push_str(&serde_json::to_string(&last_id).expect("string serialises"));
+    out.push_str(r#","bus":"#);
+    out.push_str(&bus.to_json().to_string());
+    out.push_str(r#","runs":"#);
+    out.push_str(&serde_json::to_string(runs).expect("runs serialise"));
+    out.push_str(r#","recent_events":["#);
+    for (i, frame) in recent.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(frame.as_str());
+    }
+    out.push_str("]}");
+    Frame::from(out)
+}
+
+/// Serialises a `pong` answering a client ping.
+pub fn pong_frame(nonce: Option<&RawValue>) -> Frame {
+    let nonce = nonce.map(RawValue::get).unwrap_or("null");
+    Frame::from(format!(r#"{{"type":"pong","nonce":{nonce}}}"#))
+}
+
+/// Serialises an `error` frame about a client frame.
+pub fn error_frame(code: &str, message: &str) -> Frame {
+    Frame::from(serde_json::json!({"type": "error", "code": code, "message": message}).to_string())
+}
+
+/// A frame a client sent.
+#[derive(Debug)]
+pub enum ClientFrame<'a> {
+    Ping { nonce: Option<&'a RawValue> },
+}
+
+#[derive(Deserialize)]
+struct ClientHead<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    nonce: Option<&'a RawValue>,
+}
+
+/// Parses a client's text frame. The error says what was wrong, for an
+/// `error` frame back to the client.
+pub fn parse_client_frame(text: &str) -> Result<ClientFrame<'_>, String> {
+    if !text.trim_start().starts_with('{') {
+        return Err("a client frame must be a JSON object".into());
+    }
+    let head: ClientHead<'_> =
+        serde_json::from_str(text).map_err(|err| format!("invalid client frame: {err}"))?;
+    match head.kind.as_ref() {
+        "ping" => Ok(ClientFrame::Ping { nonce: head.nonce }),
+        other => Err(format!(
+            "unknown client frame type {:?}",
+            crate::event::truncate(other, 40)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Stage, Status};
+
+    #[test]
+    fn event_frame_embeds_the_original_event_verbatim() {
+        let raw = r#"{"type":"pipeline.stage","run_id":"r","stage":"RADAR","status":"IDLE","x":  [1, 2]}"#;
+        let update = PipelineUpdate {
+            run_id: "r".into(),
+            stage: Stage::Radar,
+            status: Status::Idle,
+            detail: None,
+        };
+        let frame = event_frame("5-0", 1_795_878_000_123, Some(&update), raw);
+        assert!(frame.as_str().contains(raw), "{}", frame.as_str());
+        let json: serde_json::Value = serde_json::from_str(frame.as_str()).unwrap();
+        assert_eq!(json["type"], "event");
+        assert_eq!(json["id"], "5-0");
+        assert_eq!(json["received_at"], "2026-11-28T15:00:00.123Z");
+        assert_eq!(json["pipeline"]["stage"], "radar");
+        assert_eq!(json["pipeline"]["status"], "idle");
+        assert_eq!(json["event"]["stage"], "RADAR");
+    }
+
+    #[test]
+    fn client_frames_parse_or_say_why_not() {
+        assert!(matches!(
+            parse_client_frame(r#"{"type":"ping","nonce":7}"#),
+            Ok(ClientFrame::Ping { nonce: Some(n) }) if n.get() == "7"
+        ));
+        assert!(parse_client_frame("hello").is_err());
+        assert!(parse_client_frame(r#"{"type":"dance"}"#).unwrap_err().contains("dance"));
+        assert!(parse_client_frame(r#"{"nonce":1}"#).is_err());
+    }
+
+    #[test]
+    fn pong_echoes_the_nonce() {
+        let frame = pong_frame(Some(&RawValue::from_string("\"abc\"".into()).unwrap()));
+        assert_eq!(frame.as_str(), r#"{"type":"pong","nonce":"abc"}"#);
+        assert_eq!(pong_frame(None).as_str(), r#"{"type":"pong","nonce":null}"#);
+    }
+}

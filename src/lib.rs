@@ -1,0 +1,30 @@
+//! Tactical Link: a real-time gateway from a Redis event bus to live
+//! pipeline dashboards over WebSocket.
+//!
+//! # Layout
+//!
+//! - [`event`]: the event format publishers send, and its validation.
+//! - [`pipeline`]: the authoritative state of every pipeline run.
+//! - [`hub`]: validates, numbers, folds and fans out every event; snapshots.
+//! - [`frames`]: the WebSocket protocol's frames, serialised once.
+//! - [`ws`]: one WebSocket client, from upgrade to close.
+//! - [`bus`]: the in-process bus, the Redis link, and publishing.
+//! - [`server`]: routes, start-up and the shutdown drain.
+//! - [`web`]: the embedded dashboard.
+//! - [`simulator`]: the pipeline "war room".
+//! - [`cli`]: subcommands, flags and their validation.
+//! - [`metrics`], [`backoff`], [`clock`]: small shared pieces.
+
+pub mod backoff;
+pub mod bus;
+pub mod cli;
+pub mod clock;
+pub mod event;
+pub mod frames;
+pub mod hub;
+pub mod metrics;
+pub mod pipeline;
+pub mod server;
+pub mod simulator;
+pub mod web;
+pub mod ws;

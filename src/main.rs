@@ -1,0 +1,239 @@
+//! The `tactical-link` binary: parses the command line and runs one
+//! subcommand. Errors end here as a message and an exit code: 64 for a bad
+//! flag (nothing was started), 1 for a failure at run time.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use clap::error::ErrorKind;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use tactical_link::bus::Publisher;
+use tactical_link::cli::{self, Cli, Command, ConfigError, LogFormat};
+use tactical_link::event::{self, DEFAULT_MAX_EVENT_BYTES};
+use tactical_link::server::{BusConfig, Gateway};
+use tactical_link::simulator::{self, Progress};
+use tactical_link::{clock, web};
+
+/// Exit code for a bad command line (EX_USAGE).
+const EXIT_USAGE: u8 = 64;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let informational = matches!(
+                err.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            );
+            let _ = err.print();
+            return if informational {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_USAGE)
+            };
+        }
+    };
+    init_tracing(cli.log_format, &cli.log);
+    let runtime = tokio::runtime::Runtime::new().expect("start the tokio runtime");
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if let Some(config) = err.downcast_ref::<ConfigError>() {
+                eprintln!("error: {config}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat, filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => {
+            let config = args.server_config()?;
+            serve(args.listen, config, None).await
+        }
+        Command::Demo(args) => {
+            let config = args.serve.server_config()?;
+            let simulation = args.simulation.simulator_config(0)?;
+            serve(args.serve.listen, config, Some(simulation)).await
+        }
+        Command::Simulate(args) => simulate(args).await,
+        Command::Publish(args) => publish(args).await,
+    }
+}
+
+/// Runs the gateway (and, for the demo, the simulator) until a signal.
+async fn serve(
+    listen: std::net::SocketAddr,
+    config: tactical_link::server::ServerConfig,
+    simulation: Option<simulator::SimulatorConfig>,
+) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let address = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+
+    let redis_url = match &config.bus {
+        BusConfig::Redis(link) => Some(link.url.clone()),
+        BusConfig::Memory => None,
+    };
+    let gateway = Gateway::new(config);
+    if let Some(simulation) = simulation {
+        let hub = gateway.hub().clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let publisher = match &redis_url {
+                None => Publisher::Memory(hub),
+                Some(url) => match Publisher::connect_redis(url, "system_events").await {
+                    Ok(publisher) => publisher,
+                    Err(err) => {
+                        tracing::error!("the simulator cannot publish: {err}");
+                        return;
+                    }
+                },
+            };
+            let progress = Arc::new(Progress::default());
+            if let Err(err) = simulator::run(publisher, simulation, progress, shutdown).await {
+                tracing::error!("the simulator stopped: {err}");
+            }
+        });
+    }
+    if !web::dashboard_embedded() {
+        tracing::warn!("this binary carries no dashboard (built with TACTICAL_LINK_SKIP_WEB_BUILD=1)");
+    }
+    // Tests and scripts read this line to find the port.
+    println!("tactical-link listening on http://{address}");
+    println!("dashboard: http://{address}/");
+    gateway.serve(listener, shutdown).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install the SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down: closing client connections");
+    shutdown.cancel();
+}
+
+async fn simulate(args: cli::SimulateArgs) -> anyhow::Result<()> {
+    cli::check_redis_url("redis", &args.redis)?;
+    let config = args.simulation.simulator_config(args.runs)?;
+    let publisher = Publisher::connect_redis(&args.redis, &args.channel)
+        .await
+        .with_context(|| format!("cannot connect to Redis at {}", args.redis))?;
+    let total = config.runs;
+    eprintln!(
+        "simulating {} runs on {} (channel {}), seed {}",
+        total.map_or("endless".to_owned(), |n| n.to_string()),
+        args.redis,
+        args.channel,
+        config.seed
+    );
+    let progress = Arc::new(Progress::default());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let reporter = tokio::spawn(report_progress(progress.clone(), total));
+    let result = simulator::run(publisher, config, progress.clone(), shutdown).await;
+    reporter.abort();
+    print_progress(&progress, total, true);
+    result.context("publishing failed")?;
+    Ok(())
+}
+
+async fn report_progress(progress: Arc<Progress>, total: Option<u64>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        print_progress(&progress, total, false);
+    }
+}
+
+fn print_progress(progress: &Progress, total: Option<u64>, last: bool) {
+    use std::io::{IsTerminal, Write};
+    let started = progress.runs_started.load(Relaxed);
+    let done = progress.runs_done.load(Relaxed);
+    let line = format!(
+        "runs {done}/{} done · {} active · {} failed · {} events published",
+        total.map_or("∞".to_owned(), |n| n.to_string()),
+        started - done,
+        progress.runs_failed.load(Relaxed),
+        progress.events.load(Relaxed),
+    );
+    let mut err = std::io::stderr();
+    if err.is_terminal() {
+        let _ = write!(err, "\r\x1b[2K{line}{}", if last { "\n" } else { "" });
+    } else {
+        let _ = writeln!(err, "{line}");
+    }
+    let _ = err.flush();
+}
+
+async fn publish(args: cli::PublishArgs) -> anyhow::Result<()> {
+    cli::check_redis_url("redis", &args.redis)?;
+    let payload = match (&args.json, &args.run) {
+        (Some(json), _) => json.clone(),
+        (None, Some(run)) => {
+            let mut event = serde_json::json!({
+                "type": event::PIPELINE_STAGE_TYPE,
+                "run_id": run,
+                "stage": args.stage,
+                "status": args.status,
+                "ts": clock::format_ms(clock::now_ms()),
+                "source": "tactical-link publish",
+            });
+            if let Some(detail) = &args.detail {
+                event["detail"] = detail.clone().into();
+            }
+            event.to_string()
+        }
+        (None, None) => unreachable!("clap requires --json or --run"),
+    };
+    if let Err(rejection) = event::parse_event(payload.as_bytes(), DEFAULT_MAX_EVENT_BYTES) {
+        return Err(ConfigError {
+            flag: if args.json.is_some() { "json" } else { "run" },
+            message: format!("the event would be rejected: {rejection}"),
+        }
+        .into());
+    }
+    let mut publisher = Publisher::connect_redis(&args.redis, &args.channel)
+        .await
+        .with_context(|| format!("cannot connect to Redis at {}", args.redis))?;
+    let receivers = publisher.publish(&payload).await?.unwrap_or(0);
+    println!("published to {} ({receivers} subscribers): {payload}", args.channel);
+    Ok(())
+}

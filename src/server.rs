@@ -1,0 +1,166 @@
+//! The gateway's HTTP server: routes, start-up and the shutdown drain.
+//!
+//! [`Gateway::serve`] takes its listener and a cancellation token, so tests
+//! start the real server on port 0 and stop it at will. Shutdown closes
+//! every WebSocket with 1001 itself (axum's graceful shutdown does not wait
+//! for upgraded connections) and waits for them under a deadline.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::bus::redis::{LinkConfig, run_link};
+use crate::frames::{BusKind, PROTOCOL_VERSION, SERVER_NAME};
+use crate::hub::{Hub, HubConfig};
+use crate::metrics::Metrics;
+use crate::web;
+use crate::ws::{self, ConnectionConfig, ConnectionContext};
+
+/// Which bus the gateway reads.
+#[derive(Debug, Clone)]
+pub enum BusConfig {
+    /// The in-process bus: events come from publishers in this process.
+    Memory,
+    /// A Redis pub/sub channel.
+    Redis(LinkConfig),
+}
+
+/// Everything the server needs, validated.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub bus: BusConfig,
+    pub hub: HubConfig,
+    pub connection: ConnectionConfig,
+    /// Longest the shutdown waits for clients to be closed.
+    pub drain_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bus: BusConfig::Memory,
+            hub: HubConfig::default(),
+            connection: ConnectionConfig::default(),
+            drain_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A gateway before it serves: its hub exists, so in-process publishers can
+/// be attached first.
+pub struct Gateway {
+    hub: Arc<Hub>,
+    config: ServerConfig,
+}
+
+#[derive(Clone)]
+struct AppState {
+    hub: Arc<Hub>,
+    connections: ConnectionContext,
+}
+
+impl Gateway {
+    pub fn new(config: ServerConfig) -> Gateway {
+        let kind = match config.bus {
+            BusConfig::Memory => BusKind::Memory,
+            BusConfig::Redis(_) => BusKind::Redis,
+        };
+        let hub = Arc::new(Hub::new(config.hub.clone(), kind, Arc::new(Metrics::default())));
+        Gateway { hub, config }
+    }
+
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
+    /// Serves until `shutdown` is cancelled, then drains.
+    pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> std::io::Result<()> {
+        let tracker = TaskTracker::new();
+        match &self.config.bus {
+            BusConfig::Memory => self.hub.set_bus(true, None),
+            BusConfig::Redis(link) => {
+                tracker.spawn(run_link(self.hub.clone(), link.clone(), shutdown.clone()));
+            }
+        }
+        let state = AppState {
+            hub: self.hub.clone(),
+            connections: ConnectionContext {
+                hub: self.hub.clone(),
+                config: Arc::new(self.config.connection.clone()),
+                shutdown: shutdown.clone(),
+                tracker: tracker.clone(),
+            },
+        };
+        let app = Router::new()
+            .route("/dashboard/ws", get(websocket))
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz))
+            .route("/api/status", get(status))
+            .route("/metrics", get(metrics))
+            .fallback(web::serve_asset)
+            .with_state(state);
+        let http_shutdown = shutdown.clone();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
+            .await?;
+        tracker.close();
+        if tokio::time::timeout(self.config.drain_timeout, tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                remaining = tracker.len(),
+                "shutdown deadline passed with connections still open"
+            );
+        }
+        Ok(())
+    }
+}
+
+async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    ws::upgrade(ws, state.connections)
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let bus = state.hub.bus_state();
+    let code = if bus.up {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, axum::Json(bus.to_json())).into_response()
+}
+
+async fn status(State(state): State<AppState>) -> Response {
+    use std::sync::atomic::Ordering::Relaxed;
+    let metrics = state.hub.metrics();
+    axum::Json(serde_json::json!({
+        "server": SERVER_NAME,
+        "protocol": PROTOCOL_VERSION,
+        "bus": state.hub.bus_state().to_json(),
+        "connections": metrics.connections_open.load(Relaxed),
+        "events_relayed": metrics.events_relayed.load(Relaxed),
+        "last_event_id": state.hub.last_id().map(|id| id.to_string()),
+    }))
+    .into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.hub.metrics().render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,275 @@
+//! One WebSocket client, from upgrade to close.
+//!
+//! Each connection is a single task that waits on four things at once: the
+//! hub's frames, the client's frames, the heartbeat timer and shutdown.
+//! Frames waiting in the ring are written in batches (`feed` then one
+//! `flush`), so a burst costs one syscall, not one per frame. Nothing here
+//! can make the hub or another client wait: a client that cannot keep up is
+//! closed with 4001 (see docs/protocol.md, "Slow consumers").
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures_util::SinkExt;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::time::{Instant, timeout};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::frames::{self, ClientFrame, Frame};
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+
+/// Close codes the gateway sends (docs/protocol.md, "Close codes").
+pub mod close_code {
+    pub const NORMAL: u16 = 1000;
+    pub const GOING_AWAY: u16 = 1001;
+    pub const UNSUPPORTED_DATA: u16 = 1003;
+    pub const TOO_BIG: u16 = 1009;
+    pub const SLOW_CONSUMER: u16 = 4001;
+    pub const HEARTBEAT_TIMEOUT: u16 = 4002;
+}
+
+/// Per-connection limits and timers.
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    /// Interval between server pings; a peer silent for two is dropped.
+    pub heartbeat: Duration,
+    /// Longest a write may wait on a client that does not read.
+    pub write_timeout: Duration,
+    /// Largest frame a client may send.
+    pub max_client_frame_bytes: usize,
+    /// Socket read buffer (tungstenite's default of 128 KiB per connection
+    /// is far more than a dashboard's pings need).
+    pub read_buffer_bytes: usize,
+    /// Bytes buffered before a write reaches the socket.
+    pub write_buffer_bytes: usize,
+    /// Most frames written per flush.
+    pub max_batch: usize,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        ConnectionConfig {
+            heartbeat: Duration::from_secs(15),
+            write_timeout: Duration::from_secs(10),
+            max_client_frame_bytes: 4096,
+            read_buffer_bytes: 4096,
+            write_buffer_bytes: 8192,
+            max_batch: 64,
+        }
+    }
+}
+
+/// What every connection shares.
+#[derive(Clone)]
+pub struct ConnectionContext {
+    pub hub: Arc<Hub>,
+    pub config: Arc<ConnectionConfig>,
+    pub shutdown: CancellationToken,
+    pub tracker: TaskTracker,
+}
+
+/// Accepts an upgrade request and starts the connection task.
+pub fn upgrade(ws: WebSocketUpgrade, ctx: ConnectionContext) -> Response {
+    let config = &ctx.config;
+    // The write buffer may hold a whole snapshot plus a batch of frames;
+    // past that, writes fail instead of growing without bound.
+    let max_write_buffer = config.write_buffer_bytes + 8 * 1024 * 1024;
+    ws.read_buffer_size(config.read_buffer_bytes)
+        .write_buffer_size(config.write_buffer_bytes)
+        .max_write_buffer_size(max_write_buffer)
+        .max_message_size(config.max_client_frame_bytes)
+        .max_frame_size(config.max_client_frame_bytes)
+        .on_upgrade(move |socket| {
+            let tracker = ctx.tracker.clone();
+            tracker.track_future(serve(socket, ctx))
+        })
+}
+
+/// Why the server ended a connection.
+struct Close {
+    code: u16,
+    reason: &'static str,
+}
+
+async fn serve(mut socket: WebSocket, ctx: ConnectionContext) {
+    let metrics = ctx.hub.metrics().clone();
+    metrics.connections_total.fetch_add(1, Relaxed);
+    metrics.connections_open.fetch_add(1, Relaxed);
+    let session = uuid::Uuid::new_v4().to_string();
+    tracing::debug!(%session, "client connected");
+    let close = run(&mut socket, &ctx, &metrics, &session).await;
+    if let Some(close) = close {
+        tracing::debug!(%session, code = close.code, reason = close.reason, "closing client");
+        let frame = Message::Close(Some(CloseFrame {
+            code: close.code,
+            reason: Utf8Bytes::from_static(close.reason),
+        }));
+        let _ = timeout(Duration::from_secs(1), socket.send(frame)).await;
+    }
+    metrics.connections_open.fetch_sub(1, Relaxed);
+    tracing::debug!(%session, "client gone");
+}
+
+/// The connection loop. Returns the close frame to send, if any.
+async fn run(
+    socket: &mut WebSocket,
+    ctx: &ConnectionContext,
+    metrics: &Metrics,
+    session: &str,
+) -> Option<Close> {
+    let config = &ctx.config;
+    let welcome = frames::welcome_frame(
+        session,
+        config.heartbeat.as_millis() as u64,
+        config.max_client_frame_bytes,
+    );
+    let mut subscription = ctx.hub.subscribe();
+    let greeting = [welcome, subscription.snapshot.clone()];
+    if let Err(failure) = write_all(socket, greeting, config.write_timeout, metrics).await {
+        return failure.close(metrics);
+    }
+    let mut last_heard = Instant::now();
+    let mut heartbeat = tokio::time::interval_at(Instant::now() + config.heartbeat, config.heartbeat);
+    loop {
+        tokio::select! {
+            biased;
+            _ = ctx.shutdown.cancelled() => {
+                return Some(Close { code: close_code::GOING_AWAY, reason: "gateway shutting down" });
+            }
+            received = subscription.frames.recv() => {
+                let first = match received {
+                    Ok(frame) => frame,
+                    Err(RecvError::Lagged(_)) => return Some(slow_consumer(metrics)),
+                    Err(RecvError::Closed) => return Some(Close { code: close_code::GOING_AWAY, reason: "gateway shutting down" }),
+                };
+                let mut batch = vec![first];
+                while batch.len() < config.max_batch {
+                    match subscription.frames.try_recv() {
+                        Ok(frame) => batch.push(frame),
+                        Err(TryRecvError::Empty) | Err(TryRecvError::Closed) => break,
+                        Err(TryRecvError::Lagged(_)) => return Some(slow_consumer(metrics)),
+                    }
+                }
+                if let Err(failure) = write_all(socket, batch, config.write_timeout, metrics).await {
+                    return failure.close(metrics);
+                }
+            }
+            incoming = socket.recv() => {
+                last_heard = Instant::now();
+                match incoming {
+                    None => return None,
+                    Some(Err(err)) => return read_error(err),
+                    Some(Ok(Message::Text(text))) => {
+                        let reply = match frames::parse_client_frame(text.as_str()) {
+                            Ok(ClientFrame::Ping { nonce }) => frames::pong_frame(nonce),
+                            Err(message) => {
+                                metrics.client_frames_rejected.fetch_add(1, Relaxed);
+                                frames::error_frame("bad_frame", &message)
+                            }
+                        };
+                        if let Err(failure) = write_all(socket, [reply], config.write_timeout, metrics).await {
+                            return failure.close(metrics);
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        metrics.client_frames_rejected.fetch_add(1, Relaxed);
+                        return Some(Close { code: close_code::UNSUPPORTED_DATA, reason: "binary frames are not accepted" });
+                    }
+                    // tungstenite answers pings itself; a pong just proves life.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    // tungstenite replies to the close handshake itself.
+                    Some(Ok(Message::Close(_))) => return None,
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() >= config.heartbeat * 2 {
+                    metrics.heartbeat_timeouts.fetch_add(1, Relaxed);
+                    return Some(Close { code: close_code::HEARTBEAT_TIMEOUT, reason: "heartbeat timeout" });
+                }
+                let ping = socket.send(Message::Ping(bytes::Bytes::new()));
+                match timeout(config.write_timeout, ping).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return WriteFailure::Broken.close(metrics),
+                    Err(_) => return WriteFailure::TimedOut.close(metrics),
+                }
+            }
+        }
+    }
+}
+
+fn slow_consumer(metrics: &Metrics) -> Close {
+    metrics.slow_consumer_disconnects.fetch_add(1, Relaxed);
+    Close {
+        code: close_code::SLOW_CONSUMER,
+        reason: "slow consumer: fell behind the event stream",
+    }
+}
+
+/// Maps a read error to the close frame the client is owed.
+fn read_error(err: axum::Error) -> Option<Close> {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let inner = err.into_inner();
+    match inner.downcast_ref::<WsError>() {
+        Some(WsError::Capacity(_)) => Some(Close {
+            code: close_code::TOO_BIG,
+            reason: "frame too large",
+        }),
+        Some(WsError::Utf8(_)) => Some(Close {
+            code: 1007,
+            reason: "invalid UTF-8",
+        }),
+        Some(WsError::Protocol(_)) => Some(Close {
+            code: 1002,
+            reason: "protocol error",
+        }),
+        _ => None,
+    }
+}
+
+/// Why a write did not complete.
+enum WriteFailure {
+    /// The client did not take the bytes in time: it is not reading.
+    TimedOut,
+    /// The connection is gone.
+    Broken,
+}
+
+impl WriteFailure {
+    fn close(self, metrics: &Metrics) -> Option<Close> {
+        match self {
+            WriteFailure::TimedOut => Some(slow_consumer(metrics)),
+            WriteFailure::Broken => None,
+        }
+    }
+}
+
+/// Writes frames with one flush, within `limit`.
+async fn write_all(
+    socket: &mut WebSocket,
+    batch: impl IntoIterator<Item = Frame>,
+    limit: Duration,
+    metrics: &Metrics,
+) -> Result<(), WriteFailure> {
+    let write = async {
+        let mut count = 0u64;
+        for frame in batch {
+            socket.feed(Message::Text(frame)).await?;
+            count += 1;
+        }
+        socket.flush().await?;
+        Ok::<u64, axum::Error>(count)
+    };
+    match timeout(limit, write).await {
+        Ok(Ok(count)) => {
+            metrics.frames_sent.fetch_add(count, Relaxed);
+            Ok(())
+        }
+        Ok(Err(_)) => Err(WriteFailure::Broken),
+        Err(_) => Err(WriteFailure::TimedOut),
+    }
+}
