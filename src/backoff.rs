@@ -63,11 +63,18 @@ mod tests {
             ceilings.push(backoff.ceiling().as_millis());
             backoff.next_delay(&mut rng);
         }
-        assert_eq!(ceilings, [100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000, 5000]);
+        assert_eq!(
+            ceilings,
+            [100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000, 5000]
+        );
         for _ in 0..100 {
             backoff.next_delay(&mut rng);
         }
-        assert_eq!(backoff.ceiling(), Duration::from_secs(5), "no overflow after many attempts");
+        assert_eq!(
+            backoff.ceiling(),
+            Duration::from_secs(5),
+            "no overflow after many attempts"
+        );
     }
 
     #[test]

@@ -26,7 +26,12 @@ use crate::ws::ConnectionConfig;
 )]
 pub struct Cli {
     /// Log format: readable text, or one JSON object per line.
-    #[arg(long, global = true, env = "TACTICAL_LINK_LOG_FORMAT", default_value = "text")]
+    #[arg(
+        long,
+        global = true,
+        env = "TACTICAL_LINK_LOG_FORMAT",
+        default_value = "text"
+    )]
     pub log_format: LogFormat,
     /// Log filter, as in RUST_LOG (e.g. `info`, `tactical_link=debug`).
     #[arg(long, global = true, env = "TACTICAL_LINK_LOG", default_value = "info")]
@@ -77,13 +82,21 @@ pub struct ServeArgs {
     #[arg(long, env = "TACTICAL_LINK_HEARTBEAT", default_value_t = 15.0)]
     pub heartbeat: f64,
     /// Largest frame a client may send, in bytes.
-    #[arg(long, env = "TACTICAL_LINK_MAX_CLIENT_FRAME_BYTES", default_value_t = 4096)]
+    #[arg(
+        long,
+        env = "TACTICAL_LINK_MAX_CLIENT_FRAME_BYTES",
+        default_value_t = 4096
+    )]
     pub max_client_frame_bytes: usize,
     /// Pipeline runs kept in memory.
     #[arg(long, env = "TACTICAL_LINK_MAX_RUNS", default_value_t = 100)]
     pub max_runs: usize,
     /// Hours a run is kept after its last event.
-    #[arg(long, env = "TACTICAL_LINK_RUN_RETENTION_HOURS", default_value_t = 24.0)]
+    #[arg(
+        long,
+        env = "TACTICAL_LINK_RUN_RETENTION_HOURS",
+        default_value_t = 24.0
+    )]
     pub run_retention_hours: f64,
     /// Longest Redis reconnect back-off, in seconds.
     #[arg(long, env = "TACTICAL_LINK_REDIS_BACKOFF_MAX", default_value_t = 5.0)]
@@ -120,7 +133,11 @@ pub struct DemoArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SimulateArgs {
     /// Redis URL to publish to.
-    #[arg(long, env = "TACTICAL_LINK_REDIS", default_value = "redis://127.0.0.1:6379")]
+    #[arg(
+        long,
+        env = "TACTICAL_LINK_REDIS",
+        default_value = "redis://127.0.0.1:6379"
+    )]
     pub redis: String,
     /// Channel to publish on.
     #[arg(long, env = "TACTICAL_LINK_CHANNEL", default_value = "system_events")]
@@ -135,7 +152,11 @@ pub struct SimulateArgs {
 #[derive(Debug, Clone, Args)]
 pub struct PublishArgs {
     /// Redis URL to publish to.
-    #[arg(long, env = "TACTICAL_LINK_REDIS", default_value = "redis://127.0.0.1:6379")]
+    #[arg(
+        long,
+        env = "TACTICAL_LINK_REDIS",
+        default_value = "redis://127.0.0.1:6379"
+    )]
     pub redis: String,
     /// Channel to publish on.
     #[arg(long, env = "TACTICAL_LINK_CHANNEL", default_value = "system_events")]
@@ -176,7 +197,10 @@ fn seconds(flag: &'static str, value: f64) -> Result<Duration, ConfigError> {
     if value.is_finite() && value > 0.0 && value < 1e9 {
         Ok(Duration::from_secs_f64(value))
     } else {
-        Err(bad(flag, format!("{value} is not a positive number of seconds")))
+        Err(bad(
+            flag,
+            format!("{value} is not a positive number of seconds"),
+        ))
     }
 }
 
@@ -278,7 +302,10 @@ mod tests {
 
     #[test]
     fn a_bad_value_names_its_flag() {
-        assert_eq!(serve(&["--redis", "http://nope"]).unwrap_err().flag, "redis");
+        assert_eq!(
+            serve(&["--redis", "http://nope"]).unwrap_err().flag,
+            "redis"
+        );
         assert_eq!(serve(&["--heartbeat", "0"]).unwrap_err().flag, "heartbeat");
         assert_eq!(serve(&["--max-runs", "0"]).unwrap_err().flag, "max-runs");
         assert_eq!(serve(&["--channel", ""]).unwrap_err().flag, "channel");
@@ -290,7 +317,14 @@ mod tests {
         assert!(Cli::try_parse_from(["tactical-link", "publish", "--run", "r"]).is_err());
         assert!(
             Cli::try_parse_from([
-                "tactical-link", "publish", "--run", "r", "--stage", "radar", "--status", "idle"
+                "tactical-link",
+                "publish",
+                "--run",
+                "r",
+                "--stage",
+                "radar",
+                "--status",
+                "idle"
             ])
             .is_ok()
         );

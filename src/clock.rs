@@ -19,9 +19,8 @@ pub fn now_ms() -> i64 {
 
 /// Formats Unix milliseconds as `2026-11-28T15:00:00.123Z`.
 pub fn format_ms(unix_ms: i64) -> String {
-    let format = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
+    let format =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     OffsetDateTime::from_unix_timestamp_nanos(unix_ms as i128 * 1_000_000)
         .ok()
         .and_then(|t| t.format(&format).ok())

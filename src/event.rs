@@ -312,12 +312,10 @@ fn parse_pipeline(head: &Head<'_>) -> Result<PipelineUpdate, Rejection> {
         Some(Field::Str(s)) => Some(s.to_string()),
         Some(_) => return Err(invalid("`detail` must be a string".into())),
     };
-    if let Some(ts) = head.ts.as_ref() {
-        if parse_ts(ts).is_none() {
-            return Err(invalid(
-                "`ts` must be an RFC 3339 time or Unix milliseconds".into(),
-            ));
-        }
+    if head.ts.as_ref().is_some_and(|ts| parse_ts(ts).is_none()) {
+        return Err(invalid(
+            "`ts` must be an RFC 3339 time or Unix milliseconds".into(),
+        ));
     }
     Ok(PipelineUpdate {
         run_id,
@@ -442,7 +440,12 @@ mod tests {
         ];
         for (input, reason) in cases {
             let err = parse_event(input, DEFAULT_MAX_EVENT_BYTES).unwrap_err();
-            assert_eq!(err.reason(), reason, "input {:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                err.reason(),
+                reason,
+                "input {:?}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 
@@ -455,13 +458,24 @@ mod tests {
 
     #[test]
     fn deeply_nested_json_is_rejected_not_a_crash() {
-        let deep = format!(r#"{{"type":"x","v":{}{}}}"#, "[".repeat(10_000), "]".repeat(10_000));
+        let deep = format!(
+            r#"{{"type":"x","v":{}{}}}"#,
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
         assert_eq!(parse(&deep).unwrap_err().reason(), "too_deep");
         let ok = format!(r#"{{"type":"x","v":{}{}}}"#, "[".repeat(63), "]".repeat(63));
-        assert!(parse(&ok).is_ok(), "64 levels with the outer object are allowed");
+        assert!(
+            parse(&ok).is_ok(),
+            "64 levels with the outer object are allowed"
+        );
         let too = format!(r#"{{"type":"x","v":{}{}}}"#, "[".repeat(64), "]".repeat(64));
         assert_eq!(parse(&too).unwrap_err().reason(), "too_deep");
-        let brackets_in_strings = format!(r#"{{"type":"x","v":"{}\"{}"}}"#, "[".repeat(100), "{".repeat(100));
+        let brackets_in_strings = format!(
+            r#"{{"type":"x","v":"{}\"{}"}}"#,
+            "[".repeat(100),
+            "{".repeat(100)
+        );
         assert!(parse(&brackets_in_strings).is_ok());
     }
 

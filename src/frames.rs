@@ -205,7 +205,11 @@ mod tests {
             Ok(ClientFrame::Ping { nonce: Some(n) }) if n.get() == "7"
         ));
         assert!(parse_client_frame("hello").is_err());
-        assert!(parse_client_frame(r#"{"type":"dance"}"#).unwrap_err().contains("dance"));
+        assert!(
+            parse_client_frame(r#"{"type":"dance"}"#)
+                .unwrap_err()
+                .contains("dance")
+        );
         assert!(parse_client_frame(r#"{"nonce":1}"#).is_err());
     }
 

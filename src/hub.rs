@@ -293,14 +293,21 @@ mod tests {
     #[tokio::test]
     async fn a_subscriber_gets_a_snapshot_then_every_later_event() {
         let hub = hub();
-        hub.ingest(br#"{"type":"pipeline.stage","run_id":"r1","stage":"radar","status":"processing"}"#)
-            .unwrap();
+        hub.ingest(
+            br#"{"type":"pipeline.stage","run_id":"r1","stage":"radar","status":"processing"}"#,
+        )
+        .unwrap();
         let mut sub = hub.subscribe();
         let snapshot: serde_json::Value = serde_json::from_str(sub.snapshot.as_str()).unwrap();
-        assert_eq!(snapshot["runs"][0]["stages"]["radar"]["status"], "processing");
+        assert_eq!(
+            snapshot["runs"][0]["stages"]["radar"]["status"],
+            "processing"
+        );
         assert_eq!(snapshot["recent_events"].as_array().unwrap().len(), 1);
         let id = hub
-            .ingest(br#"{"type":"pipeline.stage","run_id":"r1","stage":"radar","status":"complete"}"#)
+            .ingest(
+                br#"{"type":"pipeline.stage","run_id":"r1","stage":"radar","status":"complete"}"#,
+            )
             .unwrap();
         let frame: serde_json::Value =
             serde_json::from_str(sub.frames.recv().await.unwrap().as_str()).unwrap();
@@ -338,7 +345,11 @@ mod tests {
         let hub = hub();
         let a = hub.subscribe().snapshot;
         let b = hub.subscribe().snapshot;
-        assert_eq!(a.as_str().as_ptr(), b.as_str().as_ptr(), "cached snapshot reused");
+        assert_eq!(
+            a.as_str().as_ptr(),
+            b.as_str().as_ptr(),
+            "cached snapshot reused"
+        );
         hub.ingest(br#"{"type":"note"}"#).unwrap();
         let c = hub.subscribe().snapshot;
         assert!(c.as_str().contains(r#""type":"note""#));

@@ -123,7 +123,9 @@ async fn serve(
         });
     }
     if !web::dashboard_embedded() {
-        tracing::warn!("this binary carries no dashboard (built with TACTICAL_LINK_SKIP_WEB_BUILD=1)");
+        tracing::warn!(
+            "this binary carries no dashboard (built with TACTICAL_LINK_SKIP_WEB_BUILD=1)"
+        );
     }
     // Tests and scripts read this line to find the port.
     println!("tactical-link listening on http://{address}");
@@ -234,6 +236,9 @@ async fn publish(args: cli::PublishArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot connect to Redis at {}", args.redis))?;
     let receivers = publisher.publish(&payload).await?.unwrap_or(0);
-    println!("published to {} ({receivers} subscribers): {payload}", args.channel);
+    println!(
+        "published to {} ({receivers} subscribers): {payload}",
+        args.channel
+    );
     Ok(())
 }

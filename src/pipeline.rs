@@ -178,8 +178,7 @@ impl RunStore {
     /// updated runs beyond the count limit.
     pub fn evict(&mut self, now_ms: i64) {
         let oldest_allowed = now_ms - self.retention.max_age_ms;
-        self.runs
-            .retain(|_, run| run.seen_ms >= oldest_allowed);
+        self.runs.retain(|_, run| run.seen_ms >= oldest_allowed);
         while self.runs.len() > self.retention.max_runs {
             let stalest = self
                 .runs
@@ -276,13 +275,22 @@ mod tests {
         let now = clock::now_ms();
         let mut store = RunStore::new(Retention::default());
         store.apply(&update("r", Stage::Radar, Status::Processing, None), now);
-        store.apply(&update("r", Stage::Radar, Status::Error, Some("feed timed out")), now + 5);
+        store.apply(
+            &update("r", Stage::Radar, Status::Error, Some("feed timed out")),
+            now + 5,
+        );
         let run = store.get("r").unwrap();
         assert_eq!(run.outcome, Outcome::Error);
         assert_eq!(run.ended_at, Some(now + 5));
-        assert_eq!(run.stage(Stage::Radar).error.as_deref(), Some("feed timed out"));
+        assert_eq!(
+            run.stage(Stage::Radar).error.as_deref(),
+            Some("feed timed out")
+        );
         // A retry of the stage clears the error and the run runs again.
-        store.apply(&update("r", Stage::Radar, Status::Processing, None), now + 9);
+        store.apply(
+            &update("r", Stage::Radar, Status::Processing, None),
+            now + 9,
+        );
         let run = store.get("r").unwrap();
         assert_eq!(run.outcome, Outcome::Running);
         assert_eq!(run.ended_at, None);
@@ -297,22 +305,38 @@ mod tests {
             max_age_ms: 60_000,
         });
         for i in 0..5 {
-            store.apply(&update(&format!("r{i}"), Stage::Radar, Status::Processing, None), now + i);
+            store.apply(
+                &update(&format!("r{i}"), Stage::Radar, Status::Processing, None),
+                now + i,
+            );
         }
-        let ids: Vec<_> = store.newest_first().iter().map(|r| r.run_id.clone()).collect();
+        let ids: Vec<_> = store
+            .newest_first()
+            .iter()
+            .map(|r| r.run_id.clone())
+            .collect();
         assert_eq!(ids, ["r4", "r3", "r2"]);
         store.evict(now + 120_000);
-        assert!(store.is_empty(), "runs not seen for longer than max age are dropped");
+        assert!(
+            store.is_empty(),
+            "runs not seen for longer than max age are dropped"
+        );
     }
 
     #[test]
     fn run_state_serialises_as_documented() {
         let mut store = RunStore::new(Retention::default());
-        store.apply(&update("r", Stage::Analyst, Status::Processing, Some("x")), 1_795_878_000_123);
+        store.apply(
+            &update("r", Stage::Analyst, Status::Processing, Some("x")),
+            1_795_878_000_123,
+        );
         let json = serde_json::to_value(store.get("r").unwrap()).unwrap();
         assert_eq!(json["outcome"], "running");
         assert_eq!(json["stages"]["analyst"]["status"], "processing");
-        assert_eq!(json["stages"]["analyst"]["started_at"], "2026-11-28T15:00:00.123Z");
+        assert_eq!(
+            json["stages"]["analyst"]["started_at"],
+            "2026-11-28T15:00:00.123Z"
+        );
         assert_eq!(json["stages"]["radar"]["status"], "idle");
         assert_eq!(json["ended_at"], serde_json::Value::Null);
     }

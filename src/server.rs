@@ -73,7 +73,11 @@ impl Gateway {
             BusConfig::Memory => BusKind::Memory,
             BusConfig::Redis(_) => BusKind::Redis,
         };
-        let hub = Arc::new(Hub::new(config.hub.clone(), kind, Arc::new(Metrics::default())));
+        let hub = Arc::new(Hub::new(
+            config.hub.clone(),
+            kind,
+            Arc::new(Metrics::default()),
+        ));
         Gateway { hub, config }
     }
 
@@ -82,7 +86,11 @@ impl Gateway {
     }
 
     /// Serves until `shutdown` is cancelled, then drains.
-    pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> std::io::Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<()> {
         let tracker = TaskTracker::new();
         match &self.config.bus {
             BusConfig::Memory => self.hub.set_bus(true, None),

@@ -56,43 +56,106 @@ struct StageScript {
 const SCRIPTS: [StageScript; 6] = [
     StageScript {
         stage: Stage::Radar,
-        working: &["Scanning 12 lead sources", "Crawling partner directories", "Polling inbound forms"],
-        done: &["Found 48 new leads", "Found 17 new leads", "Found 93 new leads"],
-        failures: &["Source feed timed out after 30 s", "CRM export returned HTTP 502"],
+        working: &[
+            "Scanning 12 lead sources",
+            "Crawling partner directories",
+            "Polling inbound forms",
+        ],
+        done: &[
+            "Found 48 new leads",
+            "Found 17 new leads",
+            "Found 93 new leads",
+        ],
+        failures: &[
+            "Source feed timed out after 30 s",
+            "CRM export returned HTTP 502",
+        ],
         duration_ms: (800, 2500),
     },
     StageScript {
         stage: Stage::Analyst,
-        working: &["Scoring leads with model v7", "Enriching firmographics", "Deduplicating against CRM"],
-        done: &["31 leads above threshold", "12 leads above threshold", "54 leads above threshold"],
-        failures: &["Scoring model unavailable (HTTP 503)", "Enrichment quota exhausted"],
+        working: &[
+            "Scoring leads with model v7",
+            "Enriching firmographics",
+            "Deduplicating against CRM",
+        ],
+        done: &[
+            "31 leads above threshold",
+            "12 leads above threshold",
+            "54 leads above threshold",
+        ],
+        failures: &[
+            "Scoring model unavailable (HTTP 503)",
+            "Enrichment quota exhausted",
+        ],
         duration_ms: (1500, 4000),
     },
     StageScript {
         stage: Stage::Advisor,
-        working: &["Drafting outreach strategy", "Matching offers to segments", "Estimating budget per channel"],
-        done: &["3 campaigns proposed", "2 campaigns proposed", "5 campaigns proposed"],
-        failures: &["Budget constraint violated", "No offer matches segment 'enterprise'"],
+        working: &[
+            "Drafting outreach strategy",
+            "Matching offers to segments",
+            "Estimating budget per channel",
+        ],
+        done: &[
+            "3 campaigns proposed",
+            "2 campaigns proposed",
+            "5 campaigns proposed",
+        ],
+        failures: &[
+            "Budget constraint violated",
+            "No offer matches segment 'enterprise'",
+        ],
         duration_ms: (1000, 3000),
     },
     StageScript {
         stage: Stage::Actuator,
-        working: &["Launching campaigns", "Scheduling email sequences", "Publishing ad sets"],
-        done: &["Campaigns live on 2 channels", "Sequences scheduled for 31 leads", "Ad sets approved"],
-        failures: &["Ad platform rejected campaign: policy 4.2", "Email provider rate limit hit"],
+        working: &[
+            "Launching campaigns",
+            "Scheduling email sequences",
+            "Publishing ad sets",
+        ],
+        done: &[
+            "Campaigns live on 2 channels",
+            "Sequences scheduled for 31 leads",
+            "Ad sets approved",
+        ],
+        failures: &[
+            "Ad platform rejected campaign: policy 4.2",
+            "Email provider rate limit hit",
+        ],
         duration_ms: (800, 2500),
     },
     StageScript {
         stage: Stage::Quality,
-        working: &["Checking compliance and tone", "Validating links and tracking", "Reviewing sample messages"],
-        done: &["All checks passed", "2 warnings, no blockers", "All checks passed"],
-        failures: &["Tone check failed on 2 messages", "Broken tracking link in template B"],
+        working: &[
+            "Checking compliance and tone",
+            "Validating links and tracking",
+            "Reviewing sample messages",
+        ],
+        done: &[
+            "All checks passed",
+            "2 warnings, no blockers",
+            "All checks passed",
+        ],
+        failures: &[
+            "Tone check failed on 2 messages",
+            "Broken tracking link in template B",
+        ],
         duration_ms: (500, 1500),
     },
     StageScript {
         stage: Stage::Report,
-        working: &["Compiling run report", "Rendering charts", "Summarising outcomes"],
-        done: &["Report published", "Report sent to 4 stakeholders", "Report published"],
+        working: &[
+            "Compiling run report",
+            "Rendering charts",
+            "Summarising outcomes",
+        ],
+        done: &[
+            "Report published",
+            "Report sent to 4 stakeholders",
+            "Report published",
+        ],
         failures: &["Report storage quota exceeded", "Template rendering failed"],
         duration_ms: (300, 1000),
     },
@@ -128,7 +191,11 @@ pub async fn run(
         let more = config.runs.is_none_or(|runs| next_index < runs);
         if more && in_flight.len() < config.concurrency.max(1) {
             let run_id = format!("run-{tag}-{:03}", next_index + 1);
-            let rng = StdRng::seed_from_u64(config.seed.wrapping_add(next_index.wrapping_mul(0x9e37_79b9)));
+            let rng = StdRng::seed_from_u64(
+                config
+                    .seed
+                    .wrapping_add(next_index.wrapping_mul(0x9e37_79b9)),
+            );
             in_flight.spawn(play_run(
                 publisher.clone(),
                 run_id,
@@ -174,10 +241,18 @@ async fn play_run(
     for (index, script) in SCRIPTS.iter().enumerate() {
         let working = pick(&mut rng, script.working);
         publisher
-            .publish(&stage_event(&run_id, script.stage, Status::Processing, working))
+            .publish(&stage_event(
+                &run_id,
+                script.stage,
+                Status::Processing,
+                working,
+            ))
             .await?;
         progress.events.fetch_add(1, Relaxed);
-        let duration = scaled(rng.random_range(script.duration_ms.0..=script.duration_ms.1), config.speed);
+        let duration = scaled(
+            rng.random_range(script.duration_ms.0..=script.duration_ms.1),
+            config.speed,
+        );
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
             _ = tokio::time::sleep(duration) => {}
@@ -207,7 +282,11 @@ fn pick<'a>(rng: &mut StdRng, options: &[&'a str]) -> &'a str {
 }
 
 fn scaled(ms: u64, speed: f64) -> Duration {
-    let speed = if speed.is_finite() && speed > 0.0 { speed } else { 1.0 };
+    let speed = if speed.is_finite() && speed > 0.0 {
+        speed
+    } else {
+        1.0
+    };
     Duration::from_secs_f64(ms as f64 / 1000.0 / speed)
 }
 
@@ -215,12 +294,16 @@ fn scaled(ms: u64, speed: f64) -> Duration {
 mod tests {
     use super::*;
     use crate::event::parse_event;
-    use crate::hub::{Hub, HubConfig};
     use crate::frames::BusKind;
+    use crate::hub::{Hub, HubConfig};
 
     #[tokio::test(start_paused = true)]
     async fn runs_walk_the_stages_in_order_and_every_event_is_valid() {
-        let hub = Arc::new(Hub::new(HubConfig::default(), BusKind::Memory, Arc::default()));
+        let hub = Arc::new(Hub::new(
+            HubConfig::default(),
+            BusKind::Memory,
+            Arc::default(),
+        ));
         let mut sub = hub.subscribe();
         let progress = Arc::new(Progress::default());
         let config = SimulatorConfig {
@@ -230,12 +313,18 @@ mod tests {
             error_rate: 0.0,
             seed: 42,
         };
-        run(Publisher::Memory(hub.clone()), config, progress.clone(), CancellationToken::new())
-            .await
-            .unwrap();
+        run(
+            Publisher::Memory(hub.clone()),
+            config,
+            progress.clone(),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
         assert_eq!(progress.runs_done.load(Relaxed), 4);
         assert_eq!(progress.events.load(Relaxed), 4 * 12);
-        let mut per_run: std::collections::HashMap<String, Vec<(String, String)>> = Default::default();
+        let mut per_run: std::collections::HashMap<String, Vec<(String, String)>> =
+            Default::default();
         while let Ok(frame) = sub.frames.try_recv() {
             let json: serde_json::Value = serde_json::from_str(frame.as_str()).unwrap();
             if json["type"] != "event" {
@@ -247,24 +336,39 @@ mod tests {
             per_run
                 .entry(p["run_id"].as_str().unwrap().to_owned())
                 .or_default()
-                .push((p["stage"].as_str().unwrap().to_owned(), p["status"].as_str().unwrap().to_owned()));
+                .push((
+                    p["stage"].as_str().unwrap().to_owned(),
+                    p["status"].as_str().unwrap().to_owned(),
+                ));
         }
         assert_eq!(per_run.len(), 4);
         for events in per_run.values() {
             let expected: Vec<(String, String)> = Stage::ALL
                 .iter()
-                .flat_map(|s| [(s.to_string(), "processing".into()), (s.to_string(), "complete".into())])
+                .flat_map(|s| {
+                    [
+                        (s.to_string(), "processing".into()),
+                        (s.to_string(), "complete".into()),
+                    ]
+                })
                 .collect();
             assert_eq!(events, &expected);
         }
         for run_id in per_run.keys() {
-            assert_eq!(hub.run(run_id).unwrap().outcome, crate::pipeline::Outcome::Complete);
+            assert_eq!(
+                hub.run(run_id).unwrap().outcome,
+                crate::pipeline::Outcome::Complete
+            );
         }
     }
 
     #[tokio::test(start_paused = true)]
     async fn an_error_rate_of_one_fails_every_run_with_a_reason() {
-        let hub = Arc::new(Hub::new(HubConfig::default(), BusKind::Memory, Arc::default()));
+        let hub = Arc::new(Hub::new(
+            HubConfig::default(),
+            BusKind::Memory,
+            Arc::default(),
+        ));
         let progress = Arc::new(Progress::default());
         let config = SimulatorConfig {
             runs: Some(3),
@@ -273,31 +377,58 @@ mod tests {
             error_rate: 1.0,
             seed: 7,
         };
-        run(Publisher::Memory(hub.clone()), config, progress.clone(), CancellationToken::new())
-            .await
-            .unwrap();
+        run(
+            Publisher::Memory(hub.clone()),
+            config,
+            progress.clone(),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
         assert_eq!(progress.runs_failed.load(Relaxed), 3);
         for i in 1..=3 {
             let run = hub.run(&format!("run-0007-{i:03}")).unwrap();
             assert_eq!(run.outcome, crate::pipeline::Outcome::Error);
-            assert!(run.stages.iter().any(|s| s.error.as_deref().is_some_and(|e| !e.is_empty())));
+            assert!(
+                run.stages
+                    .iter()
+                    .any(|s| s.error.as_deref().is_some_and(|e| !e.is_empty()))
+            );
         }
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_same_seed_plays_the_same_runs() {
         async fn play(seed: u64) -> Vec<String> {
-            let hub = Arc::new(Hub::new(HubConfig::default(), BusKind::Memory, Arc::default()));
+            let hub = Arc::new(Hub::new(
+                HubConfig::default(),
+                BusKind::Memory,
+                Arc::default(),
+            ));
             let mut sub = hub.subscribe();
-            let config = SimulatorConfig { runs: Some(3), concurrency: 1, speed: 5.0, error_rate: 0.5, seed };
-            run(Publisher::Memory(hub), config, Arc::default(), CancellationToken::new())
-                .await
-                .unwrap();
+            let config = SimulatorConfig {
+                runs: Some(3),
+                concurrency: 1,
+                speed: 5.0,
+                error_rate: 0.5,
+                seed,
+            };
+            run(
+                Publisher::Memory(hub),
+                config,
+                Arc::default(),
+                CancellationToken::new(),
+            )
+            .await
+            .unwrap();
             let mut details = Vec::new();
             while let Ok(frame) = sub.frames.try_recv() {
                 let json: serde_json::Value = serde_json::from_str(frame.as_str()).unwrap();
                 if json["type"] == "event" {
-                    details.push(format!("{} {}", json["event"]["run_id"], json["event"]["detail"]));
+                    details.push(format!(
+                        "{} {}",
+                        json["event"]["run_id"], json["event"]["detail"]
+                    ));
                 }
             }
             details

@@ -21,11 +21,12 @@ pub async fn serve_asset(uri: Uri) -> Response {
     if let Some(response) = asset(path) {
         return response;
     }
-    let looks_like_file = path.rsplit('/').next().is_some_and(|name| name.contains('.'));
-    if !looks_like_file {
-        if let Some(response) = asset("index.html") {
-            return response;
-        }
+    let looks_like_file = path
+        .rsplit('/')
+        .next()
+        .is_some_and(|name| name.contains('.'));
+    if !looks_like_file && let Some(response) = asset("index.html") {
+        return response;
     }
     (StatusCode::NOT_FOUND, "not found\n").into_response()
 }

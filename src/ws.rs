@@ -134,7 +134,8 @@ async fn run(
         return failure.close(metrics);
     }
     let mut last_heard = Instant::now();
-    let mut heartbeat = tokio::time::interval_at(Instant::now() + config.heartbeat, config.heartbeat);
+    let mut heartbeat =
+        tokio::time::interval_at(Instant::now() + config.heartbeat, config.heartbeat);
     loop {
         tokio::select! {
             biased;
