@@ -1,0 +1,152 @@
+// The System Boot screen: a console that runs the real start-up checks, line
+// by line, and gives way to the timeline as soon as every blocking check
+// passes. Escape, Enter or Space skip it. With reduced motion, no animation.
+
+import { useEffect, useRef, useState } from 'react';
+import { useNow } from '../../../hooks/useNow';
+import { usePrefersReducedMotion } from '../../../hooks/usePrefersReducedMotion';
+import { bootComplete, deriveChecks, type BootCheck, type BootInputs } from '../model/checks';
+
+/** Delay between two lines appearing (6 lines: under a second in all). */
+const LINE_STAGGER_MS = 140;
+/** How long the final "nominal" line stays before the timeline opens. */
+const HOLD_MS = 320;
+
+interface Props {
+  inputs: BootInputs;
+  onDone: () => void;
+}
+
+function dots(label: string): string {
+  return '.'.repeat(Math.max(3, 24 - label.length));
+}
+
+function Line({ check, index, revealed }: { check: BootCheck; index: number; revealed: boolean }) {
+  return (
+    <li
+      className={`boot-line boot-line--${check.state} ${revealed ? 'is-revealed' : ''}`}
+      data-testid="boot-check"
+      data-check={check.id}
+      data-state={check.state}
+      style={{ ['--i' as string]: index }}
+    >
+      <span className="boot-line__badge" aria-hidden>
+        [<span className="boot-line__badge-text">{check.badge}</span>]
+      </span>
+      <span className="boot-line__label">
+        {check.label}
+        <span className="boot-line__dots" aria-hidden>
+          {' '}
+          {dots(check.label)}
+        </span>
+      </span>
+      <span className="boot-line__detail">
+        <span className="visually-hidden">{check.badge}: </span>
+        {check.detail}
+      </span>
+    </li>
+  );
+}
+
+export function SystemBoot({ inputs, onDone }: Props) {
+  const reducedMotion = usePrefersReducedMotion();
+  const now = useNow(250);
+  const checks = deriveChecks(inputs, now);
+  const complete = bootComplete(checks);
+  const failing = checks.find((c) => c.state === 'failed');
+  const degraded = checks.some((c) => c.state === 'degraded');
+
+  // Lines appear one by one (all at once with reduced motion).
+  const [revealed, setRevealed] = useState(reducedMotion ? checks.length : 0);
+  useEffect(() => {
+    if (reducedMotion) {
+      setRevealed(checks.length);
+      return;
+    }
+    if (revealed >= checks.length) return;
+    const id = setTimeout(() => setRevealed((n) => n + 1), revealed === 0 ? 60 : LINE_STAGGER_MS);
+    return () => clearTimeout(id);
+  }, [revealed, reducedMotion, checks.length]);
+  const allShown = revealed >= checks.length;
+  // The meter counts checks that have passed and are on screen.
+  const passed = checks.filter((c, i) => i < revealed && (c.state === 'ok' || c.state === 'degraded')).length;
+  const tone = !allShown ? 'pending' : complete ? (degraded ? 'degraded' : 'ok') : failing ? 'failed' : 'pending';
+
+  // Done: every blocking check ok and every line on screen, then a short hold.
+  const doneRef = useRef(onDone);
+  useEffect(() => {
+    doneRef.current = onDone;
+  });
+  useEffect(() => {
+    if (!complete || !allShown) return;
+    const id = setTimeout(() => doneRef.current(), reducedMotion ? 0 : HOLD_MS);
+    return () => clearTimeout(id);
+  }, [complete, allShown, reducedMotion]);
+
+  // Escape / Enter / Space skip to the timeline, checks pending or not.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape' || e.key === 'Enter' || e.key === ' ' || e.key === 'Spacebar') {
+        e.preventDefault();
+        doneRef.current();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  const skipRef = useRef<HTMLButtonElement>(null);
+  useEffect(() => skipRef.current?.focus(), []);
+
+  const summary = complete
+    ? degraded
+      ? 'OPERATIONAL — EVENT BUS DEGRADED'
+      : 'ALL SYSTEMS NOMINAL'
+    : failing
+      ? `HOLDING — ${failing.label.toUpperCase()} FAILED, RETRYING`
+      : 'INITIALISING';
+
+  return (
+    <div className={`boot ${reducedMotion ? 'boot--still' : ''}`} data-testid="system-boot" data-complete={complete}>
+      <div className="boot__grid" aria-hidden />
+      <div className="boot__console" role="region" aria-labelledby="boot-title">
+        <header className="boot__header">
+          <span className="boot__title" id="boot-title">
+            TACTICAL LINK <span className="boot__sep">//</span> SYSTEM BOOT
+          </span>
+          <span className="boot__version">v{inputs.version}</span>
+        </header>
+        <p className="boot__target">
+          <span className="boot__prompt">&gt;</span> link {inputs.wsUrl}
+        </p>
+        <ol className="boot__lines" aria-label="Start-up checks">
+          {checks.map((check, i) => (
+            <Line key={check.id} check={check} index={i} revealed={i < revealed} />
+          ))}
+        </ol>
+        <div className="boot__footer">
+          <div
+            className={`boot__summary boot__summary--${tone}`}
+            data-testid="boot-summary"
+            role="status"
+            aria-live="polite"
+          >
+            {allShown ? summary : 'INITIALISING'}
+            {(!complete || !allShown) && <span className="boot__cursor" aria-hidden />}
+          </div>
+          <div className="boot__meter" aria-hidden>
+            <span style={{ width: `${(passed / checks.length) * 100}%` }} />
+          </div>
+          <div className="boot__skip">
+            <span className="boot__hint">
+              Press <kbd>Enter</kbd>, <kbd>Space</kbd> or <kbd>Esc</kbd> to skip
+            </span>
+            <button ref={skipRef} type="button" className="button button--ghost button--small" data-testid="boot-skip" onClick={() => doneRef.current()}>
+              Skip
+            </button>
+          </div>
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,142 @@
+// The System Boot checks: each line is a real check with its real result.
+//
+// `deriveChecks` turns what the page actually knows (the status probe, the
+// socket link, the store) into the lines of the boot screen. Nothing is ever
+// shown as done before it is. The event bus line is a warning, not a gate:
+// with the bus down the dashboard still shows the last known state and says
+// "Redis down", so boot goes on (the line reads DEGRADED).
+
+import type { LinkInfo } from '../../../lib/socket/client';
+import { PROTOCOL_VERSION, type BusFrame, type WelcomeFrame } from '../../../lib/socket/frames';
+import type { GatewayStatus } from '../../../lib/gatewayStatus';
+import { busLabel } from '../../../lib/bus';
+import { formatClock } from '../../../lib/time';
+
+export type CheckId = 'dashboard' | 'gateway' | 'auth' | 'bus' | 'state' | 'stream';
+export type CheckState = 'pending' | 'ok' | 'failed' | 'degraded';
+
+export interface BootCheck {
+  id: CheckId;
+  label: string;
+  state: CheckState;
+  /** The short word shown in the status column. */
+  badge: string;
+  detail: string;
+  /** Boot waits for this check to be ok. */
+  blocking: boolean;
+}
+
+/** What the status probe (GET /api/status) knows. */
+export type GatewayProbe =
+  | { phase: 'pending' }
+  | { phase: 'ok'; status: GatewayStatus }
+  | { phase: 'failed'; error: string; retryAt: number | null };
+
+export interface BootInputs {
+  version: string;
+  statusUrl: string;
+  wsUrl: string;
+  probe: GatewayProbe;
+  link: LinkInfo;
+  /** The bus as the socket last told (snapshot / bus frames), if it has. */
+  socketBus: BusFrame | null;
+  welcome: WelcomeFrame | null;
+  snapshot: { received: boolean; runs: number; events: number };
+}
+
+const BADGE: Record<CheckState, string> = { pending: 'WAIT', ok: 'OK', failed: 'FAIL', degraded: 'DEGRADED' };
+
+function check(id: CheckId, label: string, state: CheckState, detail: string, blocking = true, badge = BADGE[state]): BootCheck {
+  return { id, label, state, badge, detail, blocking };
+}
+
+function inSeconds(at: number | null, now: number): string {
+  if (at === null) return '';
+  return ` · retry in ${Math.max(0, Math.ceil((at - now) / 1000))} s`;
+}
+
+export function deriveChecks(inputs: BootInputs, now: number): BootCheck[] {
+  const { probe, link } = inputs;
+  const checks: BootCheck[] = [];
+
+  checks.push(check('dashboard', 'Dashboard loaded', 'ok', `bundle ${inputs.version} running`));
+
+  if (probe.phase === 'ok') {
+    checks.push(check('gateway', 'Gateway reachable', 'ok', `${probe.status.server} · protocol ${probe.status.protocol}`));
+  } else if (probe.phase === 'failed') {
+    checks.push(check('gateway', 'Gateway reachable', 'failed', `${probe.error}${inSeconds(probe.retryAt, now)}`));
+  } else {
+    checks.push(check('gateway', 'Gateway reachable', 'pending', `GET ${inputs.statusUrl}`));
+  }
+
+  if (probe.phase !== 'ok') {
+    checks.push(check('auth', 'Authenticated', 'pending', 'waiting for the gateway'));
+  } else if (probe.status.auth?.required) {
+    checks.push(check('auth', 'Authenticated', 'failed', 'the gateway requires a token; this dashboard cannot send one yet'));
+  } else {
+    checks.push(check('auth', 'Authenticated', 'ok', 'not required: the gateway accepts anonymous dashboards', true, 'N/A'));
+  }
+
+  const bus = inputs.socketBus ?? (probe.phase === 'ok' ? probe.status.bus : null);
+  if (!bus) {
+    checks.push(check('bus', 'Event bus link', 'pending', 'waiting for the gateway', false));
+  } else if (bus.state === 'up') {
+    const since = Date.parse(bus.since);
+    checks.push(
+      check('bus', 'Event bus link', 'ok', `${busLabel(bus.kind)} up${Number.isNaN(since) ? '' : ` since ${formatClock(since)}`}`, false),
+    );
+  } else {
+    checks.push(
+      check('bus', 'Event bus link', 'degraded', `${busLabel(bus.kind)} down: ${bus.detail ?? 'no detail'} · gateway retrying`, false),
+    );
+  }
+
+  if (inputs.snapshot.received) {
+    const { runs, events } = inputs.snapshot;
+    checks.push(
+      check('state', 'State loaded', 'ok', `${runs} ${runs === 1 ? 'run' : 'runs'} · ${events} recent ${events === 1 ? 'event' : 'events'}`),
+    );
+  } else {
+    checks.push(check('state', 'State loaded', 'pending', 'waiting for the snapshot'));
+  }
+
+  switch (link.status) {
+    case 'live':
+      if (inputs.welcome && inputs.welcome.protocol !== PROTOCOL_VERSION) {
+        checks.push(
+          check(
+            'stream',
+            'Live stream open',
+            'failed',
+            `the gateway speaks protocol ${inputs.welcome.protocol}; this dashboard speaks ${PROTOCOL_VERSION}`,
+          ),
+        );
+        break;
+      }
+      checks.push(
+        check(
+          'stream',
+          'Live stream open',
+          'ok',
+          inputs.welcome ? `session ${inputs.welcome.session.slice(0, 8)} · heartbeat ${Math.round(inputs.welcome.heartbeat_ms / 1000)} s` : inputs.wsUrl,
+        ),
+      );
+      break;
+    case 'connecting':
+      checks.push(check('stream', 'Live stream open', 'pending', `connecting to ${inputs.wsUrl}`));
+      break;
+    case 'reconnecting':
+      checks.push(check('stream', 'Live stream open', 'failed', `${link.reason ?? 'closed'}${inSeconds(link.retryAt, now)}`));
+      break;
+    case 'offline':
+      checks.push(check('stream', 'Live stream open', 'failed', link.reason ?? 'not connected'));
+      break;
+  }
+
+  return checks;
+}
+
+/** Boot is done when every blocking check is ok. */
+export function bootComplete(checks: readonly BootCheck[]): boolean {
+  return checks.every((c) => !c.blocking || c.state === 'ok');
+}

@@ -1,0 +1,109 @@
+// The Operations Timeline screen: header (link, bus, latency), run picker,
+// the six stages of the selected run, and the event log.
+
+import { useEffect, useMemo, useState } from 'react';
+import type { LinkInfo } from '../../../lib/socket/client';
+import { STAGES } from '../../../lib/socket/frames';
+import type { GatewayStatus } from '../../../lib/gatewayStatus';
+import type { LatencyTracker } from '../model/latency';
+import { runsNewestFirst, type PipelineState } from '../model/pipeline';
+import { BusStatus } from './BusStatus';
+import { EventLog } from './EventLog';
+import { LogoMark } from './icons';
+import { LatencyReadout } from './LatencyReadout';
+import { LinkStatus } from './LinkStatus';
+import { RunSelector } from './RunSelector';
+import { RunSummary } from './RunSummary';
+import { StageCard } from './StageCard';
+
+interface Props {
+  state: PipelineState;
+  link: LinkInfo;
+  onRetry: () => void;
+  /** Last answer of GET /api/status, if any. */
+  gateway: GatewayStatus | null;
+  latency: LatencyTracker;
+}
+
+const nf = new Intl.NumberFormat('en-US');
+
+export function OperationsTimeline({ state, link, onRetry, gateway, latency }: Props) {
+  const [pinned, setPinned] = useState<string | null>(null);
+  const runs = useMemo(() => runsNewestFirst(state.runs), [state.runs]);
+  // A pinned run that is no longer retained falls back to the newest.
+  const pinnedRun = pinned !== null ? state.runs[pinned] : undefined;
+  const selected = pinnedRun ?? runs[0];
+  const bus = state.bus ?? gateway?.bus ?? null;
+
+  // Latency: whatever was marked before this screen existed was never shown here.
+  useEffect(() => latency.discardPending(), [latency]);
+  // …and everything marked since is on screen once React has committed it.
+  useEffect(() => latency.flush(Date.now()), [state.events, latency]);
+
+  return (
+    <div className="ops" data-testid="operations-timeline">
+      <header className="ops__header">
+        <div className="brand">
+          <LogoMark className="brand__mark" />
+          <div>
+            <p className="brand__name">Tactical Link</p>
+            <h1 className="brand__screen">Operations Timeline</h1>
+          </div>
+        </div>
+        <div className="ops__status" aria-label="System status">
+          <LinkStatus link={link} onRetry={onRetry} />
+          <BusStatus bus={bus} stale={link.status !== 'live'} />
+          <LatencyReadout tracker={latency} />
+          {gateway && (
+            <div className="gateway-stats" data-testid="gateway-stats" title={gateway.server}>
+              <span>
+                <span className="gateway-stats__value">{nf.format(gateway.connections)}</span>{' '}
+                {gateway.connections === 1 ? 'client' : 'clients'}
+              </span>
+              <span>
+                <span className="gateway-stats__value">{nf.format(gateway.events_relayed)}</span> relayed
+              </span>
+            </div>
+          )}
+        </div>
+      </header>
+
+      {link.status !== 'live' && state.snapshotReceived && (
+        <div className="stale-banner" role="note" data-testid="stale-banner">
+          Live link {link.status === 'offline' ? 'offline' : 'down'}
+          {link.reason ? ` — ${link.reason}` : ''}. Showing the last known state; a fresh snapshot replaces it on reconnect.
+        </div>
+      )}
+      {bus?.state === 'down' && (
+        <div className="stale-banner stale-banner--bus" role="note" data-testid="bus-banner">
+          The gateway has lost its event bus{bus.detail ? `: ${bus.detail}` : ''}. Stages may lag until it is back
+          {bus.lossy ? '; events published meanwhile are lost' : ''}.
+        </div>
+      )}
+
+      <main className="ops__main">
+        <section className="panel pipeline" aria-labelledby="pipeline-title">
+          <header className="panel__header pipeline__header">
+            <h2 id="pipeline-title" className="visually-hidden">
+              Pipeline
+            </h2>
+            <RunSelector runs={runs} pinned={pinnedRun ? pinnedRun.runId : null} onPin={setPinned} />
+            <RunSummary run={selected} />
+          </header>
+          <ol className="stages" aria-label={selected ? `Stages of ${selected.runId}` : 'Stages'} data-run-id={selected?.runId ?? ''}>
+            {STAGES.map((stage, i) => (
+              <StageCard
+                key={stage}
+                stage={stage}
+                index={i}
+                view={selected ? selected.stages[stage] : { status: 'idle', detail: null, startedAt: null, endedAt: null, error: null }}
+              />
+            ))}
+          </ol>
+        </section>
+
+        <EventLog events={state.events} />
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import type { LinkInfo } from '../../../lib/socket/client';
+import type { BusFrame } from '../../../lib/socket/frames';
+import { busText } from './BusStatus';
+import { linkText } from './LinkStatus';
+
+const base: LinkInfo = { status: 'live', retryAt: null, attempt: 0, reason: null, closeCode: null };
+const bus = (kind: string, state: 'up' | 'down'): BusFrame => ({ type: 'bus', kind, state, since: '', detail: null, lossy: false });
+
+describe('linkText', () => {
+  it('names each link state, with the retry countdown', () => {
+    expect(linkText(base, 0)).toBe('LIVE');
+    expect(linkText({ ...base, status: 'connecting' }, 0)).toBe('CONNECTING');
+    expect(linkText({ ...base, status: 'connecting', attempt: 2 }, 0)).toBe('CONNECTING · TRY 3');
+    expect(linkText({ ...base, status: 'reconnecting', retryAt: 10_000 }, 7_100)).toBe('RECONNECTING IN 3 s');
+    expect(linkText({ ...base, status: 'reconnecting', retryAt: 10_000 }, 11_000)).toBe('RECONNECTING IN 0 s');
+    expect(linkText({ ...base, status: 'offline' }, 0)).toBe('OFFLINE');
+  });
+});
+
+describe('busText', () => {
+  it('names the bus and its state', () => {
+    expect(busText(null)).toBe('BUS —');
+    expect(busText(bus('redis', 'up'))).toBe('REDIS UP');
+    expect(busText(bus('redis', 'down'))).toBe('REDIS DOWN');
+    expect(busText(bus('memory', 'up'))).toBe('IN-PROCESS BUS');
+    expect(busText(bus('nats', 'down'))).toBe('NATS DOWN');
+  });
+});

@@ -1,0 +1,407 @@
+import { afterEach, beforeEach, describe, expect, it, vi, type Mock } from 'vitest';
+import { SocketClient, type Environment, type LinkInfo, type SocketLike } from './client';
+import type { FrameError, ServerFrame } from './frames';
+import { eventFrame, snapshotFrame, WELCOME } from '../../testing/fixtures';
+
+/** A WebSocket the test drives by hand. */
+class FakeSocket implements SocketLike {
+  onopen: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+  readonly sent: string[] = [];
+  closedWith: { code?: number; reason?: string } | null = null;
+
+  constructor(readonly url: string) {}
+
+  send(data: string): void {
+    this.sent.push(data);
+  }
+  close(code?: number, reason?: string): void {
+    this.closedWith = { code, reason };
+  }
+
+  // Server side.
+  open(): void {
+    this.onopen?.({});
+  }
+  receive(frame: unknown): void {
+    this.onmessage?.({ data: typeof frame === 'string' ? frame : JSON.stringify(frame) });
+  }
+  drop(code: number, reason = ''): void {
+    this.onerror?.({});
+    this.onclose?.({ code, reason });
+  }
+}
+
+class FakeEnvironment implements Environment {
+  online = true;
+  handlers: { online(): void; offline(): void; visible(): void } | null = null;
+  isOnline(): boolean {
+    return this.online;
+  }
+  watch(handlers: { online(): void; offline(): void; visible(): void }) {
+    this.handlers = handlers;
+    return () => {
+      this.handlers = null;
+    };
+  }
+  goOffline(): void {
+    this.online = false;
+    this.handlers?.offline();
+  }
+  goOnline(): void {
+    this.online = true;
+    this.handlers?.online();
+  }
+}
+
+const URL = 'ws://gateway.test/dashboard/ws';
+
+let sockets: FakeSocket[];
+let env: FakeEnvironment;
+let random: number;
+let statuses: LinkInfo[];
+type LogFn = (...args: unknown[]) => void;
+let logger: { warn: Mock<LogFn>; error: Mock<LogFn> };
+
+function makeClient(extra: Partial<ConstructorParameters<typeof SocketClient>[0]> = {}): SocketClient {
+  const client = new SocketClient({
+    createSocket: (url) => {
+      const s = new FakeSocket(url);
+      sockets.push(s);
+      return s;
+    },
+    environment: env,
+    random: () => random,
+    logger,
+    ...extra,
+  });
+  client.onStatus((info) => statuses.push(info));
+  return client;
+}
+
+function last(): FakeSocket {
+  const s = sockets.at(-1);
+  if (!s) throw new Error('no socket was opened');
+  return s;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(new Date('2026-11-28T15:00:00.000Z'));
+  sockets = [];
+  env = new FakeEnvironment();
+  random = 0.5;
+  statuses = [];
+  logger = { warn: vi.fn<LogFn>(), error: vi.fn<LogFn>() };
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('SocketClient', () => {
+  it('is offline until connect, then connecting, then live when the socket opens', () => {
+    const client = makeClient();
+    expect(client.getStatus().status).toBe('offline');
+    client.connect({ url: URL });
+    expect(sockets).toHaveLength(1);
+    expect(last().url).toBe(URL);
+    expect(client.getStatus().status).toBe('connecting');
+    last().open();
+    expect(client.getStatus().status).toBe('live');
+    expect(statuses.map((s) => s.status)).toEqual(['connecting', 'live']);
+  });
+
+  it('hands every valid frame to subscribers, in order, and tracks the last event id', () => {
+    const client = makeClient();
+    const frames: ServerFrame[] = [];
+    const unsubscribe = client.subscribe((f) => frames.push(f));
+    client.connect({ url: URL });
+    last().open();
+    last().receive(WELCOME);
+    last().receive(snapshotFrame([], [], '5-0'));
+    expect(client.lastEventId).toBe('5-0');
+    last().receive(eventFrame('6-0', 'run-1', 'radar', 'processing'));
+    expect(client.lastEventId).toBe('6-0');
+    expect(frames.map((f) => f.type)).toEqual(['welcome', 'snapshot', 'event']);
+    unsubscribe();
+    last().receive(eventFrame('7-0', 'run-1', 'radar', 'complete'));
+    expect(frames).toHaveLength(3);
+    expect(client.lastEventId).toBe('7-0');
+  });
+
+  it('reports bad frames to onError without throwing and without delivering them', () => {
+    const client = makeClient();
+    const frames: ServerFrame[] = [];
+    const errors: FrameError[] = [];
+    client.subscribe((f) => frames.push(f));
+    client.onError((e) => errors.push(e));
+    client.connect({ url: URL });
+    last().open();
+    expect(() => last().receive('{oops')).not.toThrow();
+    last().receive({ type: 'event', id: 1, received_at: 'x', event: { type: 'x' } });
+    last().onmessage?.({ data: new ArrayBuffer(4) });
+    expect(errors).toHaveLength(3);
+    expect(errors[1]?.path).toBe('event.id');
+    expect(frames).toHaveLength(0);
+    expect(client.getStatus().status).toBe('live');
+  });
+
+  it('warns on the console about bad frames when nobody listens for errors', () => {
+    const client = makeClient();
+    client.connect({ url: URL });
+    last().open();
+    last().receive('[]');
+    expect(logger.warn).toHaveBeenCalledTimes(1);
+  });
+
+  it('a throwing subscriber does not stop the others', () => {
+    const client = makeClient();
+    const seen: string[] = [];
+    client.subscribe(() => {
+      throw new Error('boom');
+    });
+    client.subscribe((f) => seen.push(f.type));
+    client.connect({ url: URL });
+    last().open();
+    last().receive(WELCOME);
+    expect(seen).toEqual(['welcome']);
+    expect(logger.error).toHaveBeenCalled();
+  });
+
+  it('reconnects after a drop with a full-jitter delay, and reports when', () => {
+    const client = makeClient();
+    client.connect({ url: URL });
+    last().open();
+    random = 0.5;
+    last().drop(1006);
+    const info = client.getStatus();
+    expect(info.status).toBe('reconnecting');
+    expect(info.retryAt).toBe(Date.now() + 250);
+    expect(info.closeCode).toBe(1006);
+    vi.advanceTimersByTime(249);
+    expect(sockets).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(sockets).toHaveLength(2);
+    expect(client.getStatus().status).toBe('connecting');
+    last().open();
+    expect(client.getStatus().status).toBe('live');
+  });
+
+  it('backs off exponentially up to the 30 s cap while the gateway stays away', () => {
+    const client = makeClient();
+    random = 0.999_999;
+    client.connect({ url: URL });
+    const delays: number[] = [];
+    for (let i = 0; i < 9; i += 1) {
+      last().drop(1006);
+      const retryAt = client.getStatus().retryAt;
+      if (retryAt === null) throw new Error('no retry scheduled');
+      delays.push(retryAt - Date.now());
+      vi.advanceTimersByTime(retryAt - Date.now());
+    }
+    expect(delays).toEqual([499, 999, 1999, 3999, 7999, 15_999, 29_999, 29_999, 29_999]);
+    expect(sockets).toHaveLength(10);
+  });
+
+  it('forgets failures once the link has been live for 10 s', () => {
+    const client = makeClient();
+    random = 0.999_999;
+    client.connect({ url: URL });
+    for (let i = 0; i < 4; i += 1) {
+      last().drop(1006);
+      vi.advanceTimersByTime(client.getStatus().retryAt! - Date.now());
+    }
+    last().open();
+    vi.advanceTimersByTime(9_999);
+    expect(client.getStatus().attempt).toBe(4);
+    vi.advanceTimersByTime(1);
+    expect(client.getStatus().attempt).toBe(0);
+    last().drop(1001);
+    expect(client.getStatus().retryAt! - Date.now()).toBe(499);
+  });
+
+  it('does not forget failures when the link drops before 10 s', () => {
+    const client = makeClient();
+    random = 0.999_999;
+    client.connect({ url: URL });
+    last().drop(1006);
+    vi.advanceTimersByTime(client.getStatus().retryAt! - Date.now());
+    last().open();
+    vi.advanceTimersByTime(5_000);
+    last().drop(4001);
+    expect(client.getStatus().retryAt! - Date.now()).toBe(999);
+  });
+
+  it.each([4500, 4999, 1003, 1008, 1009])('stays offline after terminal close %i', (code) => {
+    const client = makeClient();
+    client.connect({ url: URL });
+    last().open();
+    last().drop(code, 'token refused');
+    expect(client.getStatus()).toMatchObject({ status: 'offline', closeCode: code });
+    expect(client.getStatus().reason).toContain('token refused');
+    vi.advanceTimersByTime(10 * 60_000);
+    env.goOnline();
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('retries at once when the network comes back or the page becomes visible', () => {
+    const client = makeClient();
+    random = 0.999_999;
+    client.connect({ url: URL });
+    for (let i = 0; i < 6; i += 1) {
+      last().drop(1006);
+      vi.advanceTimersByTime(client.getStatus().retryAt! - Date.now());
+    }
+    last().drop(1006);
+    expect(client.getStatus().status).toBe('reconnecting');
+    const before = sockets.length;
+    env.handlers?.visible();
+    expect(sockets).toHaveLength(before + 1);
+    last().drop(1006);
+    env.handlers?.online();
+    expect(sockets).toHaveLength(before + 2);
+    // The pending timer was cancelled: no extra socket later.
+    last().open();
+    vi.advanceTimersByTime(60_000);
+    expect(sockets).toHaveLength(before + 2);
+  });
+
+  it('goes offline with the browser and comes back with it', () => {
+    const client = makeClient();
+    client.connect({ url: URL });
+    last().open();
+    const first = last();
+    env.goOffline();
+    expect(client.getStatus().status).toBe('offline');
+    expect(first.closedWith).not.toBeNull();
+    vi.advanceTimersByTime(120_000);
+    expect(sockets).toHaveLength(1);
+    env.goOnline();
+    expect(sockets).toHaveLength(2);
+    expect(client.getStatus().status).toBe('connecting');
+  });
+
+  it('waits for the network when connect is called while the browser is offline', () => {
+    env.online = false;
+    const client = makeClient();
+    client.connect({ url: URL });
+    expect(client.getStatus()).toMatchObject({ status: 'offline', reason: 'browser is offline' });
+    vi.advanceTimersByTime(60_000);
+    env.goOnline();
+    expect(client.getStatus().status).toBe('connecting');
+    expect(sockets).toHaveLength(2);
+    expect(sockets[0]?.closedWith).not.toBeNull();
+  });
+
+  it('does not schedule retries while the browser reports no network', () => {
+    const client = makeClient();
+    client.connect({ url: URL });
+    last().open();
+    env.online = false;
+    last().drop(1006);
+    expect(client.getStatus().status).toBe('offline');
+    vi.advanceTimersByTime(120_000);
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('disconnect closes the socket, stops retrying and stops watching the browser', () => {
+    const client = makeClient();
+    client.connect({ url: URL });
+    last().open();
+    client.disconnect();
+    expect(client.getStatus()).toMatchObject({ status: 'offline', reason: 'disconnected' });
+    expect(last().closedWith?.code).toBe(1000);
+    expect(env.handlers).toBeNull();
+    vi.advanceTimersByTime(120_000);
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('ignores events from a socket it has given up on', () => {
+    const client = makeClient();
+    client.connect({ url: URL });
+    const old = last();
+    old.drop(1006);
+    vi.advanceTimersByTime(client.getStatus().retryAt! - Date.now());
+    const frames: ServerFrame[] = [];
+    client.subscribe((f) => frames.push(f));
+    old.receive(WELCOME);
+    old.open();
+    expect(frames).toHaveLength(0);
+    expect(client.getStatus().status).toBe('connecting');
+  });
+
+  it('gives up on a socket that does not open within the connect timeout', () => {
+    const client = makeClient({ connectTimeoutMs: 5_000 });
+    client.connect({ url: URL });
+    vi.advanceTimersByTime(5_000);
+    expect(client.getStatus().status).toBe('reconnecting');
+    expect(client.getStatus().reason).toMatch(/no answer/);
+    expect(sockets[0]?.closedWith).not.toBeNull();
+  });
+
+  it('pings every heartbeat and drops a link whose ping goes unanswered', () => {
+    const client = makeClient();
+    client.connect({ url: URL });
+    last().open();
+    last().receive({ ...WELCOME, heartbeat_ms: 1_000 });
+    vi.advanceTimersByTime(1_000);
+    expect(JSON.parse(last().sent.at(-1)!)).toEqual({ type: 'ping', nonce: 1 });
+    last().receive({ type: 'pong', nonce: 1 });
+    vi.advanceTimersByTime(1_000);
+    expect(client.getStatus().status).toBe('live');
+    expect(last().sent).toHaveLength(2);
+    // No answer to the second ping for a whole interval: the link is dead.
+    vi.advanceTimersByTime(1_000);
+    expect(client.getStatus().status).toBe('reconnecting');
+    expect(client.getStatus().reason).toMatch(/no answer/);
+  });
+
+  it('does not send auth or resume frames by default', () => {
+    const client = makeClient();
+    client.connect({ url: URL, token: 'secret' });
+    last().open();
+    last().receive(eventFrame('9-0', 'r', 'radar', 'processing'));
+    last().drop(1006);
+    vi.advanceTimersByTime(client.getStatus().retryAt! - Date.now());
+    last().open();
+    expect(sockets.flatMap((s) => s.sent)).toEqual([]);
+  });
+
+  it('sends auth first, then resume with the last event id, when asked to', () => {
+    const client = makeClient();
+    client.connect({ url: URL, token: 'secret', sendAuth: true, resume: true });
+    last().open();
+    expect(last().sent.map((s) => JSON.parse(s))).toEqual([{ type: 'auth', token: 'secret' }]);
+    last().receive(eventFrame('9-0', 'r', 'radar', 'processing'));
+    last().drop(1006);
+    vi.advanceTimersByTime(client.getStatus().retryAt! - Date.now());
+    last().open();
+    expect(last().sent.map((s) => JSON.parse(s))).toEqual([
+      { type: 'auth', token: 'secret' },
+      { type: 'resume', last_id: '9-0' },
+    ]);
+  });
+
+  it('goes offline for good when the socket cannot even be created', () => {
+    const client = makeClient({
+      createSocket: () => {
+        throw new SyntaxError('invalid URL');
+      },
+    });
+    client.connect({ url: 'nope' });
+    expect(client.getStatus()).toMatchObject({ status: 'offline' });
+    expect(client.getStatus().reason).toMatch(/invalid URL/);
+  });
+
+  it('keeps the same status object until something changes', () => {
+    const client = makeClient();
+    const a = client.getStatus();
+    client.retryNow();
+    expect(client.getStatus()).toBe(a);
+    client.connect({ url: URL });
+    expect(client.getStatus()).not.toBe(a);
+  });
+});

@@ -1,0 +1,441 @@
+// The Tactical Link socket client: plain TypeScript, no framework.
+//
+// Owns one WebSocket to the gateway at a time: opens it, validates every
+// frame, hands frames to subscribers, keeps the link alive (application
+// pings), and reconnects with capped full-jitter back-off when it drops.
+// The rules of the link live in ./machine.ts; this file only carries out
+// its commands against real sockets, timers and browser events, all of
+// which can be injected (tests use a fake WebSocket and fake timers).
+//
+// Next protocol steps, already given a slot here but off by default because
+// the gateway does not accept them yet:
+//   - auth:   `{"type":"auth","token":…}` as the first frame (`sendAuth`);
+//   - resume: `{"type":"resume","last_id":…}` on reconnect (`resume`), so the
+//             gateway can replay what was missed instead of a full snapshot.
+
+import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
+import { parseServerFrame, type FrameError, type ServerFrame } from './frames';
+import { INITIAL_LINK_STATE, step, type Command, type LinkInput, type LinkState, type LinkStatus } from './machine';
+
+export type { LinkStatus } from './machine';
+
+/** What the client shows of its link. */
+export interface LinkInfo {
+  status: LinkStatus;
+  /** When the next automatic retry starts (Unix ms), while `reconnecting`. */
+  retryAt: number | null;
+  /** Failed attempts since the link was last stable. */
+  attempt: number;
+  /** Why the link is not live; null while it is fine. */
+  reason: string | null;
+  /** Code of the last close, if any. */
+  closeCode: number | null;
+}
+
+/** The part of the browser WebSocket the client uses. */
+export interface SocketLike {
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type SocketFactory = (url: string) => SocketLike;
+
+/** The browser around the client: network and page visibility. */
+export interface Environment {
+  isOnline(): boolean;
+  /** Starts watching; returns a function that stops. */
+  watch(handlers: { online(): void; offline(): void; visible(): void }): () => void;
+}
+
+export interface SocketClientOptions {
+  /** Default: `new WebSocket(url)`. */
+  createSocket?: SocketFactory;
+  /** Default: window / document / navigator when present, else always online. */
+  environment?: Environment;
+  /** Default: Date.now. */
+  now?: () => number;
+  /** Default: Math.random. */
+  random?: () => number;
+  backoff?: BackoffPolicy;
+  /** How long a link must stay live before failures are forgotten. Default 10 s. */
+  stableAfterMs?: number;
+  /** Give up on a socket that has not opened after this long. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Send application pings every `heartbeat_ms` and drop a link whose ping goes unanswered. Default true. */
+  heartbeat?: boolean;
+  /** Where unexpected problems are logged. Default: console. */
+  logger?: Pick<Console, 'warn' | 'error'>;
+}
+
+export interface ConnectOptions {
+  /** `ws(s)://host/dashboard/ws` */
+  url: string;
+  /** Credential for the gateway (auth is the next protocol step). */
+  token?: string;
+  /** Send `{"type":"auth","token"}` as the first frame. Off by default: the gateway does not accept it yet. */
+  sendAuth?: boolean;
+  /** Send `{"type":"resume","last_id"}` after reconnecting. Off by default: the gateway does not resume yet. */
+  resume?: boolean;
+}
+
+export type FrameListener = (frame: ServerFrame) => void;
+export type StatusListener = (info: LinkInfo) => void;
+export type ErrorListener = (error: FrameError) => void;
+
+/** Code used for links the client gives up on itself (timeouts). */
+const LOST = 1006;
+
+export const defaultEnvironment: Environment = {
+  isOnline() {
+    return typeof navigator === 'undefined' || navigator.onLine !== false;
+  },
+  watch(handlers) {
+    if (typeof window === 'undefined') return () => {};
+    const onVisibility = () => {
+      if (document.visibilityState === 'visible') handlers.visible();
+    };
+    window.addEventListener('online', handlers.online);
+    window.addEventListener('offline', handlers.offline);
+    document.addEventListener('visibilitychange', onVisibility);
+    return () => {
+      window.removeEventListener('online', handlers.online);
+      window.removeEventListener('offline', handlers.offline);
+      document.removeEventListener('visibilitychange', onVisibility);
+    };
+  },
+};
+
+export class SocketClient {
+  private state: LinkState = INITIAL_LINK_STATE;
+  private info: LinkInfo = toInfo(INITIAL_LINK_STATE);
+  private options: ConnectOptions | null = null;
+  private socket: SocketLike | null = null;
+  private lastId: string | null = null;
+
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private stableTimer: ReturnType<typeof setTimeout> | null = null;
+  private connectTimer: ReturnType<typeof setTimeout> | null = null;
+  private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
+  private lastFrameAt = 0;
+  private pingSentAt: number | null = null;
+  private pingNonce = 0;
+  private stopWatching: (() => void) | null = null;
+
+  private readonly frameListeners = new Set<FrameListener>();
+  private readonly statusListeners = new Set<StatusListener>();
+  private readonly errorListeners = new Set<ErrorListener>();
+
+  private readonly createSocket: SocketFactory;
+  private readonly env: Environment;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly backoff: BackoffPolicy;
+  private readonly stableAfterMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly heartbeat: boolean;
+  private readonly logger: Pick<Console, 'warn' | 'error'>;
+
+  constructor(opts: SocketClientOptions = {}) {
+    this.createSocket = opts.createSocket ?? ((url) => new WebSocket(url) as unknown as SocketLike);
+    this.env = opts.environment ?? defaultEnvironment;
+    this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+    this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    this.stableAfterMs = opts.stableAfterMs ?? 10_000;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+    this.heartbeat = opts.heartbeat ?? true;
+    this.logger = opts.logger ?? console;
+  }
+
+  /** Opens the link (or retries at once if it is waiting to reconnect). */
+  connect(options: ConnectOptions): void {
+    if (this.options && this.options.url !== options.url) {
+      // A new address: drop the old link entirely.
+      this.disconnect();
+    }
+    this.options = options;
+    this.stopWatching ??= this.env.watch({
+      online: () => this.input({ type: 'wake' }),
+      visible: () => this.input({ type: 'wake' }),
+      offline: () => this.input({ type: 'network-offline' }),
+    });
+    this.input({ type: 'connect' });
+    // No network at all: wait for the browser's `online` event instead.
+    if (!this.env.isOnline()) this.input({ type: 'network-offline' });
+  }
+
+  /** Skips the back-off wait, or reopens a link that went offline: reconnects now. */
+  retryNow(): void {
+    if (this.options) this.connect(this.options);
+  }
+
+  /** Closes the link for good; no reconnect until `connect` is called again. */
+  disconnect(): void {
+    this.input({ type: 'disconnect' });
+    this.stopWatching?.();
+    this.stopWatching = null;
+  }
+
+  /** Every validated server frame. Returns the unsubscribe function. */
+  subscribe(listener: FrameListener): () => void {
+    this.frameListeners.add(listener);
+    return () => this.frameListeners.delete(listener);
+  }
+
+  /** Every change of the link. Returns the unsubscribe function. */
+  onStatus(listener: StatusListener): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  /** Every frame that failed validation. Returns the unsubscribe function. */
+  onError(listener: ErrorListener): () => void {
+    this.errorListeners.add(listener);
+    return () => this.errorListeners.delete(listener);
+  }
+
+  /** The link now. The same object until it changes (fit for useSyncExternalStore). */
+  getStatus(): LinkInfo {
+    return this.info;
+  }
+
+  /** Id of the newest event seen (from `event` frames and `snapshot.last_id`). */
+  get lastEventId(): string | null {
+    return this.lastId;
+  }
+
+  /** Sends a client frame if the link is open. Returns whether it was sent. */
+  send(frame: { type: string } & Record<string, unknown>): boolean {
+    if (!this.socket || this.state.status !== 'live') return false;
+    try {
+      this.socket.send(JSON.stringify(frame));
+      return true;
+    } catch (err) {
+      this.logger.warn('[tactical-link] send failed', err);
+      return false;
+    }
+  }
+
+  // --- machinery -----------------------------------------------------------
+
+  private input(input: LinkInput): void {
+    const { state, commands } = step(this.state, input, this.backoff);
+    this.state = state;
+    for (const command of commands) this.run(command);
+    // A command may have fed another input (a socket that cannot be created).
+    const info = toInfo(this.state);
+    if (!sameInfo(info, this.info)) {
+      this.info = info;
+      for (const listener of [...this.statusListeners]) this.call(listener, info);
+    }
+  }
+
+  private run(command: Command): void {
+    switch (command.type) {
+      case 'open':
+        this.open();
+        break;
+      case 'close':
+        this.dropSocket();
+        break;
+      case 'arm-retry':
+        this.clearRetry();
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          this.input({ type: 'retry' });
+        }, command.delayMs);
+        break;
+      case 'cancel-retry':
+        this.clearRetry();
+        break;
+      case 'arm-stable':
+        this.clearStable();
+        this.stableTimer = setTimeout(() => {
+          this.stableTimer = null;
+          this.input({ type: 'stable' });
+        }, this.stableAfterMs);
+        break;
+      case 'cancel-stable':
+        this.clearStable();
+        break;
+    }
+  }
+
+  private open(): void {
+    this.dropSocket();
+    const options = this.options;
+    if (!options) return;
+    let socket: SocketLike;
+    try {
+      socket = this.createSocket(options.url);
+    } catch (err) {
+      this.input({ type: 'fatal', reason: `cannot open ${options.url}: ${(err as Error).message}` });
+      return;
+    }
+    this.socket = socket;
+    this.connectTimer = setTimeout(() => {
+      this.connectTimer = null;
+      this.lose(`no answer from the gateway within ${Math.round(this.connectTimeoutMs / 1000)} s`);
+    }, this.connectTimeoutMs);
+
+    socket.onopen = () => {
+      if (this.socket !== socket) return;
+      this.clearConnectTimer();
+      this.lastFrameAt = this.now();
+      this.input({ type: 'opened' });
+      // Next protocol steps (see the file comment); both off by default.
+      if (options.sendAuth && options.token) this.send({ type: 'auth', token: options.token });
+      if (options.resume && this.lastId !== null) this.send({ type: 'resume', last_id: this.lastId });
+    };
+    socket.onmessage = (ev) => {
+      if (this.socket !== socket) return;
+      this.receive(ev.data);
+    };
+    socket.onerror = () => {
+      // A close event always follows; it carries the code.
+    };
+    socket.onclose = (ev) => {
+      if (this.socket !== socket) return;
+      this.detach();
+      this.input({
+        type: 'closed',
+        code: ev.code,
+        reason: ev.reason,
+        now: this.now(),
+        random: this.random(),
+        online: this.env.isOnline(),
+      });
+    };
+  }
+
+  private receive(data: unknown): void {
+    this.lastFrameAt = this.now();
+    if (typeof data !== 'string') {
+      this.report({ path: '', message: 'binary frame (the protocol sends text frames only)', excerpt: '' });
+      return;
+    }
+    const result = parseServerFrame(data);
+    if (!result.ok) {
+      this.report(result.error);
+      return;
+    }
+    const frame = result.frame;
+    if (frame.type === 'event') this.lastId = frame.id;
+    else if (frame.type === 'snapshot') this.lastId = frame.last_id;
+    else if (frame.type === 'welcome') this.startHeartbeat(frame.heartbeat_ms);
+    for (const listener of [...this.frameListeners]) this.call(listener, frame);
+  }
+
+  /** Application-level keep-alive: a ping every interval; a ping unanswered for a whole interval means the link is dead. */
+  private startHeartbeat(intervalMs: number): void {
+    this.clearHeartbeat();
+    if (!this.heartbeat || !(intervalMs > 0)) return;
+    this.pingSentAt = null;
+    this.heartbeatTimer = setInterval(() => {
+      const now = this.now();
+      if (this.pingSentAt !== null && this.lastFrameAt < this.pingSentAt && now - this.pingSentAt >= intervalMs) {
+        this.lose(`no answer from the gateway for ${Math.round((now - this.lastFrameAt) / 1000)} s`);
+        return;
+      }
+      this.pingSentAt = now;
+      this.send({ type: 'ping', nonce: ++this.pingNonce });
+    }, intervalMs);
+  }
+
+  /** Gives up on the current socket as if it had closed abnormally. */
+  private lose(reason: string): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.dropSocket();
+    this.input({ type: 'closed', code: LOST, reason, now: this.now(), random: this.random(), online: this.env.isOnline() });
+  }
+
+  private dropSocket(): void {
+    const socket = this.socket;
+    this.detach();
+    if (socket) {
+      try {
+        socket.close(1000, 'client closed');
+      } catch {
+        // Closing a socket that never opened can throw in some browsers.
+      }
+    }
+  }
+
+  private detach(): void {
+    const socket = this.socket;
+    this.socket = null;
+    this.clearConnectTimer();
+    this.clearHeartbeat();
+    if (socket) {
+      socket.onopen = null;
+      socket.onmessage = null;
+      socket.onclose = null;
+      socket.onerror = null;
+    }
+  }
+
+  private report(error: FrameError): void {
+    if (this.errorListeners.size === 0) {
+      this.logger.warn(`[tactical-link] bad frame ${error.path}: ${error.message}`, error.excerpt);
+    }
+    for (const listener of [...this.errorListeners]) this.call(listener, error);
+  }
+
+  private call<T>(listener: (value: T) => void, value: T): void {
+    try {
+      listener(value);
+    } catch (err) {
+      this.logger.error('[tactical-link] listener failed', err);
+    }
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  private clearStable(): void {
+    if (this.stableTimer !== null) clearTimeout(this.stableTimer);
+    this.stableTimer = null;
+  }
+
+  private clearConnectTimer(): void {
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+  }
+
+  private clearHeartbeat(): void {
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+}
+
+/** Creates a socket client; nothing happens until `connect`. */
+export function createSocketClient(options?: SocketClientOptions): SocketClient {
+  return new SocketClient(options);
+}
+
+function toInfo(state: LinkState): LinkInfo {
+  return {
+    status: state.status,
+    retryAt: state.retryAt,
+    attempt: state.attempt,
+    reason: state.reason,
+    closeCode: state.closeCode,
+  };
+}
+
+function sameInfo(a: LinkInfo, b: LinkInfo): boolean {
+  return (
+    a.status === b.status &&
+    a.retryAt === b.retryAt &&
+    a.attempt === b.attempt &&
+    a.reason === b.reason &&
+    a.closeCode === b.closeCode
+  );
+}

@@ -1,0 +1,34 @@
+// WebSocket close codes of the protocol, grouped into "reconnect" and
+// "terminal" (docs/protocol.md, "Close codes").
+
+const TERMINAL_CODES = new Set([1003, 1008, 1009]);
+
+/** True when the gateway told us not to come back without a change. */
+export function isTerminalClose(code: number): boolean {
+  return TERMINAL_CODES.has(code) || (code >= 4500 && code <= 4999);
+}
+
+const MEANINGS: Record<number, string> = {
+  1000: 'normal closure',
+  1001: 'gateway shutting down',
+  1003: 'binary frame refused',
+  1005: 'no close code',
+  1006: 'connection lost',
+  1008: 'policy violation',
+  1009: 'client frame too large',
+  1011: 'gateway internal error',
+  1012: 'gateway restarting',
+  1013: 'gateway overloaded',
+  1015: 'TLS handshake failed',
+  4001: 'slow consumer: fell behind',
+  4002: 'heartbeat timeout',
+};
+
+/** A short description of a close code, for people. */
+export function describeClose(code: number, reason = ''): string {
+  const meaning =
+    MEANINGS[code] ??
+    (code >= 4500 && code <= 4999 ? 'refused by the gateway' : code >= 4000 && code <= 4499 ? 'dropped by the gateway' : 'closed');
+  const text = reason.trim() ? `${meaning}: ${reason.trim()}` : meaning;
+  return `${text} (${code})`;
+}

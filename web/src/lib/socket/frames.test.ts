@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { parseServerFrame, type ServerFrame } from './frames';
+import { BUS_DOWN, BUS_UP, eventFrame, runWire, snapshotFrame, WELCOME } from '../../testing/fixtures';
+
+function ok(value: unknown): ServerFrame {
+  const result = parseServerFrame(JSON.stringify(value));
+  if (!result.ok) throw new Error(`expected a valid frame, got ${result.error.path}: ${result.error.message}`);
+  return result.frame;
+}
+
+function bad(text: string) {
+  const result = parseServerFrame(text);
+  if (result.ok) throw new Error(`expected a rejected frame, got ${JSON.stringify(result.frame)}`);
+  return result.error;
+}
+
+describe('parseServerFrame', () => {
+  it('accepts the documented welcome frame', () => {
+    expect(ok(WELCOME)).toEqual(WELCOME);
+  });
+
+  it('accepts bus frames up and down', () => {
+    expect(ok(BUS_UP)).toEqual(BUS_UP);
+    expect(ok(BUS_DOWN)).toMatchObject({ state: 'down', detail: 'Connection refused (os error 111)' });
+  });
+
+  it('accepts an event frame with a pipeline field and keeps the publisher object untouched', () => {
+    const frame = eventFrame('1764342000123-0', 'run-42', 'analyst', 'processing', {
+      detail: 'Scoring 48 leads',
+      extra: { nested: [1, 2] },
+    });
+    const parsed = ok(frame);
+    expect(parsed).toEqual(frame);
+    if (parsed.type !== 'event') throw new Error('not an event');
+    expect(parsed.event.stage).toBe('ANALYST');
+    expect(parsed.event.extra).toEqual({ nested: [1, 2] });
+  });
+
+  it('accepts a generic event without a pipeline field', () => {
+    const parsed = ok({ type: 'event', id: '2-0', received_at: '2026-11-28T15:00:00.000Z', event: { type: 'deploy.finished' } });
+    expect(parsed).toMatchObject({ type: 'event', event: { type: 'deploy.finished' } });
+    expect('pipeline' in parsed).toBe(false);
+  });
+
+  it('accepts a snapshot with runs and recent events', () => {
+    const snap = snapshotFrame(
+      [runWire('run-42', { radar: { status: 'complete', started_at: '2026-11-28T15:00:00.000Z', ended_at: '2026-11-28T15:00:01.000Z' } })],
+      [eventFrame('1-0', 'run-42', 'radar', 'complete')],
+      '1-0',
+    );
+    const parsed = ok(snap);
+    expect(parsed.type).toBe('snapshot');
+    if (parsed.type !== 'snapshot') return;
+    expect(parsed.runs[0]?.stages.radar.status).toBe('complete');
+    expect(parsed.recent_events).toHaveLength(1);
+    expect(parsed.last_id).toBe('1-0');
+  });
+
+  it('accepts pong with any nonce and error frames', () => {
+    expect(ok({ type: 'pong', nonce: { a: 1 } })).toEqual({ type: 'pong', nonce: { a: 1 } });
+    expect(ok({ type: 'error', code: 'bad_frame', message: 'nope' })).toEqual({ type: 'error', code: 'bad_frame', message: 'nope' });
+  });
+
+  it('rejects text that is not a JSON object', () => {
+    expect(bad('not json').message).toMatch(/not JSON/);
+    expect(bad('[1,2]').message).toMatch(/not a JSON object/);
+    expect(bad('null').message).toMatch(/not a JSON object/);
+  });
+
+  it('rejects unknown or missing types', () => {
+    expect(bad('{"type":"dance"}').message).toMatch(/unknown frame type "dance"/);
+    expect(bad('{"id":1}').message).toMatch(/missing/);
+  });
+
+  it('names the field that is wrong', () => {
+    expect(bad(JSON.stringify({ ...WELCOME, heartbeat_ms: '15' })).path).toBe('welcome.heartbeat_ms');
+    expect(bad(JSON.stringify({ ...BUS_UP, state: 'sideways' })).path).toBe('bus.state');
+    const e = eventFrame('1-0', 'r', 'radar', 'processing');
+    expect(bad(JSON.stringify({ ...e, pipeline: { ...e.pipeline, stage: 'RADAR' } })).path).toBe('event.pipeline.stage');
+    expect(bad(JSON.stringify({ ...e, event: { stage: 'x' } })).path).toBe('event.event.type');
+    expect(bad(JSON.stringify({ ...e, id: 7 })).path).toBe('event.id');
+  });
+
+  it('rejects a snapshot with one bad run, pointing at it', () => {
+    const broken = runWire('r2', { quality: { status: 'weird' as never } });
+    const error = bad(JSON.stringify(snapshotFrame([runWire('r1'), broken])));
+    expect(error.path).toBe('snapshot.runs[1].stages.quality.status');
+  });
+
+  it('rejects a snapshot whose run misses a stage', () => {
+    const run = runWire('r1') as { stages: Record<string, unknown> };
+    delete run.stages.report;
+    expect(bad(JSON.stringify(snapshotFrame([run]))).path).toBe('snapshot.runs[0].stages.report');
+  });
+
+  it('keeps a short excerpt of a bad frame', () => {
+    const error = bad(`{"type":"dance","pad":"${'x'.repeat(500)}"}`);
+    expect(error.excerpt.length).toBeLessThanOrEqual(121);
+  });
+});
