@@ -98,6 +98,13 @@ pub struct ServeArgs {
         default_value_t = 24.0
     )]
     pub run_retention_hours: f64,
+    /// Events kept for clients that reconnect (and, with Redis, in the
+    /// Redis stream that records them).
+    #[arg(long, env = "TACTICAL_LINK_HISTORY_SIZE", default_value_t = crate::history::DEFAULT_HISTORY_SIZE)]
+    pub history_size: usize,
+    /// Most bytes of events kept in memory for clients that reconnect.
+    #[arg(long, env = "TACTICAL_LINK_HISTORY_BYTES", default_value_t = crate::history::DEFAULT_HISTORY_BYTES)]
+    pub history_bytes: usize,
     /// Longest Redis reconnect back-off, in seconds.
     #[arg(long, env = "TACTICAL_LINK_REDIS_BACKOFF_MAX", default_value_t = 5.0)]
     pub redis_backoff_max: f64,
@@ -232,6 +239,7 @@ impl ServeArgs {
                 let mut link = LinkConfig::new(url, &self.channel);
                 link.backoff_cap = seconds("redis-backoff-max", self.redis_backoff_max)?;
                 link.backoff_base = link.backoff_base.min(link.backoff_cap);
+                link.history_size = positive("history-size", self.history_size)?;
                 BusConfig::Redis(link)
             }
         };
@@ -248,6 +256,8 @@ impl ServeArgs {
                     max_age_ms: (retention_hours.as_secs_f64() * 3_600_000.0) as i64,
                 },
                 ring_capacity: positive("client-buffer", self.client_buffer)?,
+                history_size: positive("history-size", self.history_size)?,
+                history_bytes: positive("history-bytes", self.history_bytes)?,
                 ..HubConfig::default()
             },
             connection: ConnectionConfig {

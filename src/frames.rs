@@ -112,10 +112,13 @@ pub fn snapshot_frame<'a>(
     bus: &BusState,
     runs: &[&RunState],
     recent: impl Iterator<Item = &'a Frame>,
+    resume_failed: Option<&str>,
 ) -> Frame {
     let mut out = String::with_capacity(4096);
     out.push_str(r#"{"type":"snapshot","last_id":"#);
     out.push_str(&serde_json::to_string(&last_id).expect("string serialises"));
+    out.push_str(r#","resume_failed":"#);
+    out.push_str(&serde_json::to_string(&resume_failed).expect("string serialises"));
     out.push_str(r#","bus":"#);
     out.push_str(&bus.to_json().to_string());
     out.push_str(r#","runs":"#);
@@ -129,6 +132,20 @@ pub fn snapshot_frame<'a>(
     }
     out.push_str("]}");
     Frame::from(out)
+}
+
+/// Serialises the `resumed` frame that precedes the events a resuming
+/// client missed.
+pub fn resumed_frame(last_id: &str, replayed: usize, bus: &BusState) -> Frame {
+    Frame::from(
+        serde_json::json!({
+            "type": "resumed",
+            "last_id": last_id,
+            "replayed": replayed,
+            "bus": bus.to_json(),
+        })
+        .to_string(),
+    )
 }
 
 /// Serialises a `pong` answering a client ping.

@@ -3,15 +3,19 @@
 //! Every message from the bus goes through [`Hub::ingest`]: it is validated,
 //! given an id, folded into the run state, serialised once, and broadcast.
 //! One lock orders all of that, so ids increase in relay order and a client
-//! that subscribes (under the same lock) gets a snapshot and a stream with no
-//! gap and no duplicate between them.
+//! that subscribes (under the same lock) gets a snapshot, or the history it
+//! missed, and a stream with no gap and no duplicate between them.
+//!
+//! On the in-process bus the hub numbers events itself; in Redis mode the
+//! ids are the entry ids of the Redis stream that records every event, so
+//! every gateway on that Redis gives the same event the same id.
 //!
 //! Fan-out is a `tokio::sync::broadcast` ring of shared frames: sending costs
 //! the same for one client or ten thousand, and a client that falls more than
 //! the ring's capacity behind is told so (`Lagged`) instead of holding memory.
 
-use std::collections::VecDeque;
 use std::fmt;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
@@ -19,8 +23,9 @@ use parking_lot::Mutex;
 use tokio::sync::broadcast;
 
 use crate::clock;
-use crate::event::{self, Rejection};
+use crate::event::{self, Rejection, ValidEvent};
 use crate::frames::{self, BusKind, BusState, Frame};
+use crate::history::{self, History, Since};
 use crate::metrics::Metrics;
 use crate::pipeline::{Retention, RunState, RunStore};
 
@@ -33,6 +38,10 @@ pub struct HubConfig {
     pub ring_capacity: usize,
     /// Event frames carried in each snapshot.
     pub recent_events: usize,
+    /// Events kept for resume.
+    pub history_size: usize,
+    /// Bytes of event frames kept for resume.
+    pub history_bytes: usize,
 }
 
 impl Default for HubConfig {
@@ -42,6 +51,8 @@ impl Default for HubConfig {
             retention: Retention::default(),
             ring_capacity: 4096,
             recent_events: 200,
+            history_size: history::DEFAULT_HISTORY_SIZE,
+            history_bytes: history::DEFAULT_HISTORY_BYTES,
         }
     }
 }
@@ -57,6 +68,19 @@ pub struct EventId {
 impl fmt::Display for EventId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+impl FromStr for EventId {
+    type Err = ();
+
+    /// Parses `ms-seq`.
+    fn from_str(text: &str) -> Result<EventId, ()> {
+        let (ms, seq) = text.split_once('-').ok_or(())?;
+        Ok(EventId {
+            ms: ms.parse().map_err(|_| ())?,
+            seq: seq.parse().map_err(|_| ())?,
+        })
     }
 }
 
@@ -76,16 +100,29 @@ impl EventId {
 
 struct HubState {
     runs: RunStore,
-    recent: VecDeque<Frame>,
+    history: History,
     last_id: Option<EventId>,
     bus: BusState,
     /// The last snapshot built, valid while nothing has changed since.
     cached_snapshot: Option<Frame>,
 }
 
-/// A new subscriber's starting point.
+/// Where a new subscriber starts.
+pub enum Start {
+    /// The whole current state. `resume_failed` holds the id the client
+    /// asked to resume from when that was not possible.
+    Snapshot {
+        frame: Frame,
+        resume_failed: Option<String>,
+    },
+    /// The client's id was retained: a `resumed` frame, then exactly the
+    /// event frames it missed.
+    Resumed { resumed: Frame, missed: Vec<Frame> },
+}
+
+/// A new subscriber's starting point and the live stream after it.
 pub struct Subscription {
-    pub snapshot: Frame,
+    pub start: Start,
     pub frames: broadcast::Receiver<Frame>,
 }
 
@@ -110,7 +147,7 @@ impl Hub {
         Hub {
             state: Mutex::new(HubState {
                 runs: RunStore::new(config.retention),
-                recent: VecDeque::with_capacity(config.recent_events),
+                history: History::new(config.history_size, config.history_bytes),
                 last_id: None,
                 bus,
                 cached_snapshot: None,
@@ -126,29 +163,44 @@ impl Hub {
         &self.metrics
     }
 
-    /// Takes one message off the bus. Invalid messages are counted, logged
-    /// (rate-limited, with a truncated sample) and dropped.
+    /// Takes one message off the in-process bus: validates it, numbers it
+    /// and relays it.
     pub fn ingest(&self, message: &[u8]) -> Result<EventId, Rejection> {
+        let event = self.validate(message)?;
+        Ok(self
+            .relay(None, &event)
+            .expect("an id the hub picks is always new"))
+    }
+
+    /// Checks one message from the bus. Invalid messages are counted, logged
+    /// (rate-limited, with a truncated sample) and refused.
+    pub fn validate(&self, message: &[u8]) -> Result<ValidEvent, Rejection> {
         self.metrics.events_received.fetch_add(1, Relaxed);
-        let event = match event::parse_event(message, self.config.max_event_bytes) {
-            Ok(event) => event,
-            Err(rejection) => {
-                self.metrics.count_rejection(&rejection);
-                if self.rejection_log.allow() {
-                    let sample = String::from_utf8_lossy(&message[..message.len().min(200)]);
-                    tracing::warn!(
-                        reason = rejection.reason(),
-                        bytes = message.len(),
-                        sample = %sample,
-                        "rejected bus message: {rejection}"
-                    );
-                }
-                return Err(rejection);
+        event::parse_event(message, self.config.max_event_bytes).inspect_err(|rejection| {
+            self.metrics.count_rejection(rejection);
+            if self.rejection_log.allow() {
+                let sample = String::from_utf8_lossy(&message[..message.len().min(200)]);
+                tracing::warn!(
+                    reason = rejection.reason(),
+                    bytes = message.len(),
+                    sample = %sample,
+                    "rejected bus message: {rejection}"
+                );
             }
-        };
+        })
+    }
+
+    /// Relays a valid event under `id` (a Redis stream id), or under a new
+    /// id when `None`. Returns `None`, doing nothing, when `id` is not newer
+    /// than the last relayed event: it was relayed already.
+    pub fn relay(&self, id: Option<EventId>, event: &ValidEvent) -> Option<EventId> {
         let received_ms = clock::now_ms();
         let mut state = self.state.lock();
-        let id = EventId::next(state.last_id, received_ms);
+        let id = match id {
+            Some(id) if state.last_id.is_some_and(|last| id <= last) => return None,
+            Some(id) => id,
+            None => EventId::next(state.last_id, received_ms),
+        };
         let frame = frames::event_frame(
             &id.to_string(),
             received_ms,
@@ -159,19 +211,14 @@ impl Hub {
             let at = event.published_at.map_or(received_ms, |p| p.unix_ms);
             state.runs.apply(update, at);
         }
-        if state.recent.len() == self.config.recent_events {
-            state.recent.pop_front();
-        }
-        if self.config.recent_events > 0 {
-            state.recent.push_back(frame.clone());
-        }
+        state.history.push(id, frame.clone());
         state.last_id = Some(id);
         state.cached_snapshot = None;
         // An error only means nobody is subscribed right now.
         let _ = self.sender.send(frame);
         drop(state);
         self.metrics.events_relayed.fetch_add(1, Relaxed);
-        Ok(id)
+        Some(id)
     }
 
     /// Records a change of the bus link and tells every client.
@@ -200,27 +247,77 @@ impl Hub {
         self.state.lock().bus.clone()
     }
 
-    /// A snapshot of the current state and the stream of every frame after
-    /// it, taken atomically.
-    pub fn subscribe(&self) -> Subscription {
+    /// Where a new client starts, and the stream of every frame after
+    /// that, taken atomically. With `resume_from` (the last event id the
+    /// client saw), the client gets exactly the events it missed when that
+    /// id is retained, else a snapshot saying resume was not possible.
+    pub fn subscribe(&self, resume_from: Option<&str>) -> Subscription {
         let mut state = self.state.lock();
         let frames = self.sender.subscribe();
-        let snapshot = match &state.cached_snapshot {
+        if let Some(requested) = resume_from {
+            let missed = match requested.parse::<EventId>() {
+                Ok(id) => state.history.since(id),
+                Err(()) => Since::Unknown,
+            };
+            let start = match missed {
+                Since::Frames(missed) => Start::Resumed {
+                    resumed: frames::resumed_frame(requested, missed.len(), &state.bus),
+                    missed,
+                },
+                Since::Unknown => Start::Snapshot {
+                    frame: self.snapshot_frame(&state, Some(requested)),
+                    resume_failed: Some(requested.to_owned()),
+                },
+            };
+            return Subscription { start, frames };
+        }
+        let frame = match &state.cached_snapshot {
             Some(frame) => frame.clone(),
             None => {
-                let last_id = state.last_id.map(|id| id.to_string());
-                let runs = state.runs.newest_first();
-                let frame = frames::snapshot_frame(
-                    last_id.as_deref(),
-                    &state.bus,
-                    &runs,
-                    state.recent.iter(),
-                );
+                let frame = self.snapshot_frame(&state, None);
                 state.cached_snapshot = Some(frame.clone());
                 frame
             }
         };
-        Subscription { snapshot, frames }
+        Subscription {
+            start: Start::Snapshot {
+                frame,
+                resume_failed: None,
+            },
+            frames,
+        }
+    }
+
+    fn snapshot_frame(&self, state: &HubState, resume_failed: Option<&str>) -> Frame {
+        let last_id = state.last_id.map(|id| id.to_string());
+        frames::snapshot_frame(
+            last_id.as_deref(),
+            &state.bus,
+            &state.runs.newest_first(),
+            state.history.newest(self.config.recent_events),
+            resume_failed,
+        )
+    }
+
+    /// Every retained run, newest start first.
+    pub fn runs(&self) -> Vec<RunState> {
+        self.state
+            .lock()
+            .runs
+            .newest_first()
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Up to `limit` event frames after `after` (from the oldest retained
+    /// when `None`); `None` when `after` is not retained.
+    pub fn events_page(
+        &self,
+        after: Option<EventId>,
+        limit: usize,
+    ) -> Option<Vec<(EventId, Frame)>> {
+        self.state.lock().history.page(after, limit)
     }
 
     /// A copy of one run's state.
@@ -297,8 +394,8 @@ mod tests {
             br#"{"type":"pipeline.stage","run_id":"r1","stage":"radar","status":"processing"}"#,
         )
         .unwrap();
-        let mut sub = hub.subscribe();
-        let snapshot: serde_json::Value = serde_json::from_str(sub.snapshot.as_str()).unwrap();
+        let mut sub = hub.subscribe(None);
+        let snapshot: serde_json::Value = serde_json::from_str(snapshot_text(&sub.start)).unwrap();
         assert_eq!(
             snapshot["runs"][0]["stages"]["radar"]["status"],
             "processing"
@@ -319,7 +416,7 @@ mod tests {
     #[test]
     fn rejected_messages_are_counted_by_reason_and_not_broadcast() {
         let hub = hub();
-        let mut sub = hub.subscribe();
+        let mut sub = hub.subscribe(None);
         assert!(hub.ingest(b"garbage").is_err());
         assert!(hub.ingest(b"[]").is_err());
         assert_eq!(hub.metrics.rejected("not_json"), 1);
@@ -331,7 +428,7 @@ mod tests {
     #[test]
     fn bus_changes_are_broadcast_once() {
         let hub = hub();
-        let mut sub = hub.subscribe();
+        let mut sub = hub.subscribe(None);
         hub.set_bus(true, None);
         hub.set_bus(true, None);
         let frame = sub.frames.try_recv().unwrap();
@@ -343,15 +440,72 @@ mod tests {
     #[test]
     fn snapshot_is_rebuilt_only_after_a_change() {
         let hub = hub();
-        let a = hub.subscribe().snapshot;
-        let b = hub.subscribe().snapshot;
+        let a = hub.subscribe(None).start;
+        let b = hub.subscribe(None).start;
         assert_eq!(
-            a.as_str().as_ptr(),
-            b.as_str().as_ptr(),
+            snapshot_text(&a).as_ptr(),
+            snapshot_text(&b).as_ptr(),
             "cached snapshot reused"
         );
         hub.ingest(br#"{"type":"note"}"#).unwrap();
-        let c = hub.subscribe().snapshot;
-        assert!(c.as_str().contains(r#""type":"note""#));
+        let c = hub.subscribe(None).start;
+        assert!(snapshot_text(&c).contains(r#""type":"note""#));
+    }
+
+    fn snapshot_text(start: &Start) -> &str {
+        match start {
+            Start::Snapshot { frame, .. } => frame.as_str(),
+            Start::Resumed { .. } => panic!("expected a snapshot"),
+        }
+    }
+
+    #[test]
+    fn a_resuming_subscriber_gets_exactly_what_it_missed() {
+        let hub = hub();
+        let first = hub.ingest(br#"{"type":"a"}"#).unwrap();
+        hub.ingest(br#"{"type":"b"}"#).unwrap();
+        hub.ingest(br#"{"type":"c"}"#).unwrap();
+        let sub = hub.subscribe(Some(&first.to_string()));
+        let Start::Resumed { resumed, missed } = sub.start else {
+            panic!("the id is retained")
+        };
+        assert!(
+            resumed.as_str().contains(r#""replayed":2"#),
+            "{}",
+            resumed.as_str()
+        );
+        assert!(missed[0].as_str().contains(r#""type":"b""#));
+        assert!(missed[1].as_str().contains(r#""type":"c""#));
+        let sub = hub.subscribe(Some("123-0"));
+        let Start::Snapshot {
+            frame,
+            resume_failed,
+        } = sub.start
+        else {
+            panic!("an unknown id gets a snapshot")
+        };
+        assert_eq!(resume_failed.as_deref(), Some("123-0"));
+        assert!(frame.as_str().contains(r#""resume_failed":"123-0""#));
+        assert!(matches!(
+            hub.subscribe(Some("nonsense")).start,
+            Start::Snapshot { .. }
+        ));
+    }
+
+    #[test]
+    fn a_recorded_id_is_relayed_once() {
+        let hub = hub();
+        let event = event::parse_event(br#"{"type":"x"}"#, 1024).unwrap();
+        let id = EventId { ms: 5, seq: 1 };
+        assert_eq!(hub.relay(Some(id), &event), Some(id));
+        assert_eq!(hub.relay(Some(id), &event), None, "same id again");
+        assert_eq!(
+            hub.relay(Some(EventId { ms: 5, seq: 0 }), &event),
+            None,
+            "older id"
+        );
+        assert_eq!(hub.metrics.events_relayed.load(Relaxed), 1);
+        assert_eq!("5-1".parse::<EventId>(), Ok(id));
+        assert!("5".parse::<EventId>().is_err());
     }
 }

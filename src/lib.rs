@@ -6,6 +6,7 @@
 //! - [`event`]: the event format publishers send, and its validation.
 //! - [`pipeline`]: the authoritative state of every pipeline run.
 //! - [`hub`]: validates, numbers, folds and fans out every event; snapshots.
+//! - [`history`]: the recent events a reconnecting client resumes from.
 //! - [`frames`]: the WebSocket protocol's frames, serialised once.
 //! - [`ws`]: one WebSocket client, from upgrade to close.
 //! - [`bus`]: the in-process bus, the Redis link, and publishing.
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod clock;
 pub mod event;
 pub mod frames;
+pub mod history;
 pub mod hub;
 pub mod metrics;
 pub mod pipeline;

@@ -235,10 +235,7 @@ async fn publish(args: cli::PublishArgs) -> anyhow::Result<()> {
     let mut publisher = Publisher::connect_redis(&args.redis, &args.channel)
         .await
         .with_context(|| format!("cannot connect to Redis at {}", args.redis))?;
-    let receivers = publisher.publish(&payload).await?.unwrap_or(0);
-    println!(
-        "published to {} ({receivers} subscribers): {payload}",
-        args.channel
-    );
+    let id = publisher.publish(&payload).await?.unwrap_or_default();
+    println!("published to {} as {id}: {payload}", args.channel);
     Ok(())
 }

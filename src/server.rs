@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -133,8 +133,19 @@ impl Gateway {
     }
 }
 
-async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    ws::upgrade(ws, state.connections)
+/// Query parameters of the WebSocket upgrade.
+#[derive(Debug, serde::Deserialize)]
+struct WsParams {
+    /// The last event id the client saw: resume after it.
+    last_id: Option<String>,
+}
+
+async fn websocket(
+    ws: WebSocketUpgrade,
+    Query(params): Query<WsParams>,
+    State(state): State<AppState>,
+) -> Response {
+    ws::upgrade(ws, state.connections, params.last_id)
 }
 
 async fn healthz() -> &'static str {

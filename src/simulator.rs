@@ -304,7 +304,7 @@ mod tests {
             BusKind::Memory,
             Arc::default(),
         ));
-        let mut sub = hub.subscribe();
+        let mut sub = hub.subscribe(None);
         let progress = Arc::new(Progress::default());
         let config = SimulatorConfig {
             runs: Some(4),
@@ -405,7 +405,7 @@ mod tests {
                 BusKind::Memory,
                 Arc::default(),
             ));
-            let mut sub = hub.subscribe();
+            let mut sub = hub.subscribe(None);
             let config = SimulatorConfig {
                 runs: Some(3),
                 concurrency: 1,

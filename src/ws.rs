@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::frames::{self, ClientFrame, Frame};
-use crate::hub::Hub;
+use crate::hub::{Hub, Start, Subscription};
 use crate::metrics::Metrics;
 
 /// Close codes the gateway sends (docs/protocol.md, "Close codes").
@@ -73,8 +73,13 @@ pub struct ConnectionContext {
     pub tracker: TaskTracker,
 }
 
-/// Accepts an upgrade request and starts the connection task.
-pub fn upgrade(ws: WebSocketUpgrade, ctx: ConnectionContext) -> Response {
+/// Accepts an upgrade request and starts the connection task. `resume_from`
+/// is the id of the last event the client saw, if it says so.
+pub fn upgrade(
+    ws: WebSocketUpgrade,
+    ctx: ConnectionContext,
+    resume_from: Option<String>,
+) -> Response {
     let config = &ctx.config;
     // The write buffer may hold a whole snapshot plus a batch of frames;
     // past that, writes fail instead of growing without bound.
@@ -86,7 +91,7 @@ pub fn upgrade(ws: WebSocketUpgrade, ctx: ConnectionContext) -> Response {
         .max_frame_size(config.max_client_frame_bytes)
         .on_upgrade(move |socket| {
             let tracker = ctx.tracker.clone();
-            tracker.track_future(serve(socket, ctx))
+            tracker.track_future(serve(socket, ctx, resume_from))
         })
 }
 
@@ -96,13 +101,20 @@ struct Close {
     reason: &'static str,
 }
 
-async fn serve(mut socket: WebSocket, ctx: ConnectionContext) {
+async fn serve(mut socket: WebSocket, ctx: ConnectionContext, resume_from: Option<String>) {
     let metrics = ctx.hub.metrics().clone();
     metrics.connections_total.fetch_add(1, Relaxed);
     metrics.connections_open.fetch_add(1, Relaxed);
     let session = uuid::Uuid::new_v4().to_string();
     tracing::debug!(%session, "client connected");
-    let close = run(&mut socket, &ctx, &metrics, &session).await;
+    let close = run(
+        &mut socket,
+        &ctx,
+        &metrics,
+        &session,
+        resume_from.as_deref(),
+    )
+    .await;
     if let Some(close) = close {
         tracing::debug!(%session, code = close.code, reason = close.reason, "closing client");
         let frame = Message::Close(Some(CloseFrame {
@@ -121,6 +133,7 @@ async fn run(
     ctx: &ConnectionContext,
     metrics: &Metrics,
     session: &str,
+    resume_from: Option<&str>,
 ) -> Option<Close> {
     let config = &ctx.config;
     let welcome = frames::welcome_frame(
@@ -128,8 +141,28 @@ async fn run(
         config.heartbeat.as_millis() as u64,
         config.max_client_frame_bytes,
     );
-    let mut subscription = ctx.hub.subscribe();
-    let greeting = [welcome, subscription.snapshot.clone()];
+    let Subscription {
+        start,
+        frames: mut live,
+    } = ctx.hub.subscribe(resume_from);
+    let greeting = match start {
+        Start::Snapshot {
+            frame,
+            resume_failed,
+        } => {
+            if let Some(id) = resume_failed {
+                tracing::debug!(%session, last_id = %id, "cannot resume: sending a snapshot");
+            }
+            vec![welcome, frame]
+        }
+        Start::Resumed { resumed, missed } => {
+            let mut greeting = Vec::with_capacity(missed.len() + 2);
+            greeting.push(welcome);
+            greeting.push(resumed);
+            greeting.extend(missed);
+            greeting
+        }
+    };
     if let Err(failure) = write_all(socket, greeting, config.write_timeout, metrics).await {
         return failure.close(metrics);
     }
@@ -142,7 +175,7 @@ async fn run(
             _ = ctx.shutdown.cancelled() => {
                 return Some(Close { code: close_code::GOING_AWAY, reason: "gateway shutting down" });
             }
-            received = subscription.frames.recv() => {
+            received = live.recv() => {
                 let first = match received {
                     Ok(frame) => frame,
                     Err(RecvError::Lagged(_)) => return Some(slow_consumer(metrics)),
@@ -150,7 +183,7 @@ async fn run(
                 };
                 let mut batch = vec![first];
                 while batch.len() < config.max_batch {
-                    match subscription.frames.try_recv() {
+                    match live.try_recv() {
                         Ok(frame) => batch.push(frame),
                         Err(TryRecvError::Empty) | Err(TryRecvError::Closed) => break,
                         Err(TryRecvError::Lagged(_)) => return Some(slow_consumer(metrics)),

@@ -323,6 +323,9 @@ async fn a_client_that_stops_reading_is_dropped_and_others_are_not_delayed() {
         "2",
         "--max-event-bytes",
         "65536",
+        // Keep the resume history small: this test is about the client.
+        "--history-size",
+        "64",
     ]);
     eventually(Duration::from_secs(10), "bus up", async || {
         reqwest::get(gateway.http("/readyz"))

@@ -5,7 +5,9 @@
 //! itself: publishing calls [`Hub::ingest`](crate::hub::Hub::ingest)
 //! directly. The Redis link ([`redis`]) is a task that keeps a subscription
 //! alive and feeds the hub. [`Publisher`] is how the simulator, the CLI and
-//! the demo send events, whichever bus is in use.
+//! the demo send events, whichever bus is in use. On Redis it records the
+//! event in the gateways' stream as well as publishing it, so the event is
+//! kept even while no gateway is running.
 
 pub mod redis;
 
@@ -15,6 +17,7 @@ use std::time::Duration;
 use ::redis::AsyncCommands;
 
 use crate::event::Rejection;
+use crate::history::DEFAULT_HISTORY_SIZE;
 use crate::hub::Hub;
 
 /// Why publishing failed.
@@ -33,10 +36,12 @@ pub enum PublishError {
 pub enum Publisher {
     /// Straight into a hub in this process.
     Memory(Arc<Hub>),
-    /// `PUBLISH <channel>` on a Redis server.
+    /// Recorded in the stream and published on the channel of a Redis server.
     Redis {
         connection: ::redis::aio::MultiplexedConnection,
         channel: String,
+        keys: redis::Keys,
+        maxlen: usize,
     },
 }
 
@@ -45,18 +50,24 @@ impl Publisher {
     pub async fn connect_redis(url: &str, channel: &str) -> Result<Publisher, PublishError> {
         let client = ::redis::Client::open(url)?;
         let connect = client.get_multiplexed_async_connection();
-        let connection = tokio::time::timeout(redis::CONNECT_TIMEOUT, connect)
+        let mut connection = tokio::time::timeout(redis::CONNECT_TIMEOUT, connect)
             .await
             .map_err(|_| PublishError::Timeout(redis::CONNECT_TIMEOUT))??;
+        let keys = redis::Keys::for_channel(channel);
+        // The gateways say how long the stream is kept; before any has run,
+        // the default.
+        let maxlen: Option<usize> = connection.hget(&keys.settings, "maxlen").await?;
         Ok(Publisher::Redis {
             connection,
             channel: channel.to_owned(),
+            keys,
+            maxlen: maxlen.unwrap_or(DEFAULT_HISTORY_SIZE),
         })
     }
 
-    /// Publishes one event (JSON text). On Redis, returns how many
-    /// subscribers (gateways, mostly) received it.
-    pub async fn publish(&mut self, event: &str) -> Result<Option<u64>, PublishError> {
+    /// Publishes one event (JSON text). On Redis, returns the id under
+    /// which the event was recorded.
+    pub async fn publish(&mut self, event: &str) -> Result<Option<String>, PublishError> {
         match self {
             Publisher::Memory(hub) => {
                 hub.ingest(event.as_bytes())?;
@@ -65,12 +76,14 @@ impl Publisher {
             Publisher::Redis {
                 connection,
                 channel,
+                keys,
+                maxlen,
             } => {
-                let send = connection.publish::<_, _, u64>(channel.as_str(), event);
-                let receivers = tokio::time::timeout(redis::COMMAND_TIMEOUT, send)
+                let send = redis::publish_recorded(connection, keys, channel, *maxlen, event);
+                let id = tokio::time::timeout(redis::COMMAND_TIMEOUT, send)
                     .await
                     .map_err(|_| PublishError::Timeout(redis::COMMAND_TIMEOUT))??;
-                Ok(Some(receivers))
+                Ok(Some(id))
             }
         }
     }

@@ -1,29 +1,116 @@
-//! The Redis link: a subscription to the events channel that survives
-//! Redis going away.
+//! The Redis link: every event recorded in a Redis stream, every gateway
+//! relaying from that stream.
 //!
-//! redis-rs's pub/sub stream simply ends when its connection drops, so this
-//! task owns the reconnect loop: connect, subscribe, forward every message
-//! to the hub in order (no task per message), ping so that a silent dead
-//! link is noticed, and on any failure report the bus down, wait a capped,
-//! jittered back-off and start again. Redis pub/sub is at-most-once: what is
-//! published while the link is down is lost, and the `bus` frame says so.
+//! Two tasks, each with its own reconnect loop (capped, jittered back-off,
+//! interruptible by shutdown):
+//!
+//! - the **recorder** subscribes to the pub/sub channel, validates each
+//!   message and records it in the stream `tactical-link:<channel>:events`
+//!   with [`RECORD_SCRIPT`]. Several gateways on one Redis all receive every
+//!   message; the script records each publication once (see below), so the
+//!   stream holds every event once, in publish order.
+//! - the **reader** follows the stream (`XREAD BLOCK`) from the last id the
+//!   hub relayed and hands each entry to the hub under its stream id. On
+//!   start it first reloads the retained window (`XREVRANGE`), so state and
+//!   history survive a gateway restart. Every gateway reads the same stream,
+//!   so every gateway gives an event the same id, and a client can resume on
+//!   any of them.
+//!
+//! De-duplication: for each payload the script keeps, for a short window, how
+//! many times each gateway has seen it (`HINCRBY seen:<sha1> <gateway> 1`).
+//! The n-th sighting by one gateway is a new publication only when no other
+//! gateway has reported n sightings yet; the first gateway to report it
+//! records it. Publishers of ours ([`PUBLISH_SCRIPT`]) record the event
+//! themselves and count it as seen, so gateways skip its pub/sub copy, and it
+//! is recorded even while no gateway runs. docs/architecture.md says what
+//! this guarantees and where it stops.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use parking_lot::Mutex;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use redis::aio::MultiplexedConnection;
+use redis::streams::{StreamId, StreamRangeReply, StreamReadOptions, StreamReadReply};
+use redis::{AsyncCommands, AsyncConnectionConfig, Script};
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
-use crate::hub::Hub;
+use crate::event;
+use crate::history::DEFAULT_HISTORY_SIZE;
+use crate::hub::{EventId, Hub};
 
 /// Longest wait for a TCP connection and handshake to Redis.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest wait for Redis to answer one command.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the reader's `XREAD` blocks when nothing comes.
+const READ_BLOCK: Duration = Duration::from_secs(2);
+/// Entries read per `XREAD`.
+const READ_BATCH: usize = 1000;
+/// Field of a stream entry that holds the event's JSON.
+const EVENT_FIELD: &str = "e";
+/// Default length of the de-duplication window, in seconds.
+pub const DEFAULT_DEDUP_WINDOW_S: u64 = 60;
+
+/// Records a message a gateway received on the channel, unless another
+/// gateway (or the publisher) already recorded that publication.
+/// KEYS[1] stream. ARGV: seen-key prefix, gateway id, payload, max length,
+/// window (s). Returns the new entry id, or nil for a duplicate.
+pub const RECORD_SCRIPT: &str = r#"
+local seen = ARGV[1] .. redis.sha1hex(ARGV[3])
+local mine = redis.call('HINCRBY', seen, ARGV[2], 1)
+local counts = redis.call('HGETALL', seen)
+local highest = 0
+for i = 1, #counts, 2 do
+  if counts[i] ~= ARGV[2] then
+    local n = tonumber(counts[i + 1])
+    if n > highest then highest = n end
+  end
+end
+redis.call('EXPIRE', seen, ARGV[5])
+if mine > highest then
+  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'e', ARGV[3])
+end
+return false
+"#;
+
+/// Publishes an event the durable way: recorded in the stream, counted as
+/// seen, then published on the channel for every other subscriber.
+/// KEYS[1] stream. ARGV: seen-key prefix, payload, max length, window (s),
+/// channel. Returns the entry id.
+pub const PUBLISH_SCRIPT: &str = r#"
+local seen = ARGV[1] .. redis.sha1hex(ARGV[2])
+redis.call('HINCRBY', seen, '~publisher', 1)
+redis.call('EXPIRE', seen, ARGV[4])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[2])
+redis.call('PUBLISH', ARGV[5], ARGV[2])
+return id
+"#;
+
+/// The Redis keys of one channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    /// The stream that records every event.
+    pub stream: String,
+    /// Prefix of the per-payload de-duplication hashes.
+    pub seen_prefix: String,
+    /// Hash of settings the gateways share with publishers (`maxlen`).
+    pub settings: String,
+}
+
+impl Keys {
+    pub fn for_channel(channel: &str) -> Keys {
+        Keys {
+            stream: format!("tactical-link:{channel}:events"),
+            seen_prefix: format!("tactical-link:{channel}:seen:"),
+            settings: format!("tactical-link:{channel}:settings"),
+        }
+    }
+}
 
 /// How the link behaves.
 #[derive(Debug, Clone)]
@@ -34,6 +121,10 @@ pub struct LinkConfig {
     pub backoff_cap: Duration,
     /// How often an idle subscription is checked with a PING.
     pub ping_interval: Duration,
+    /// Entries the stream keeps (approximately, never fewer).
+    pub history_size: usize,
+    /// How long a payload is remembered for de-duplication.
+    pub dedup_window: Duration,
 }
 
 impl LinkConfig {
@@ -44,6 +135,8 @@ impl LinkConfig {
             backoff_base: Duration::from_millis(100),
             backoff_cap: Duration::from_secs(5),
             ping_interval: Duration::from_secs(5),
+            history_size: DEFAULT_HISTORY_SIZE,
+            dedup_window: Duration::from_secs(DEFAULT_DEDUP_WINDOW_S),
         }
     }
 }
@@ -59,6 +152,54 @@ enum LinkError {
     Closed,
 }
 
+async fn within<T>(
+    limit: Duration,
+    work: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, LinkError> {
+    match tokio::time::timeout(limit, work).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(LinkError::Timeout(limit)),
+    }
+}
+
+/// The bus is up while both halves are: the hub hears of every change.
+struct Health {
+    hub: Arc<Hub>,
+    recorder_up: AtomicBool,
+    reader_up: AtomicBool,
+    problem: Mutex<Option<String>>,
+}
+
+#[derive(Clone, Copy)]
+enum Part {
+    Recorder,
+    Reader,
+}
+
+impl Health {
+    fn report(&self, part: Part, result: Result<(), String>) {
+        let up = result.is_ok();
+        let flag = match part {
+            Part::Recorder => &self.recorder_up,
+            Part::Reader => &self.reader_up,
+        };
+        let was_up = self.recorder_up.load(Relaxed) && self.reader_up.load(Relaxed);
+        flag.store(up, Relaxed);
+        let mut problem = self.problem.lock();
+        if let Err(detail) = result {
+            *problem = Some(detail);
+        }
+        let now_up = self.recorder_up.load(Relaxed) && self.reader_up.load(Relaxed);
+        if now_up {
+            *problem = None;
+        }
+        if was_up && !now_up {
+            self.hub.metrics().bus_disconnects.fetch_add(1, Relaxed);
+        }
+        self.hub.set_bus(now_up, problem.clone());
+    }
+}
+
 /// Runs the link until `shutdown` is cancelled. Never returns an error:
 /// every failure is reported to the hub as the bus being down.
 pub async fn run_link(hub: Arc<Hub>, config: LinkConfig, shutdown: CancellationToken) {
@@ -70,73 +211,259 @@ pub async fn run_link(hub: Arc<Hub>, config: LinkConfig, shutdown: CancellationT
             return;
         }
     };
-    let mut backoff = Backoff::new(config.backoff_base, config.backoff_cap);
-    let mut rng = StdRng::from_os_rng();
-    loop {
-        let outcome = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            outcome = connect_and_forward(&client, &config, &hub, &mut backoff) => outcome,
+    let health = Health {
+        hub: hub.clone(),
+        recorder_up: AtomicBool::new(false),
+        reader_up: AtomicBool::new(false),
+        problem: Mutex::new(None),
+    };
+    let link = Link {
+        keys: Keys::for_channel(&config.channel),
+        gateway_id: uuid::Uuid::new_v4().to_string(),
+        client,
+        config,
+        health,
+    };
+    tokio::join!(
+        link.reconnecting(Part::Recorder, &shutdown),
+        link.reconnecting(Part::Reader, &shutdown),
+    );
+}
+
+/// What both halves of the link share.
+struct Link {
+    client: redis::Client,
+    config: LinkConfig,
+    keys: Keys,
+    /// Names this gateway in the de-duplication counts.
+    gateway_id: String,
+    health: Health,
+}
+
+impl Link {
+    /// Runs one half's connections again and again, with back-off, until
+    /// shutdown.
+    async fn reconnecting(&self, part: Part, shutdown: &CancellationToken) {
+        let (config, health) = (&self.config, &self.health);
+        let name = match part {
+            Part::Recorder => "recorder",
+            Part::Reader => "stream reader",
         };
-        let detail = outcome.to_string();
-        if hub.bus_state().up {
-            hub.metrics().bus_disconnects.fetch_add(1, Relaxed);
-            tracing::warn!(error = %detail, "lost the Redis link; events published until it is back are lost");
-        } else if backoff.attempt() == 0 {
-            tracing::warn!(error = %detail, "cannot reach Redis; retrying with back-off");
-        } else {
-            tracing::debug!(error = %detail, attempt = backoff.attempt(), "Redis still unreachable");
-        }
-        hub.set_bus(false, Some(detail));
-        let delay = backoff.next_delay(&mut rng);
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(delay) => {}
+        let mut backoff = Backoff::new(config.backoff_base, config.backoff_cap);
+        let mut rng = StdRng::from_os_rng();
+        loop {
+            let connection = async {
+                match part {
+                    Part::Recorder => {
+                        let Link {
+                            client,
+                            keys,
+                            gateway_id,
+                            ..
+                        } = self;
+                        record(client, config, keys, gateway_id, health, &mut backoff).await
+                    }
+                    Part::Reader => {
+                        read(&self.client, config, &self.keys, health, &mut backoff).await
+                    }
+                }
+            };
+            let error = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                error = connection => error,
+            };
+            let detail = format!("{name}: {error}");
+            if backoff.attempt() == 0 {
+                tracing::warn!(error = %detail, "Redis link lost or unreachable; retrying with back-off");
+            } else {
+                tracing::debug!(error = %detail, attempt = backoff.attempt(), "Redis still unreachable");
+            }
+            health.report(part, Err(detail));
+            let delay = backoff.next_delay(&mut rng);
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(delay) => {}
+            }
         }
     }
 }
 
-/// One connection: subscribe, then forward until it fails.
-async fn connect_and_forward(
+/// The recorder: one subscription, until it fails.
+async fn record(
     client: &redis::Client,
     config: &LinkConfig,
-    hub: &Hub,
+    keys: &Keys,
+    gateway_id: &str,
+    health: &Health,
     backoff: &mut Backoff,
 ) -> LinkError {
     let connect = async {
         let mut pubsub = client.get_async_pubsub().await?;
         pubsub.subscribe(config.channel.as_str()).await?;
-        Ok::<_, redis::RedisError>(pubsub)
+        let mut commands = client.get_multiplexed_async_connection().await?;
+        // Publishers read the stream length from here.
+        let _: () = commands
+            .hset(&keys.settings, "maxlen", config.history_size)
+            .await?;
+        Ok((pubsub, commands))
     };
-    let pubsub = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
-        Err(_) => return LinkError::Timeout(CONNECT_TIMEOUT),
-        Ok(Err(err)) => return err.into(),
-        Ok(Ok(pubsub)) => pubsub,
+    let (pubsub, mut commands) = match within(CONNECT_TIMEOUT, connect).await {
+        Ok(connected) => connected,
+        Err(err) => return err,
     };
-    let (mut sink, mut stream) = pubsub.split();
+    let (mut sink, mut messages) = pubsub.split();
     backoff.reset();
-    hub.metrics().bus_connects.fetch_add(1, Relaxed);
-    tracing::info!(channel = %config.channel, "subscribed to Redis");
-    hub.set_bus(true, None);
+    health.hub.metrics().bus_connects.fetch_add(1, Relaxed);
+    tracing::info!(channel = %config.channel, "recorder subscribed to Redis");
+    health.report(Part::Recorder, Ok(()));
 
+    let script = Script::new(RECORD_SCRIPT);
+    let window = config.dedup_window.as_secs().max(1);
     let mut ping = tokio::time::interval(config.ping_interval);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.reset();
     loop {
         tokio::select! {
-            message = stream.next() => match message {
-                Some(message) => {
-                    // Rejections are counted and logged by the hub.
-                    let _ = hub.ingest(message.get_payload_bytes());
+            message = messages.next() => {
+                let Some(message) = message else { return LinkError::Closed };
+                let payload = message.get_payload_bytes();
+                // Invalid messages are counted and logged by the hub, and
+                // never recorded.
+                if health.hub.validate(payload).is_err() {
+                    continue;
                 }
-                None => return LinkError::Closed,
-            },
+                // One at a time, in order: the stream keeps publish order.
+                let mut invocation = script.key(&keys.stream);
+                invocation
+                    .arg(&keys.seen_prefix)
+                    .arg(gateway_id)
+                    .arg(payload)
+                    .arg(config.history_size)
+                    .arg(window);
+                let recorded = invocation.invoke_async::<Option<String>>(&mut commands);
+                if let Err(err) = within(COMMAND_TIMEOUT, recorded).await {
+                    return err;
+                }
+            }
             _ = ping.tick() => {
-                match tokio::time::timeout(COMMAND_TIMEOUT, sink.ping::<redis::Value>()).await {
-                    Err(_) => return LinkError::Timeout(COMMAND_TIMEOUT),
-                    Ok(Err(err)) => return err.into(),
-                    Ok(Ok(_)) => {}
+                if let Err(err) = within(COMMAND_TIMEOUT, sink.ping::<redis::Value>()).await {
+                    return err;
                 }
             }
         }
     }
+}
+
+/// The reader: follows the stream until the connection fails.
+async fn read(
+    client: &redis::Client,
+    config: &LinkConfig,
+    keys: &Keys,
+    health: &Health,
+    backoff: &mut Backoff,
+) -> LinkError {
+    // XREAD blocks for READ_BLOCK; our own timeout covers a dead link.
+    let connection_config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+        .set_response_timeout(None);
+    let mut connection = match within(
+        CONNECT_TIMEOUT,
+        client.get_multiplexed_async_connection_with_config(&connection_config),
+    )
+    .await
+    {
+        Ok(connection) => connection,
+        Err(err) => return err,
+    };
+    let hub = &health.hub;
+    if hub.last_id().is_none() {
+        match reload(&mut connection, keys, config.history_size, hub).await {
+            Ok(count) if count > 0 => tracing::info!(events = count, "reloaded history from Redis"),
+            Ok(_) => {}
+            Err(err) => return err,
+        }
+    }
+    backoff.reset();
+    tracing::info!(stream = %keys.stream, "following the event stream");
+    health.report(Part::Reader, Ok(()));
+    let options = StreamReadOptions::default()
+        .block(READ_BLOCK.as_millis() as usize)
+        .count(READ_BATCH);
+    loop {
+        let after = hub
+            .last_id()
+            .map_or_else(|| "0-0".to_owned(), |id| id.to_string());
+        let streams = [&keys.stream];
+        let ids = [&after];
+        let read =
+            connection.xread_options::<_, _, Option<StreamReadReply>>(&streams, &ids, &options);
+        let reply = match within(READ_BLOCK + COMMAND_TIMEOUT, read).await {
+            Ok(reply) => reply,
+            Err(err) => return err,
+        };
+        for stream in reply.map(|r| r.keys).unwrap_or_default() {
+            for entry in stream.ids {
+                relay_entry(hub, &entry);
+            }
+        }
+    }
+}
+
+/// Loads the newest `count` entries of the stream into an empty hub.
+async fn reload(
+    connection: &mut MultiplexedConnection,
+    keys: &Keys,
+    count: usize,
+    hub: &Hub,
+) -> Result<usize, LinkError> {
+    let range =
+        connection.xrevrange_count::<_, _, _, _, StreamRangeReply>(&keys.stream, "+", "-", count);
+    let reply = within(COMMAND_TIMEOUT, range).await?;
+    let entries = reply.ids.len();
+    for entry in reply.ids.iter().rev() {
+        relay_entry(hub, entry);
+    }
+    Ok(entries)
+}
+
+fn relay_entry(hub: &Hub, entry: &StreamId) {
+    let Ok(id) = entry.id.parse::<EventId>() else {
+        tracing::warn!(id = %entry.id, "skipping a stream entry with an unexpected id");
+        return;
+    };
+    let payload = match entry.map.get(EVENT_FIELD) {
+        Some(redis::Value::BulkString(bytes)) => bytes.as_slice(),
+        _ => {
+            tracing::warn!(id = %entry.id, "skipping a stream entry without an `e` field");
+            return;
+        }
+    };
+    match event::parse_event(payload, usize::MAX) {
+        Ok(event) => {
+            hub.relay(Some(id), &event);
+        }
+        Err(rejection) => {
+            hub.metrics().count_rejection(&rejection);
+            tracing::warn!(id = %entry.id, "skipping an invalid stream entry: {rejection}");
+        }
+    }
+}
+
+/// Publishes `payload` with [`PUBLISH_SCRIPT`]; returns the entry id.
+pub async fn publish_recorded(
+    connection: &mut MultiplexedConnection,
+    keys: &Keys,
+    channel: &str,
+    maxlen: usize,
+    payload: &str,
+) -> redis::RedisResult<String> {
+    Script::new(PUBLISH_SCRIPT)
+        .key(&keys.stream)
+        .arg(&keys.seen_prefix)
+        .arg(payload)
+        .arg(maxlen)
+        .arg(DEFAULT_DEDUP_WINDOW_S)
+        .arg(channel)
+        .invoke_async(connection)
+        .await
 }

@@ -1,0 +1,175 @@
+//! The recent past: the last N relayed event frames, by id.
+//!
+//! A client that reconnects with the id of the last event it saw is sent
+//! exactly the frames after it from here. In Redis mode the same window is
+//! kept durably in a Redis stream (trimmed to the same length) and reloaded
+//! into this ring when a gateway starts, so resume also works across gateway
+//! restarts and from one gateway to another.
+
+use std::collections::VecDeque;
+
+use crate::frames::Frame;
+use crate::hub::EventId;
+
+/// Default number of events kept for resume.
+pub const DEFAULT_HISTORY_SIZE: usize = 10_000;
+
+/// Default bound on the bytes of frames kept for resume.
+pub const DEFAULT_HISTORY_BYTES: usize = 64 * 1024 * 1024;
+
+/// A bounded, id-ordered ring of event frames: at most `capacity` frames
+/// and `max_bytes` bytes of them, oldest dropped first.
+#[derive(Debug)]
+pub struct History {
+    frames: VecDeque<(EventId, Frame)>,
+    capacity: usize,
+    max_bytes: usize,
+    bytes: usize,
+}
+
+/// What the history can say about the events after an id.
+#[derive(Debug, PartialEq)]
+pub enum Since {
+    /// These frames, in order (possibly none).
+    Frames(Vec<Frame>),
+    /// The id is not in the retained window: older than the oldest event
+    /// kept, or never relayed here.
+    Unknown,
+}
+
+impl History {
+    pub fn new(capacity: usize, max_bytes: usize) -> History {
+        History {
+            frames: VecDeque::with_capacity(capacity.min(1024)),
+            capacity: capacity.max(1),
+            max_bytes,
+            bytes: 0,
+        }
+    }
+
+    /// Appends a frame; ids must increase.
+    pub fn push(&mut self, id: EventId, frame: Frame) {
+        debug_assert!(self.frames.back().is_none_or(|(last, _)| *last < id));
+        self.bytes += frame.len();
+        self.frames.push_back((id, frame));
+        while self.frames.len() > self.capacity
+            || (self.bytes > self.max_bytes && self.frames.len() > 1)
+        {
+            if let Some((_, dropped)) = self.frames.pop_front() {
+                self.bytes -= dropped.len();
+            }
+        }
+    }
+
+    /// The frames after `id`, if `id` is retained.
+    pub fn since(&self, id: EventId) -> Since {
+        match self.frames.binary_search_by_key(&id, |(id, _)| *id) {
+            Ok(index) => Since::Frames(
+                self.frames
+                    .range(index + 1..)
+                    .map(|(_, frame)| frame.clone())
+                    .collect(),
+            ),
+            Err(_) => Since::Unknown,
+        }
+    }
+
+    /// Up to `limit` frames after `after` (from the oldest when `None`).
+    /// `None` when `after` is not retained.
+    pub fn page(&self, after: Option<EventId>, limit: usize) -> Option<Vec<(EventId, Frame)>> {
+        let start = match after {
+            None => 0,
+            Some(id) => self.frames.binary_search_by_key(&id, |(id, _)| *id).ok()? + 1,
+        };
+        Some(
+            self.frames
+                .range(start..)
+                .take(limit)
+                .map(|(id, frame)| (*id, frame.clone()))
+                .collect(),
+        )
+    }
+
+    /// The newest `n` frames, oldest first.
+    pub fn newest(&self, n: usize) -> impl Iterator<Item = &Frame> {
+        let skip = self.frames.len().saturating_sub(n);
+        self.frames.iter().skip(skip).map(|(_, frame)| frame)
+    }
+
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    pub fn oldest(&self) -> Option<EventId> {
+        self.frames.front().map(|(id, _)| *id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(ms: i64) -> EventId {
+        EventId { ms, seq: 0 }
+    }
+
+    fn filled(capacity: usize, count: i64) -> History {
+        let mut history = History::new(capacity, usize::MAX);
+        for ms in 1..=count {
+            history.push(id(ms), Frame::from(format!("f{ms}")));
+        }
+        history
+    }
+
+    #[test]
+    fn since_returns_exactly_the_later_frames() {
+        let history = filled(10, 5);
+        let Since::Frames(frames) = history.since(id(2)) else {
+            panic!("id 2 is retained")
+        };
+        let texts: Vec<&str> = frames.iter().map(|f| f.as_str()).collect();
+        assert_eq!(texts, ["f3", "f4", "f5"]);
+        assert_eq!(history.since(id(5)), Since::Frames(vec![]));
+    }
+
+    #[test]
+    fn an_evicted_or_foreign_id_is_unknown() {
+        let history = filled(3, 5);
+        assert_eq!(history.oldest(), Some(id(3)));
+        assert_eq!(history.since(id(1)), Since::Unknown, "evicted");
+        assert_eq!(history.since(id(99)), Since::Unknown, "never seen");
+        assert_eq!(history.since(EventId { ms: 4, seq: 7 }), Since::Unknown);
+    }
+
+    #[test]
+    fn the_byte_bound_drops_the_oldest_frames() {
+        let mut history = History::new(100, 10);
+        for ms in 1..=5 {
+            history.push(id(ms), Frame::from("abcd".to_owned()));
+        }
+        assert_eq!(history.len(), 2, "two 4-byte frames fit in 10 bytes");
+        assert_eq!(history.oldest(), Some(id(4)));
+        let mut one = History::new(100, 1);
+        one.push(id(1), Frame::from("too big".to_owned()));
+        assert_eq!(one.len(), 1, "the newest frame is always kept");
+    }
+
+    #[test]
+    fn pages_walk_the_window() {
+        let history = filled(10, 5);
+        let first = history.page(None, 2).unwrap();
+        assert_eq!(
+            first.iter().map(|(id, _)| id.ms).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        let next = history.page(Some(id(2)), 10).unwrap();
+        assert_eq!(next.len(), 3);
+        assert!(history.page(Some(id(42)), 10).is_none());
+        let newest: Vec<&str> = history.newest(2).map(|f| f.as_str()).collect();
+        assert_eq!(newest, ["f4", "f5"]);
+    }
+}
