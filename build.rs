@@ -34,7 +34,10 @@ fn main() {
     if std::env::var("TACTICAL_LINK_SKIP_WEB_BUILD").is_ok_and(|v| v == "1") {
         println!("cargo:warning=TACTICAL_LINK_SKIP_WEB_BUILD=1: the dashboard is NOT embedded");
         let placeholder = root.join("assets/dashboard-missing");
-        println!("cargo:rustc-env=TACTICAL_LINK_WEB_DIR={}", placeholder.display());
+        println!(
+            "cargo:rustc-env=TACTICAL_LINK_WEB_DIR={}",
+            placeholder.display()
+        );
         return;
     }
     let dist = web.join("dist");

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -19,7 +19,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::bus::redis::{LinkConfig, run_link};
 use crate::frames::{BusKind, PROTOCOL_VERSION, SERVER_NAME};
-use crate::hub::{Hub, HubConfig};
+use crate::hub::{EventId, Hub, HubConfig};
 use crate::metrics::Metrics;
 use crate::web;
 use crate::ws::{self, ConnectionConfig, ConnectionContext};
@@ -113,6 +113,9 @@ impl Gateway {
             .route("/readyz", get(readyz))
             .route("/api/status", get(status))
             .route("/metrics", get(metrics))
+            .route("/api/runs", get(list_runs))
+            .route("/api/runs/{run_id}", get(one_run))
+            .route("/api/events", get(list_events))
             .fallback(web::serve_asset)
             .with_state(state);
         let http_shutdown = shutdown.clone();
@@ -174,6 +177,74 @@ async fn status(State(state): State<AppState>) -> Response {
         "last_event_id": state.hub.last_id().map(|id| id.to_string()),
     }))
     .into_response()
+}
+
+async fn list_runs(State(state): State<AppState>) -> Response {
+    axum::Json(serde_json::json!({ "runs": state.hub.runs() })).into_response()
+}
+
+async fn one_run(State(state): State<AppState>, Path(run_id): Path<String>) -> Response {
+    match state.hub.run(&run_id) {
+        Some(run) => axum::Json(run).into_response(),
+        None => api_error(
+            StatusCode::NOT_FOUND,
+            "unknown_run",
+            "no such run is retained",
+        ),
+    }
+}
+
+/// Query of `GET /api/events`.
+#[derive(Debug, serde::Deserialize)]
+struct EventsQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+/// Most events one `GET /api/events` returns.
+const MAX_EVENTS_PAGE: usize = 1000;
+
+async fn list_events(State(state): State<AppState>, Query(query): Query<EventsQuery>) -> Response {
+    let after = match query.after.as_deref().map(str::parse::<EventId>) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(())) => {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "bad_id",
+                "`after` must be an event id like 1764342000123-0",
+            );
+        }
+    };
+    let limit = query.limit.unwrap_or(100).clamp(1, MAX_EVENTS_PAGE);
+    let Some(page) = state.hub.events_page(after, limit) else {
+        return api_error(
+            StatusCode::GONE,
+            "not_retained",
+            "`after` is older than the retained history or unknown; start again without it",
+        );
+    };
+    // The frames are JSON already: splice them, do not re-serialise.
+    let mut body = String::from(r#"{"events":["#);
+    for (i, (_, frame)) in page.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(frame.as_str());
+    }
+    body.push_str(r#"],"last_id":"#);
+    let last = page.last().map(|(id, _)| id.to_string());
+    body.push_str(&serde_json::to_string(&last).expect("serialises"));
+    body.push('}');
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({ "error": code, "message": message })),
+    )
+        .into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

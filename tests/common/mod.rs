@@ -30,10 +30,17 @@ pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
     dir: std::path::PathBuf,
+    persistent: bool,
 }
 
 impl RedisServer {
     pub fn start() -> RedisServer {
+        RedisServer::start_with(false)
+    }
+
+    /// With `persistent`, every write is in the append-only file before
+    /// Redis answers (`appendfsync always`), so a SIGKILL loses nothing.
+    pub fn start_with(persistent: bool) -> RedisServer {
         let dir = std::env::temp_dir().join(format!("tl-redis-{}", uuid_like()));
         std::fs::create_dir_all(&dir).unwrap();
         for _ in 0..5 {
@@ -41,6 +48,7 @@ impl RedisServer {
                 port: free_port(),
                 child: None,
                 dir: dir.clone(),
+                persistent,
             };
             if server.spawn() {
                 return server;
@@ -59,7 +67,9 @@ impl RedisServer {
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                if self.persistent { "yes" } else { "no" },
+                "--appendfsync",
+                "always",
                 "--dir",
                 self.dir.to_str().unwrap(),
             ])
@@ -139,19 +149,15 @@ impl Drop for RedisServer {
     }
 }
 
+/// A name no other test of this run uses.
 fn uuid_like() -> String {
-    format!(
-        "{}-{}",
-        std::process::id(),
-        Instant::now().elapsed().as_nanos() ^ rand_seed()
-    )
-}
-
-fn rand_seed() -> u128 {
-    std::time::SystemTime::now()
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_nanos()
+        .as_nanos();
+    format!("{}-{n}-{nanos}", std::process::id())
 }
 
 /// The `tactical-link` binary, serving on a free port.
@@ -165,10 +171,15 @@ impl Gateway {
     /// Runs `tactical-link <args> --listen 127.0.0.1:0` and waits for its
     /// "listening on" line.
     pub fn start(args: &[&str]) -> Gateway {
+        Gateway::start_at(args, "127.0.0.1:0")
+    }
+
+    /// Runs `tactical-link <args> --listen <listen>`.
+    pub fn start_at(args: &[&str], listen: &str) -> Gateway {
         let stderr_log = std::env::temp_dir().join(format!("tl-gateway-{}.log", uuid_like()));
         let mut child = Command::new(env!("CARGO_BIN_EXE_tactical-link"))
             .args(args)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .env("TACTICAL_LINK_LOG", "tactical_link=debug,info")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_log).unwrap())
@@ -224,6 +235,14 @@ impl Gateway {
         let _ = child.kill();
         let _ = child.wait();
         None
+    }
+
+    /// Kills the process (SIGKILL): no goodbye to anyone.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     /// Resident memory of the gateway process, in KiB.

@@ -1,0 +1,339 @@
+//! History and resume end to end: gateway crashes, Redis restarts, resume
+//! beyond retention, and clients moving between two gateways.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Client, Gateway, Next, RedisServer, eventually, stage_event};
+use serde_json::Value;
+
+async fn wait_ready(gateway: &Gateway) {
+    eventually(Duration::from_secs(15), "bus up", async || {
+        reqwest::get(gateway.http("/readyz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+}
+
+/// Every entry id of the event stream, in order: what was published.
+fn recorded_ids(redis: &RedisServer) -> Vec<String> {
+    let mut conn = redis.connection();
+    let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg("tactical-link:system_events:events")
+        .arg("-")
+        .arg("+")
+        .query(&mut conn)
+        .unwrap();
+    reply.ids.into_iter().map(|entry| entry.id).collect()
+}
+
+/// A dashboard-like client: follows the gateway at `url`, and after any
+/// disconnect reconnects with `?last_id=` until it has `until` events.
+async fn follow_with_resume(url: String, until: usize, limit: Duration) -> (Vec<String>, usize) {
+    let deadline = Instant::now() + limit;
+    let mut ids: Vec<String> = Vec::new();
+    let mut reconnects = 0;
+    while ids.len() < until {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {until} events after {limit:?}",
+            ids.len()
+        );
+        let target = match ids.last() {
+            None => url.clone(),
+            Some(last) => format!("{url}?last_id={last}"),
+        };
+        let Ok((socket, _)) = tokio_tungstenite::connect_async(&target).await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let mut client = Client { socket };
+        let welcome = client.expect_frame().await;
+        assert_eq!(welcome["type"], "welcome");
+        let start = client.expect_frame().await;
+        match start["type"].as_str().unwrap() {
+            "snapshot" => {
+                assert!(ids.is_empty(), "a resume fell back to a snapshot: {start}");
+            }
+            "resumed" => reconnects += 1,
+            other => panic!("unexpected start frame {other}"),
+        }
+        loop {
+            match client.next(Duration::from_secs(10)).await {
+                Next::Frame(frame) if frame["type"] == "event" => {
+                    ids.push(frame["id"].as_str().unwrap().to_owned());
+                    if ids.len() == until {
+                        break;
+                    }
+                }
+                Next::Frame(_) => {}
+                Next::Closed(_) | Next::TimedOut => break,
+            }
+        }
+    }
+    (ids, reconnects)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_of_a_gateway_killed_mid_stream_end_with_every_event_once_in_order() {
+    let redis = RedisServer::start();
+    let gateway = Gateway::start(&["serve", "--redis", &redis.url()]);
+    wait_ready(&gateway).await;
+    let addr = gateway.addr;
+    let url = gateway.ws_url();
+
+    // The simulator publishes 10 runs × 12 events while the gateway dies.
+    const EVENTS: usize = 10 * 12;
+    let simulator = std::process::Command::new(env!("CARGO_BIN_EXE_tactical-link"))
+        .args([
+            "simulate",
+            "--redis",
+            &redis.url(),
+            "--runs",
+            "10",
+            "--concurrency",
+            "5",
+        ])
+        .args(["--speed", "8", "--seed", "21", "--error-rate", "0"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let followers: Vec<_> = (0..5)
+        .map(|_| {
+            tokio::spawn(follow_with_resume(
+                url.clone(),
+                EVENTS,
+                Duration::from_secs(60),
+            ))
+        })
+        .collect();
+
+    let mut gateway = gateway;
+    eventually(Duration::from_secs(20), "some events relayed", async || {
+        recorded_ids(&redis).len() >= 20
+    })
+    .await;
+    gateway.kill();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let _gateway = Gateway::start_at(&["serve", "--redis", &redis.url()], &addr.to_string());
+
+    let mut simulator = simulator;
+    assert!(simulator.wait().unwrap().success());
+    let published = recorded_ids(&redis);
+    assert_eq!(published.len(), EVENTS);
+    for follower in followers {
+        let (ids, reconnects) = follower.await.unwrap();
+        assert!(reconnects >= 1, "the client did reconnect");
+        assert_eq!(ids, published, "every event exactly once, in publish order");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_survives_a_redis_crash_with_persistence() {
+    let mut redis = RedisServer::start_with(true);
+    let gateway = Gateway::start(&[
+        "serve",
+        "--redis",
+        &redis.url(),
+        "--redis-backoff-max",
+        "0.5",
+    ]);
+    wait_ready(&gateway).await;
+    let publish = |redis: &RedisServer, from: usize, to: usize| {
+        let url = redis.url();
+        async move {
+            let mut publisher = tactical_link::bus::Publisher::connect_redis(&url, "system_events")
+                .await
+                .unwrap();
+            for i in from..to {
+                publisher
+                    .publish(&stage_event(
+                        "r",
+                        "radar",
+                        "processing",
+                        &format!("seq {i}"),
+                    ))
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    publish(&redis, 0, 50).await;
+    redis.kill();
+    redis.restart();
+    publish(&redis, 50, 80).await;
+    // Legacy publishers with plain PUBLISH are recorded too once the link is back.
+    wait_ready(&gateway).await;
+    for i in 80..100 {
+        redis.publish(
+            "system_events",
+            stage_event("r", "radar", "processing", &format!("seq {i}")),
+        );
+    }
+
+    let expected: Vec<String> = (0..100).map(|i| format!("seq {i}")).collect();
+    let details = |body: Value| -> Vec<String> {
+        body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event"]["detail"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    eventually(
+        Duration::from_secs(10),
+        "all 100 events in the gateway's history",
+        async || {
+            let body: Value = reqwest::get(gateway.http("/api/events?limit=1000"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            details(body) == expected
+        },
+    )
+    .await;
+    // A gateway started now reloads the same history from Redis.
+    let fresh = Gateway::start(&["serve", "--redis", &redis.url()]);
+    wait_ready(&fresh).await;
+    let body: Value = reqwest::get(fresh.http("/api/events?limit=1000"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(details(body), expected);
+    let run: Value = reqwest::get(fresh.http("/api/runs/r"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        run["stages"]["radar"]["detail"], "seq 99",
+        "run state rebuilt from history"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resuming_from_beyond_retention_gets_a_flagged_snapshot() {
+    let redis = RedisServer::start();
+    let gateway = Gateway::start(&["serve", "--redis", &redis.url(), "--history-size", "5"]);
+    wait_ready(&gateway).await;
+    let (mut client, _) = Client::connect_ready(&gateway.ws_url()).await;
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        redis.publish(
+            "system_events",
+            stage_event("r", "analyst", "processing", &format!("seq {i}")),
+        );
+        ids.push(
+            client.expect_type("event").await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // Retained: the last five. Resuming from the 17th replays the last 3.
+    let (mut recent, _) =
+        tokio_tungstenite::connect_async(format!("{}?last_id={}", gateway.ws_url(), ids[16]))
+            .await
+            .map(|(socket, r)| (Client { socket }, r))
+            .unwrap();
+    recent.expect_type("welcome").await;
+    let resumed = recent.expect_frame().await;
+    assert_eq!(resumed["type"], "resumed");
+    assert_eq!(resumed["replayed"], 3);
+    for id in &ids[17..] {
+        assert_eq!(&recent.expect_frame().await["id"], id);
+    }
+    // The first id is long gone: a snapshot that says so.
+    for stale in [ids[0].as_str(), "1-0", "garbage"] {
+        let (socket, _) =
+            tokio_tungstenite::connect_async(format!("{}?last_id={stale}", gateway.ws_url()))
+                .await
+                .unwrap();
+        let mut old = Client { socket };
+        old.expect_type("welcome").await;
+        let snapshot = old.expect_frame().await;
+        assert_eq!(snapshot["type"], "snapshot");
+        assert_eq!(snapshot["resume_failed"], stale);
+        assert_eq!(snapshot["last_id"], ids[19].as_str());
+        assert_eq!(snapshot["runs"][0]["stages"]["analyst"]["detail"], "seq 19");
+    }
+    let gone = reqwest::get(gateway.http(&format!("/api/events?after={}", ids[0])))
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 410);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_moving_between_two_gateways_resumes_without_gap_or_duplicate() {
+    let redis = RedisServer::start();
+    let a = Gateway::start(&["serve", "--redis", &redis.url()]);
+    let b = Gateway::start(&["serve", "--redis", &redis.url()]);
+    wait_ready(&a).await;
+    wait_ready(&b).await;
+    // Plain PUBLISH, as the existing services do: both gateways receive
+    // every message; each must be recorded once.
+    let publisher = tokio::task::spawn_blocking({
+        let url = redis.url();
+        move || {
+            let mut conn = redis::Client::open(url).unwrap().get_connection().unwrap();
+            for i in 0..200 {
+                let event = stage_event("moving", "advisor", "processing", &format!("seq {i}"));
+                let _: i64 = redis::cmd("PUBLISH")
+                    .arg("system_events")
+                    .arg(event)
+                    .query(&mut conn)
+                    .unwrap();
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+    });
+    let (mut on_a, _) = Client::connect_ready(&a.ws_url()).await;
+    let mut seen = Vec::new();
+    while seen.len() < 60 {
+        let frame = on_a.expect_type("event").await;
+        seen.push((
+            frame["id"].as_str().unwrap().to_owned(),
+            frame["event"]["detail"].as_str().unwrap().to_owned(),
+        ));
+    }
+    drop(on_a);
+    let (socket, _) = tokio_tungstenite::connect_async(format!(
+        "{}?last_id={}",
+        b.ws_url(),
+        seen.last().unwrap().0
+    ))
+    .await
+    .unwrap();
+    let mut on_b = Client { socket };
+    on_b.expect_type("welcome").await;
+    assert_eq!(on_b.expect_frame().await["type"], "resumed");
+    while seen.len() < 200 {
+        let frame = on_b.expect_type("event").await;
+        seen.push((
+            frame["id"].as_str().unwrap().to_owned(),
+            frame["event"]["detail"].as_str().unwrap().to_owned(),
+        ));
+    }
+    publisher.await.unwrap();
+    let details: Vec<&str> = seen.iter().map(|(_, d)| d.as_str()).collect();
+    let expected: Vec<String> = (0..200).map(|i| format!("seq {i}")).collect();
+    assert_eq!(details, expected, "no gap, no duplicate across the move");
+    let ids: Vec<String> = seen.into_iter().map(|(id, _)| id).collect();
+    assert_eq!(
+        ids,
+        recorded_ids(&redis),
+        "both gateways use the stream's ids; each event recorded once"
+    );
+    // No more frames pending on B: nothing was duplicated at the end.
+    assert!(matches!(
+        on_b.next(Duration::from_millis(300)).await,
+        Next::TimedOut
+    ));
+}
