@@ -11,7 +11,7 @@ import { useGatewayProbe } from './useGatewayProbe';
 
 export function App() {
   const endpoints = useMemo(() => resolveEndpoints(window.location), []);
-  const { state, link, retryNow, latency } = useGateway(endpoints.wsUrl);
+  const { state, link, retryNow, latency, dismissResumeNotice } = useGateway(endpoints.wsUrl);
   const probe = useGatewayProbe(endpoints.statusUrl, link.status === 'live' ? 'live' : 'not-live');
   const [booted, setBooted] = useState(endpoints.skipBoot);
 
@@ -40,6 +40,7 @@ export function App() {
       onRetry={retryNow}
       gateway={probe.phase === 'ok' ? probe.status : null}
       latency={latency}
+      onDismissResumeNotice={dismissResumeNotice}
     />
   );
 }

@@ -2,7 +2,7 @@
 // forwards every frame to `onFrame`, and exposes the link status.
 
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
-import { createSocketClient, type ConnectOptions, type LinkInfo, type SocketClient } from '../lib/socket/client';
+import { createSocketClient, type ConnectOptions, type FrameMeta, type LinkInfo, type SocketClient } from '../lib/socket/client';
 import type { ServerFrame } from '../lib/socket/frames';
 
 export interface UseSocket {
@@ -11,7 +11,7 @@ export interface UseSocket {
   retryNow: () => void;
 }
 
-export function useSocket(options: ConnectOptions, onFrame: (frame: ServerFrame) => void): UseSocket {
+export function useSocket(options: ConnectOptions, onFrame: (frame: ServerFrame, meta: FrameMeta) => void): UseSocket {
   const [client] = useState(createSocketClient);
   const onFrameRef = useRef(onFrame);
   useEffect(() => {
@@ -20,7 +20,7 @@ export function useSocket(options: ConnectOptions, onFrame: (frame: ServerFrame)
 
   const { url, token, sendAuth, resume } = options;
   useEffect(() => {
-    const unsubscribe = client.subscribe((frame) => onFrameRef.current(frame));
+    const unsubscribe = client.subscribe((frame, meta) => onFrameRef.current(frame, meta));
     client.connect({ url, token, sendAuth, resume });
     return () => {
       unsubscribe();

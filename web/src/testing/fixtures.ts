@@ -65,6 +65,16 @@ export function runWire(runId: string, overrides: Partial<Record<Stage, Partial<
   };
 }
 
-export function snapshotFrame(runs: unknown[] = [], recent: unknown[] = [], lastId: string | null = null, bus: unknown = BUS_UP) {
-  return { type: 'snapshot', last_id: lastId, bus, runs, recent_events: recent };
+export function snapshotFrame(
+  runs: unknown[] = [],
+  recent: unknown[] = [],
+  lastId: string | null = null,
+  bus: unknown = BUS_UP,
+  resumeFailed: string | null = null,
+) {
+  return { type: 'snapshot', last_id: lastId, resume_failed: resumeFailed, bus, runs, recent_events: recent };
+}
+
+export function resumedFrame(lastId: string, replayed: number, bus: unknown = BUS_UP) {
+  return { type: 'resumed', last_id: lastId, replayed, bus };
 }

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi, type Mock } from 'vitest';
-import { SocketClient, type Environment, type LinkInfo, type SocketLike } from './client';
+import { resumeUrl, SocketClient, type Environment, type FrameMeta, type LinkInfo, type SocketLike } from './client';
 import type { FrameError, ServerFrame } from './frames';
-import { eventFrame, snapshotFrame, WELCOME } from '../../testing/fixtures';
+import { BUS_DOWN, eventFrame, resumedFrame, snapshotFrame, WELCOME } from '../../testing/fixtures';
 
 /** A WebSocket the test drives by hand. */
 class FakeSocket implements SocketLike {
@@ -359,7 +359,7 @@ describe('SocketClient', () => {
     expect(client.getStatus().reason).toMatch(/no answer/);
   });
 
-  it('does not send auth or resume frames by default', () => {
+  it('does not send an auth frame by default', () => {
     const client = makeClient();
     client.connect({ url: URL, token: 'secret' });
     last().open();
@@ -370,19 +370,17 @@ describe('SocketClient', () => {
     expect(sockets.flatMap((s) => s.sent)).toEqual([]);
   });
 
-  it('sends auth first, then resume with the last event id, when asked to', () => {
+  it('sends auth as the first frame when asked to; resume never needs a frame', () => {
     const client = makeClient();
-    client.connect({ url: URL, token: 'secret', sendAuth: true, resume: true });
+    client.connect({ url: URL, token: 'secret', sendAuth: true });
     last().open();
     expect(last().sent.map((s) => JSON.parse(s))).toEqual([{ type: 'auth', token: 'secret' }]);
     last().receive(eventFrame('9-0', 'r', 'radar', 'processing'));
     last().drop(1006);
     vi.advanceTimersByTime(client.getStatus().retryAt! - Date.now());
     last().open();
-    expect(last().sent.map((s) => JSON.parse(s))).toEqual([
-      { type: 'auth', token: 'secret' },
-      { type: 'resume', last_id: '9-0' },
-    ]);
+    expect(last().sent.map((s) => JSON.parse(s))).toEqual([{ type: 'auth', token: 'secret' }]);
+    expect(last().url).toBe(`${URL}?last_id=9-0`);
   });
 
   it('goes offline for good when the socket cannot even be created', () => {
@@ -403,5 +401,139 @@ describe('SocketClient', () => {
     expect(client.getStatus()).toBe(a);
     client.connect({ url: URL });
     expect(client.getStatus()).not.toBe(a);
+  });
+});
+
+describe('SocketClient: resume', () => {
+  /** Drops the current socket and lets the retry timer open the next one. */
+  function dropAndReopen(client: SocketClient, code = 1006): FakeSocket {
+    last().drop(code);
+    vi.advanceTimersByTime(client.getStatus().retryAt! - Date.now());
+    return last();
+  }
+
+  it('connects without last_id the first time, then resumes from the last event on every reconnect', () => {
+    const client = makeClient();
+    client.connect({ url: URL });
+    expect(last().url).toBe(URL);
+    last().open();
+    last().receive(WELCOME);
+    last().receive(snapshotFrame([], [], '5-0'));
+    last().receive(eventFrame('6-0', 'run-1', 'radar', 'processing'));
+    expect(dropAndReopen(client).url).toBe(`${URL}?last_id=6-0`);
+    last().open();
+    last().receive(resumedFrame('6-0', 1));
+    last().receive(eventFrame('7-0', 'run-1', 'radar', 'complete'));
+    expect(dropAndReopen(client).url).toBe(`${URL}?last_id=7-0`);
+    // A reconnect that never opened still resumes from the same place.
+    expect(dropAndReopen(client).url).toBe(`${URL}?last_id=7-0`);
+  });
+
+  it('resumes from the snapshot last_id when no event came after it', () => {
+    const client = makeClient();
+    client.connect({ url: URL });
+    last().open();
+    last().receive(snapshotFrame([], [], '5-0'));
+    expect(dropAndReopen(client).url).toBe(`${URL}?last_id=5-0`);
+  });
+
+  it('does not resume when it has seen no event yet (empty gateway, or dropped before the snapshot)', () => {
+    const client = makeClient();
+    client.connect({ url: URL });
+    expect(dropAndReopen(client).url).toBe(URL);
+    last().open();
+    last().receive(snapshotFrame([], [], null));
+    expect(dropAndReopen(client).url).toBe(URL);
+  });
+
+  it('keeps the other query parameters and replaces an old last_id', () => {
+    const client = makeClient();
+    const url = 'ws://gateway.test/dashboard/ws?tenant=a%20b&last_id=stale#frag';
+    client.connect({ url });
+    last().open();
+    last().receive(eventFrame('1764342000123-0', 'r', 'radar', 'processing'));
+    const next = new globalThis.URL(dropAndReopen(client).url);
+    expect(next.searchParams.get('tenant')).toBe('a b');
+    expect(next.searchParams.getAll('last_id')).toEqual(['1764342000123-0']);
+    expect(next.pathname).toBe('/dashboard/ws');
+  });
+
+  it('resumeUrl also copes with a URL it cannot parse', () => {
+    expect(resumeUrl('ws://h/ws', '1-0')).toBe('ws://h/ws?last_id=1-0');
+    expect(resumeUrl('ws://h/ws?x=1', '1-0')).toBe('ws://h/ws?x=1&last_id=1-0');
+    expect(resumeUrl('/dashboard/ws', '1-0')).toBe('/dashboard/ws?last_id=1-0');
+    expect(resumeUrl('/dashboard/ws?x=1#f', 'a b')).toBe('/dashboard/ws?x=1&last_id=a%20b#f');
+  });
+
+  it('does not resume when resume is turned off', () => {
+    const client = makeClient();
+    client.connect({ url: URL, resume: false });
+    last().open();
+    last().receive(eventFrame('6-0', 'r', 'radar', 'processing'));
+    expect(dropAndReopen(client).url).toBe(URL);
+  });
+
+  it('marks exactly the announced number of events as replayed, then live again', () => {
+    const client = makeClient();
+    const seen: Array<[string, boolean]> = [];
+    client.subscribe((f: ServerFrame, meta: FrameMeta) => seen.push([f.type === 'event' ? f.id : f.type, meta.replayed]));
+    client.connect({ url: URL });
+    last().open();
+    last().receive(snapshotFrame([], [], '1-0'));
+    last().receive(eventFrame('2-0', 'r', 'radar', 'processing'));
+    dropAndReopen(client).open();
+    last().receive(WELCOME);
+    last().receive(resumedFrame('2-0', 2, BUS_DOWN));
+    last().receive(eventFrame('3-0', 'r', 'radar', 'complete'));
+    last().receive(eventFrame('4-0', 'r', 'analyst', 'processing'));
+    last().receive(eventFrame('5-0', 'r', 'analyst', 'complete'));
+    expect(seen).toEqual([
+      ['snapshot', false],
+      ['2-0', false],
+      ['welcome', false],
+      ['resumed', false],
+      ['3-0', true],
+      ['4-0', true],
+      ['5-0', false],
+    ]);
+    expect(client.lastEventId).toBe('5-0');
+  });
+
+  it('forgets an unfinished replay when the socket drops', () => {
+    const client = makeClient();
+    const replayed: boolean[] = [];
+    client.subscribe((f, meta) => {
+      if (f.type === 'event') replayed.push(meta.replayed);
+    });
+    client.connect({ url: URL });
+    last().open();
+    last().receive(eventFrame('1-0', 'r', 'radar', 'processing'));
+    dropAndReopen(client).open();
+    last().receive(resumedFrame('1-0', 5));
+    last().receive(eventFrame('2-0', 'r', 'radar', 'complete'));
+    const next = dropAndReopen(client);
+    expect(next.url).toBe(`${URL}?last_id=2-0`);
+    next.open();
+    last().receive(snapshotFrame([], [], '9-0', undefined, '2-0'));
+    last().receive(eventFrame('10-0', 'r', 'report', 'complete'));
+    expect(replayed).toEqual([false, true, false]);
+  });
+
+  it('comes back with a fresh snapshot after being dropped as a slow consumer (4001)', () => {
+    const client = makeClient();
+    client.connect({ url: URL });
+    last().open();
+    last().receive(eventFrame('6-0', 'r', 'radar', 'processing'));
+    expect(dropAndReopen(client, 4001).url).toBe(URL);
+  });
+
+  it('does not carry the resume point to another gateway address', () => {
+    const client = makeClient();
+    client.connect({ url: URL });
+    last().open();
+    last().receive(eventFrame('6-0', 'r', 'radar', 'processing'));
+    client.connect({ url: 'ws://other.test/dashboard/ws' });
+    expect(last().url).toBe('ws://other.test/dashboard/ws');
+    expect(client.lastEventId).toBeNull();
   });
 });

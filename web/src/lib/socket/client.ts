@@ -7,11 +7,15 @@
 // its commands against real sockets, timers and browser events, all of
 // which can be injected (tests use a fake WebSocket and fake timers).
 //
-// Next protocol steps, already given a slot here but off by default because
-// the gateway does not accept them yet:
-//   - auth:   `{"type":"auth","token":…}` as the first frame (`sendAuth`);
-//   - resume: `{"type":"resume","last_id":…}` on reconnect (`resume`), so the
-//             gateway can replay what was missed instead of a full snapshot.
+// Resume (docs/protocol.md, "Resume"): once it has seen an event, the client
+// reconnects to `…/dashboard/ws?last_id=<last event id>`. The gateway then
+// answers with a `resumed` frame and replays exactly the events missed; the
+// client marks those event frames `replayed` for its subscribers. When the id
+// is no longer retained, a snapshot with `resume_failed` comes instead.
+//
+// Next protocol step, given a slot but off by default because the gateway
+// does not accept it yet: auth, `{"type":"auth","token":…}` as the first
+// frame (`sendAuth`).
 
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 import { parseServerFrame, type FrameError, type ServerFrame } from './frames';
@@ -78,16 +82,43 @@ export interface ConnectOptions {
   token?: string;
   /** Send `{"type":"auth","token"}` as the first frame. Off by default: the gateway does not accept it yet. */
   sendAuth?: boolean;
-  /** Send `{"type":"resume","last_id"}` after reconnecting. Off by default: the gateway does not resume yet. */
+  /** On reconnect, ask the gateway to replay what was missed (`?last_id=`). Default true. */
   resume?: boolean;
 }
 
-export type FrameListener = (frame: ServerFrame) => void;
+/** What the client knows about a frame beyond its content. */
+export interface FrameMeta {
+  /** An `event` frame replayed after a `resumed` frame: missed while the link was down, not live. */
+  replayed: boolean;
+}
+
+export type FrameListener = (frame: ServerFrame, meta: FrameMeta) => void;
 export type StatusListener = (info: LinkInfo) => void;
 export type ErrorListener = (error: FrameError) => void;
 
 /** Code used for links the client gives up on itself (timeouts). */
 const LOST = 1006;
+/** The gateway dropped a client that fell behind: it comes back with a fresh snapshot, not a long replay. */
+const SLOW_CONSUMER = 4001;
+/** The query parameter that names the event to resume after. */
+export const RESUME_PARAM = 'last_id';
+
+const LIVE: FrameMeta = Object.freeze({ replayed: false });
+const REPLAYED: FrameMeta = Object.freeze({ replayed: true });
+
+/** `url` with `?last_id=<id>` set (other query parameters kept). */
+export function resumeUrl(url: string, lastId: string): string {
+  try {
+    const u = new URL(url);
+    u.searchParams.set(RESUME_PARAM, lastId);
+    return u.toString();
+  } catch {
+    // Not an absolute URL: let the socket factory judge it, with the parameter appended.
+    const [base, hash] = url.split('#', 2) as [string, string | undefined];
+    const sep = base.includes('?') ? '&' : '?';
+    return `${base}${sep}${RESUME_PARAM}=${encodeURIComponent(lastId)}${hash === undefined ? '' : `#${hash}`}`;
+  }
+}
 
 export const defaultEnvironment: Environment = {
   isOnline() {
@@ -115,6 +146,8 @@ export class SocketClient {
   private options: ConnectOptions | null = null;
   private socket: SocketLike | null = null;
   private lastId: string | null = null;
+  /** Event frames still to come as the replay announced by `resumed` on the current socket. */
+  private replayLeft = 0;
 
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private stableTimer: ReturnType<typeof setTimeout> | null = null;
@@ -154,8 +187,9 @@ export class SocketClient {
   /** Opens the link (or retries at once if it is waiting to reconnect). */
   connect(options: ConnectOptions): void {
     if (this.options && this.options.url !== options.url) {
-      // A new address: drop the old link entirely.
+      // A new address: drop the old link entirely, and start from a snapshot there.
       this.disconnect();
+      this.lastId = null;
     }
     this.options = options;
     this.stopWatching ??= this.env.watch({
@@ -203,7 +237,7 @@ export class SocketClient {
     return this.info;
   }
 
-  /** Id of the newest event seen (from `event` frames and `snapshot.last_id`). */
+  /** Id of the newest event seen (from `event` frames and `snapshot.last_id`): where a reconnect resumes. */
   get lastEventId(): string | null {
     return this.lastId;
   }
@@ -269,14 +303,17 @@ export class SocketClient {
     this.dropSocket();
     const options = this.options;
     if (!options) return;
+    const resumeFrom = options.resume !== false ? this.lastId : null;
+    const url = resumeFrom === null ? options.url : resumeUrl(options.url, resumeFrom);
     let socket: SocketLike;
     try {
-      socket = this.createSocket(options.url);
+      socket = this.createSocket(url);
     } catch (err) {
       this.input({ type: 'fatal', reason: `cannot open ${options.url}: ${(err as Error).message}` });
       return;
     }
     this.socket = socket;
+    this.replayLeft = 0;
     this.connectTimer = setTimeout(() => {
       this.connectTimer = null;
       this.lose(`no answer from the gateway within ${Math.round(this.connectTimeoutMs / 1000)} s`);
@@ -287,9 +324,8 @@ export class SocketClient {
       this.clearConnectTimer();
       this.lastFrameAt = this.now();
       this.input({ type: 'opened' });
-      // Next protocol steps (see the file comment); both off by default.
+      // Next protocol step (see the file comment); off by default.
       if (options.sendAuth && options.token) this.send({ type: 'auth', token: options.token });
-      if (options.resume && this.lastId !== null) this.send({ type: 'resume', last_id: this.lastId });
     };
     socket.onmessage = (ev) => {
       if (this.socket !== socket) return;
@@ -301,6 +337,7 @@ export class SocketClient {
     socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.detach();
+      if (ev.code === SLOW_CONSUMER) this.lastId = null;
       this.input({
         type: 'closed',
         code: ev.code,
@@ -324,10 +361,29 @@ export class SocketClient {
       return;
     }
     const frame = result.frame;
-    if (frame.type === 'event') this.lastId = frame.id;
-    else if (frame.type === 'snapshot') this.lastId = frame.last_id;
-    else if (frame.type === 'welcome') this.startHeartbeat(frame.heartbeat_ms);
-    for (const listener of [...this.frameListeners]) this.call(listener, frame);
+    let meta = LIVE;
+    switch (frame.type) {
+      case 'event':
+        this.lastId = frame.id;
+        if (this.replayLeft > 0) {
+          this.replayLeft -= 1;
+          meta = REPLAYED;
+        }
+        break;
+      case 'snapshot':
+        this.lastId = frame.last_id;
+        this.replayLeft = 0;
+        break;
+      case 'resumed':
+        this.replayLeft = frame.replayed;
+        break;
+      case 'welcome':
+        this.startHeartbeat(frame.heartbeat_ms);
+        break;
+      default:
+        break;
+    }
+    for (const listener of [...this.frameListeners]) this.call(listener, frame, meta);
   }
 
   /** Application-level keep-alive: a ping every interval; a ping unanswered for a whole interval means the link is dead. */
@@ -386,9 +442,9 @@ export class SocketClient {
     for (const listener of [...this.errorListeners]) this.call(listener, error);
   }
 
-  private call<T>(listener: (value: T) => void, value: T): void {
+  private call<A extends unknown[]>(listener: (...args: A) => void, ...args: A): void {
     try {
-      listener(value);
+      listener(...args);
     } catch (err) {
       this.logger.error('[tactical-link] listener failed', err);
     }

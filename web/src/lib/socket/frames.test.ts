@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseServerFrame, type ServerFrame } from './frames';
-import { BUS_DOWN, BUS_UP, eventFrame, runWire, snapshotFrame, WELCOME } from '../../testing/fixtures';
+import { BUS_DOWN, BUS_UP, eventFrame, resumedFrame, runWire, snapshotFrame, WELCOME } from '../../testing/fixtures';
 
 function ok(value: unknown): ServerFrame {
   const result = parseServerFrame(JSON.stringify(value));
@@ -54,6 +54,29 @@ describe('parseServerFrame', () => {
     expect(parsed.runs[0]?.stages.radar.status).toBe('complete');
     expect(parsed.recent_events).toHaveLength(1);
     expect(parsed.last_id).toBe('1-0');
+  });
+
+  it('reads snapshot.resume_failed: null, missing (older gateways) or the id that could not be resumed', () => {
+    expect(ok(snapshotFrame())).toMatchObject({ type: 'snapshot', resume_failed: null });
+    const { resume_failed: _dropped, ...older } = snapshotFrame();
+    expect(ok(older)).toMatchObject({ type: 'snapshot', resume_failed: null });
+    expect(ok(snapshotFrame([], [], '9-0', BUS_UP, '1-0'))).toMatchObject({ last_id: '9-0', resume_failed: '1-0' });
+    expect(bad(JSON.stringify({ ...snapshotFrame(), resume_failed: 12 })).path).toBe('snapshot.resume_failed');
+  });
+
+  it('accepts the documented resumed frame', () => {
+    const frame = resumedFrame('1764342000123-0', 3, BUS_DOWN);
+    expect(ok(frame)).toEqual(frame);
+    expect(ok(resumedFrame('1-0', 0))).toMatchObject({ type: 'resumed', replayed: 0, bus: { state: 'up' } });
+  });
+
+  it('rejects a resumed frame with a bad count, id or bus', () => {
+    expect(bad(JSON.stringify(resumedFrame('1-0', -1))).path).toBe('resumed.replayed');
+    expect(bad(JSON.stringify(resumedFrame('1-0', 1.5))).path).toBe('resumed.replayed');
+    expect(bad(JSON.stringify({ ...resumedFrame('1-0', 1), replayed: '1' })).path).toBe('resumed.replayed');
+    expect(bad(JSON.stringify({ ...resumedFrame('1-0', 1), last_id: null })).path).toBe('resumed.last_id');
+    expect(bad(JSON.stringify({ ...resumedFrame('1-0', 1), bus: undefined })).path).toBe('resumed.bus');
+    expect(bad(JSON.stringify(resumedFrame('1-0', 1, { ...BUS_UP, state: 'maybe' }))).path).toBe('resumed.bus.state');
   });
 
   it('accepts pong with any nonce and error frames', () => {

@@ -73,9 +73,19 @@ export interface EventFrame {
 export interface SnapshotFrame {
   type: 'snapshot';
   last_id: string | null;
+  /** The id the client asked to resume from, when that was not possible (events in between are lost to it). */
+  resume_failed: string | null;
   bus: BusFrame;
   runs: RunStateWire[];
   recent_events: EventFrame[];
+}
+
+/** Sent instead of a snapshot on a resumed connection: the next `replayed` event frames are the ones missed. */
+export interface ResumedFrame {
+  type: 'resumed';
+  last_id: string;
+  replayed: number;
+  bus: BusFrame;
 }
 
 export interface PongFrame {
@@ -89,7 +99,7 @@ export interface ErrorFrame {
   message: string;
 }
 
-export type ServerFrame = WelcomeFrame | SnapshotFrame | EventFrame | BusFrame | PongFrame | ErrorFrame;
+export type ServerFrame = WelcomeFrame | SnapshotFrame | ResumedFrame | EventFrame | BusFrame | PongFrame | ErrorFrame;
 
 /** A frame that could not be understood: what it was, and why not. */
 export interface FrameError {
@@ -239,6 +249,7 @@ export function validateSnapshot(o: Obj, path = 'snapshot'): SnapshotFrame {
   return {
     type: 'snapshot',
     last_id: strOrNull(o, 'last_id', path),
+    resume_failed: strOrNull(o, 'resume_failed', path),
     bus: validateBus(obj(o.bus, `${path}.bus`), `${path}.bus`),
     runs: arr(o, 'runs', path).map((run, i) => validateRun(run, `${path}.runs[${i}]`)),
     recent_events: arr(o, 'recent_events', path).map((ev, i) => {
@@ -250,12 +261,25 @@ export function validateSnapshot(o: Obj, path = 'snapshot'): SnapshotFrame {
   };
 }
 
+export function validateResumed(o: Obj, path = 'resumed'): ResumedFrame {
+  const replayed = num(o, 'replayed', path);
+  if (!Number.isInteger(replayed) || replayed < 0) throw new Invalid(`${path}.replayed`, 'expected a whole number >= 0');
+  return {
+    type: 'resumed',
+    last_id: str(o, 'last_id', path),
+    replayed,
+    bus: validateBus(obj(o.bus, `${path}.bus`), `${path}.bus`),
+  };
+}
+
 function validate(o: Obj): ServerFrame {
   switch (o.type) {
     case 'welcome':
       return validateWelcome(o);
     case 'snapshot':
       return validateSnapshot(o);
+    case 'resumed':
+      return validateResumed(o);
     case 'event':
       return validateEvent(o);
     case 'bus':

@@ -12,6 +12,7 @@ import { EventLog } from './EventLog';
 import { LogoMark } from './icons';
 import { LatencyReadout } from './LatencyReadout';
 import { LinkStatus } from './LinkStatus';
+import { ResumeNotice } from './ResumeNotice';
 import { RunSelector } from './RunSelector';
 import { RunSummary } from './RunSummary';
 import { StageCard } from './StageCard';
@@ -23,11 +24,12 @@ interface Props {
   /** Last answer of GET /api/status, if any. */
   gateway: GatewayStatus | null;
   latency: LatencyTracker;
+  onDismissResumeNotice: () => void;
 }
 
 const nf = new Intl.NumberFormat('en-US');
 
-export function OperationsTimeline({ state, link, onRetry, gateway, latency }: Props) {
+export function OperationsTimeline({ state, link, onRetry, gateway, latency, onDismissResumeNotice }: Props) {
   const [pinned, setPinned] = useState<string | null>(null);
   const runs = useMemo(() => runsNewestFirst(state.runs), [state.runs]);
   // A pinned run that is no longer retained falls back to the newest.
@@ -71,9 +73,10 @@ export function OperationsTimeline({ state, link, onRetry, gateway, latency }: P
       {link.status !== 'live' && state.snapshotReceived && (
         <div className="stale-banner" role="note" data-testid="stale-banner">
           Live link {link.status === 'offline' ? 'offline' : 'down'}
-          {link.reason ? ` — ${link.reason}` : ''}. Showing the last known state; a fresh snapshot replaces it on reconnect.
+          {link.reason ? ` — ${link.reason}` : ''}. Showing the last known state; it catches up on reconnect.
         </div>
       )}
+      {state.resumeFailed !== null && <ResumeNotice lastId={state.resumeFailed} onDismiss={onDismissResumeNotice} />}
       {bus?.state === 'down' && (
         <div className="stale-banner stale-banner--bus" role="note" data-testid="bus-banner">
           The gateway has lost its event bus{bus.detail ? `: ${bus.detail}` : ''}. Stages may lag until it is back

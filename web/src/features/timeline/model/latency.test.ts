@@ -1,5 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
-import { LATENCY_WINDOW, LatencyTracker, latencyStats, percentile } from './latency';
+import { parseServerFrame, type ServerFrame } from '../../../lib/socket/frames';
+import { eventFrame, snapshotFrame } from '../../../testing/fixtures';
+import { LATENCY_WINDOW, latencyStart, LatencyTracker, latencyStats, percentile } from './latency';
+
+function frame(value: unknown): ServerFrame {
+  const parsed = parseServerFrame(JSON.stringify(value));
+  if (!parsed.ok) throw new Error(parsed.error.message);
+  return parsed.frame;
+}
 
 describe('percentile (nearest rank)', () => {
   it('picks the nearest-rank value', () => {
@@ -58,5 +66,25 @@ describe('LatencyTracker', () => {
     tracker.mark(1);
     tracker.flush(2);
     expect(tracker.getStats()).not.toBe(a);
+  });
+});
+
+describe('latencyStart', () => {
+  const TS = '2026-11-28T15:00:00.123Z';
+  const LIVE = { replayed: false };
+  const REPLAYED = { replayed: true };
+
+  it('starts a sample at the ts of a live event (RFC 3339 or Unix ms)', () => {
+    expect(latencyStart(frame(eventFrame('1-0', 'r', 'radar', 'processing', { ts: TS })), LIVE)).toBe(Date.parse(TS));
+    expect(latencyStart(frame(eventFrame('1-0', 'r', 'radar', 'processing', { ts: 1_795_878_000_123 })), LIVE)).toBe(
+      1_795_878_000_123,
+    );
+  });
+
+  it('takes no sample from replayed events, events without ts, or other frames', () => {
+    expect(latencyStart(frame(eventFrame('1-0', 'r', 'radar', 'processing', { ts: TS })), REPLAYED)).toBeNull();
+    expect(latencyStart(frame(eventFrame('1-0', 'r', 'radar', 'processing')), LIVE)).toBeNull();
+    const snap = snapshotFrame([], [eventFrame('1-0', 'r', 'radar', 'processing', { ts: TS })], '1-0');
+    expect(latencyStart(frame(snap), LIVE)).toBeNull();
   });
 });

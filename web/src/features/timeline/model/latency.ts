@@ -6,6 +6,10 @@
 // which turns the marks into samples. Stats cover the last 100 samples.
 // This is measurement, not page state: it lives outside the store.
 
+import type { FrameMeta } from '../../../lib/socket/client';
+import type { ServerFrame } from '../../../lib/socket/frames';
+import { parseTs } from '../../../lib/time';
+
 export const LATENCY_WINDOW = 100;
 const MAX_PENDING = 1_000;
 
@@ -35,6 +39,16 @@ export function latencyStats(samples: readonly number[]): LatencyStats {
     p50: percentile(sorted, 50),
     p95: percentile(sorted, 95),
   };
+}
+
+/**
+ * When the event in `frame` was published, if it is a live event with a `ts`:
+ * the start of a latency sample. Null for everything else, including events
+ * replayed after a reconnect (their age is how long the link was down).
+ */
+export function latencyStart(frame: ServerFrame, meta: FrameMeta): number | null {
+  if (frame.type !== 'event' || meta.replayed) return null;
+  return parseTs(frame.event.ts);
 }
 
 export class LatencyTracker {

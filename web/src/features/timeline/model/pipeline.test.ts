@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseServerFrame, type ServerFrame, type Stage } from '../../../lib/socket/frames';
-import { BUS_DOWN, BUS_UP, eventFrame, runWire, snapshotFrame, WELCOME } from '../../../testing/fixtures';
+import { BUS_DOWN, BUS_UP, eventFrame, resumedFrame, runWire, snapshotFrame, WELCOME } from '../../../testing/fixtures';
 import {
   INITIAL_PIPELINE_STATE,
   MAX_EVENTS,
@@ -181,6 +181,57 @@ describe('pipeline reducer: snapshot, bus, welcome', () => {
     expect(s.bus?.state).toBe('up');
     const same = fold([{ type: 'pong', nonce: 1 }, { type: 'error', code: 'bad_frame', message: 'x' }], s);
     expect(same).toBe(s);
+  });
+});
+
+describe('pipeline reducer: resume', () => {
+  const beforeDrop = [
+    snapshotFrame([runWire('run-7')], [], '8-0'),
+    at(9, 'run-7', 'radar', 'processing', 1_000, 'Scanning'),
+    at(10, 'run-7', 'radar', 'complete', 2_000, '212 signals'),
+  ];
+
+  it('resumed keeps runs and events (no reset, no empty flash) and takes its bus state', () => {
+    const before = fold([...beforeDrop, BUS_UP]);
+    const s = fold([WELCOME, resumedFrame('10-0', 2, BUS_DOWN)], before);
+    expect(s.runs).toBe(before.runs);
+    expect(s.events).toBe(before.events);
+    expect(s.bus?.state).toBe('down');
+    expect(s.resumeFailed).toBeNull();
+  });
+
+  it('replayed events are applied like live ones, so the page ends where a fresh snapshot would', () => {
+    const missed = [
+      at(11, 'run-7', 'analyst', 'processing', 3_000, 'Scoring'),
+      at(12, 'run-7', 'analyst', 'error', 4_000, 'model timeout'),
+      at(13, 'run-8', 'radar', 'processing', 5_000),
+    ];
+    const resumed = fold([...beforeDrop, WELCOME, resumedFrame('10-0', missed.length), ...missed]);
+    const uninterrupted = fold([...beforeDrop, ...missed]);
+    expect(resumed.runs).toEqual(uninterrupted.runs);
+    expect(resumed.events.map((e) => e.id)).toEqual(['9-0', '10-0', '11-0', '12-0', '13-0']);
+    expect(resumed.runs['run-7']!.outcome).toBe('error');
+  });
+
+  it('a snapshot with resume_failed shows the current state and raises the notice until dismissed', () => {
+    const before = fold(beforeDrop);
+    const snap = snapshotFrame([runWire('run-9')], [], '50-0', BUS_UP, '10-0');
+    let s = fold([WELCOME, snap], before);
+    expect(Object.keys(s.runs)).toEqual(['run-9']);
+    expect(s.resumeFailed).toBe('10-0');
+    // Later frames, even a snapshot that resumed nothing, leave it up.
+    s = fold([at(51, 'run-9', 'radar', 'processing', 0), snapshotFrame([runWire('run-9')], [], '51-0')], s);
+    expect(s.resumeFailed).toBe('10-0');
+    s = pipelineReducer(s, { type: 'dismiss-resume-notice' });
+    expect(s.resumeFailed).toBeNull();
+    expect(pipelineReducer(s, { type: 'dismiss-resume-notice' })).toBe(s);
+    // A new failure raises it again.
+    s = fold([snapshotFrame([], [], '60-0', BUS_UP, '51-0')], s);
+    expect(s.resumeFailed).toBe('51-0');
+  });
+
+  it('a plain snapshot raises no notice', () => {
+    expect(fold(beforeDrop).resumeFailed).toBeNull();
   });
 });
 

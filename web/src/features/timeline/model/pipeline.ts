@@ -1,10 +1,12 @@
 // The dashboard's one store: every pipeline run, the latest events and the
 // bus state, folded from server frames.
 //
-// `snapshot` replaces everything; each live `event` with a `pipeline` field
-// updates its run by the same rules as the gateway's RunState
-// (docs/protocol.md, "RunState"; src/pipeline.rs), so the page always shows
-// what a fresh snapshot would. Everything else on screen is derived from this.
+// `snapshot` replaces everything; each `event` with a `pipeline` field (live,
+// or replayed after a `resumed` frame) updates its run by the same rules as
+// the gateway's RunState (docs/protocol.md, "RunState"; src/pipeline.rs), so
+// the page always shows what a fresh snapshot would. `resumed` keeps the state
+// as it is (the replay brings it up to date). Everything else on screen is
+// derived from this.
 
 import {
   STAGES,
@@ -54,6 +56,12 @@ export interface PipelineState {
   welcome: WelcomeFrame | null;
   /** A snapshot has been applied since the page loaded. */
   snapshotReceived: boolean;
+  /**
+   * The event id a reconnect could not resume from (`snapshot.resume_failed`):
+   * events after it were missed and the page shows the current state instead.
+   * Null when there is nothing to tell, or once the user has dismissed it.
+   */
+  resumeFailed: string | null;
 }
 
 export const INITIAL_PIPELINE_STATE: PipelineState = {
@@ -62,6 +70,7 @@ export const INITIAL_PIPELINE_STATE: PipelineState = {
   bus: null,
   welcome: null,
   snapshotReceived: false,
+  resumeFailed: null,
 };
 
 const IDLE_STAGE: StageView = { status: 'idle', detail: null, startedAt: null, endedAt: null, error: null };
@@ -169,9 +178,15 @@ function evictStalest(runs: Record<string, Run>, max: number): Record<string, Ru
   return Object.fromEntries(keep.map((run) => [run.runId, run]));
 }
 
-export type PipelineAction = { type: 'frame'; frame: ServerFrame };
+export type PipelineAction =
+  | { type: 'frame'; frame: ServerFrame }
+  /** The user has read the "could not resume" notice. */
+  | { type: 'dismiss-resume-notice' };
 
 export function pipelineReducer(state: PipelineState, action: PipelineAction): PipelineState {
+  if (action.type === 'dismiss-resume-notice') {
+    return state.resumeFailed === null ? state : { ...state, resumeFailed: null };
+  }
   const frame = action.frame;
   switch (frame.type) {
     case 'welcome':
@@ -183,7 +198,12 @@ export function pipelineReducer(state: PipelineState, action: PipelineAction): P
         events: frame.recent_events.slice(-MAX_EVENTS),
         bus: frame.bus,
         snapshotReceived: true,
+        // A later snapshot that resumed nothing does not hide an unread notice.
+        resumeFailed: frame.resume_failed ?? state.resumeFailed,
       };
+    case 'resumed':
+      // Not a reset: the replayed events that follow bring the state up to date.
+      return { ...state, bus: frame.bus };
     case 'event':
       return applyEvent(state, frame);
     case 'bus':
