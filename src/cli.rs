@@ -6,10 +6,14 @@
 //! then exits with code 64 (EX_USAGE).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::admission::AdmissionConfig;
+use crate::auth::{AuthConfig, KeySource, Verifier};
 use crate::bus::redis::LinkConfig;
 use crate::event::DEFAULT_MAX_EVENT_BYTES;
 use crate::hub::HubConfig;
@@ -56,6 +60,8 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Publish one event to Redis, validated first.
     Publish(PublishArgs),
+    /// Mint an HS256 token with the configured secret (for operators and tests).
+    Token(TokenArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -111,6 +117,115 @@ pub struct ServeArgs {
     /// Seconds the shutdown waits for clients to close.
     #[arg(long, env = "TACTICAL_LINK_DRAIN_TIMEOUT", default_value_t = 5.0)]
     pub drain_timeout: f64,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Where tokens are verified from. At most one key source.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// File holding the HS256 shared secret (at least 32 bytes).
+    #[arg(long, env = "TACTICAL_LINK_JWT_SECRET_FILE")]
+    pub jwt_secret_file: Option<PathBuf>,
+    /// The HS256 shared secret itself (prefer the file; never on a command line).
+    #[arg(long, env = "TACTICAL_LINK_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// PEM file with the RSA, EC or Ed25519 public key tokens are signed for.
+    #[arg(long, env = "TACTICAL_LINK_JWT_PUBLIC_KEY")]
+    pub jwt_public_key: Option<PathBuf>,
+    /// JWKS file (re-read every --jwks-refresh seconds).
+    #[arg(long, env = "TACTICAL_LINK_JWKS_FILE")]
+    pub jwks_file: Option<PathBuf>,
+    /// JWKS URL, fetched at start and every --jwks-refresh seconds.
+    #[arg(long, env = "TACTICAL_LINK_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// Seconds between JWKS refreshes.
+    #[arg(long, env = "TACTICAL_LINK_JWKS_REFRESH", default_value_t = 300.0)]
+    pub jwks_refresh: f64,
+    /// Required `iss` claim.
+    #[arg(long, env = "TACTICAL_LINK_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` claim.
+    #[arg(long, env = "TACTICAL_LINK_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// Seconds of clock skew tolerated on `exp` and `nbf`.
+    #[arg(long, env = "TACTICAL_LINK_JWT_LEEWAY", default_value_t = 10.0)]
+    pub jwt_leeway: f64,
+    /// Serve without authentication on a non-loopback address. Everyone
+    /// who can reach the port sees every event.
+    #[arg(long, env = "TACTICAL_LINK_INSECURE_NO_AUTH")]
+    pub insecure_no_auth: bool,
+}
+
+/// Limits on what clients may do.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Origin allowed to open WebSockets (repeat, or comma-separated).
+    /// Default: only the dashboard's own origin.
+    #[arg(long, env = "TACTICAL_LINK_ALLOWED_ORIGIN", value_delimiter = ',')]
+    pub allowed_origin: Vec<String>,
+    /// Seconds a browser has to send its `auth` frame.
+    #[arg(long, env = "TACTICAL_LINK_AUTH_TIMEOUT", default_value_t = 5.0)]
+    pub auth_timeout: f64,
+    /// Connections one user may hold at once (0: no limit).
+    #[arg(
+        long,
+        env = "TACTICAL_LINK_MAX_CONNECTIONS_PER_USER",
+        default_value_t = 32
+    )]
+    pub max_connections_per_user: usize,
+    /// Connections one IP address may hold at once (0: no limit; behind a
+    /// proxy every client has the proxy's address).
+    #[arg(
+        long,
+        env = "TACTICAL_LINK_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 0
+    )]
+    pub max_connections_per_ip: usize,
+    /// Client frames allowed per second per connection, sustained.
+    #[arg(
+        long,
+        env = "TACTICAL_LINK_CLIENT_MESSAGE_RATE",
+        default_value_t = 10.0
+    )]
+    pub client_message_rate: f64,
+    /// Client frames allowed in a burst.
+    #[arg(
+        long,
+        env = "TACTICAL_LINK_CLIENT_MESSAGE_BURST",
+        default_value_t = 30.0
+    )]
+    pub client_message_burst: f64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// The user (`sub` claim).
+    #[arg(long)]
+    pub sub: String,
+    /// The tenant (`tenant` claim).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// A role (repeat for several): viewer, publisher, admin.
+    #[arg(long)]
+    pub role: Vec<String>,
+    /// Lifetime: seconds, or with a unit (90s, 15m, 1h, 7d).
+    #[arg(long, default_value = "1h")]
+    pub ttl: String,
+    /// File holding the HS256 secret.
+    #[arg(long, env = "TACTICAL_LINK_JWT_SECRET_FILE")]
+    pub jwt_secret_file: Option<PathBuf>,
+    /// The HS256 secret itself.
+    #[arg(long, env = "TACTICAL_LINK_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// `iss` claim to set.
+    #[arg(long, env = "TACTICAL_LINK_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// `aud` claim to set.
+    #[arg(long, env = "TACTICAL_LINK_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -247,7 +362,44 @@ impl ServeArgs {
             return Err(bad("max-client-frame-bytes", "must be at least 128"));
         }
         let retention_hours = seconds("run-retention-hours", self.run_retention_hours)?;
+        let verifier = self.auth.verifier()?;
+        if verifier.is_none() && !self.listen.ip().is_loopback() && !self.auth.insecure_no_auth {
+            return Err(bad(
+                "listen",
+                format!(
+                    "{} is not a loopback address and no JWT key is configured; \
+                     configure --jwt-secret-file, --jwt-public-key, --jwks-file or --jwks-url, \
+                     or pass --insecure-no-auth to serve every event to anyone",
+                    self.listen
+                ),
+            ));
+        }
+        let limits = &self.limits;
+        if !(limits.client_message_rate.is_finite() && limits.client_message_rate > 0.0) {
+            return Err(bad("client-message-rate", "must be a positive number"));
+        }
+        if !(limits.client_message_burst.is_finite() && limits.client_message_burst >= 1.0) {
+            return Err(bad("client-message-burst", "must be at least 1"));
+        }
+        for origin in &limits.allowed_origin {
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return Err(bad(
+                    "allowed-origin",
+                    format!("{origin:?} is not an origin like https://ops.example.com"),
+                ));
+            }
+        }
+        let admission = AdmissionConfig {
+            allowed_origins: limits.allowed_origin.clone(),
+            auth_timeout: seconds("auth-timeout", limits.auth_timeout)?,
+            max_connections_per_user: limits.max_connections_per_user,
+            max_connections_per_ip: limits.max_connections_per_ip,
+            messages_per_second: limits.client_message_rate,
+            message_burst: limits.client_message_burst,
+        };
         Ok(ServerConfig {
+            verifier,
+            admission,
             bus,
             hub: HubConfig {
                 max_event_bytes: positive("max-event-bytes", self.max_event_bytes)?,
@@ -269,6 +421,108 @@ impl ServeArgs {
             drain_timeout: seconds("drain-timeout", self.drain_timeout)?,
         })
     }
+}
+
+impl AuthArgs {
+    /// The verifier of the one configured key source; `None` when none is.
+    pub fn verifier(&self) -> Result<Option<Arc<Verifier>>, ConfigError> {
+        let mut sources = Vec::new();
+        if let Some(secret) = secret_from(&self.jwt_secret_file, &self.jwt_secret)? {
+            sources.push(("jwt-secret-file", KeySource::Secret(secret)));
+        }
+        if let Some(path) = &self.jwt_public_key {
+            sources.push(("jwt-public-key", KeySource::PublicKeyPem(path.clone())));
+        }
+        if let Some(path) = &self.jwks_file {
+            sources.push(("jwks-file", KeySource::JwksFile(path.clone())));
+        }
+        if let Some(url) = &self.jwks_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(bad("jwks-url", format!("{url:?} is not an http(s) URL")));
+            }
+            sources.push(("jwks-url", KeySource::JwksUrl(url.clone())));
+        }
+        if sources.len() > 1 {
+            return Err(bad(
+                sources[1].0,
+                format!(
+                    "only one key source may be configured, and --{} is too",
+                    sources[0].0
+                ),
+            ));
+        }
+        let Some((flag, source)) = sources.pop() else {
+            return Ok(None);
+        };
+        let config = AuthConfig {
+            source,
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            leeway: Duration::from_secs_f64(self.jwt_leeway.clamp(0.0, 3600.0)),
+            jwks_refresh: seconds("jwks-refresh", self.jwks_refresh)?,
+        };
+        Verifier::new(config)
+            .map(|verifier| Some(Arc::new(verifier)))
+            .map_err(|message| bad(flag, message))
+    }
+}
+
+/// The HS256 secret from a file (trailing newline dropped) or a value.
+pub fn secret_from(
+    file: &Option<PathBuf>,
+    value: &Option<String>,
+) -> Result<Option<Vec<u8>>, ConfigError> {
+    match (file, value) {
+        (Some(_), Some(_)) => Err(bad(
+            "jwt-secret",
+            "give the secret as a file or as a value, not both",
+        )),
+        (Some(path), None) => {
+            let mut secret = std::fs::read(path).map_err(|err| {
+                bad(
+                    "jwt-secret-file",
+                    format!("cannot read {}: {err}", path.display()),
+                )
+            })?;
+            while secret.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                secret.pop();
+            }
+            Ok(Some(secret))
+        }
+        (None, Some(value)) => Ok(Some(value.as_bytes().to_vec())),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Parses `90`, `90s`, `15m`, `1h`, `7d`.
+pub fn parse_ttl(text: &str) -> Result<Duration, ConfigError> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let number: u64 = number.parse().map_err(|_| {
+        bad(
+            "ttl",
+            format!("{text:?} is not a duration like 90s, 15m, 1h or 7d"),
+        )
+    })?;
+    let unit_s = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(bad(
+                "ttl",
+                format!("unknown unit {unit:?} (use s, m, h or d)"),
+            ));
+        }
+    };
+    if number == 0 {
+        return Err(bad("ttl", "must be longer than 0"));
+    }
+    Ok(Duration::from_secs(number.saturating_mul(unit_s)))
 }
 
 impl SimulationArgs {
@@ -319,6 +573,44 @@ mod tests {
         assert_eq!(serve(&["--heartbeat", "0"]).unwrap_err().flag, "heartbeat");
         assert_eq!(serve(&["--max-runs", "0"]).unwrap_err().flag, "max-runs");
         assert_eq!(serve(&["--channel", ""]).unwrap_err().flag, "channel");
+    }
+
+    #[test]
+    fn auth_is_required_off_loopback_and_key_sources_are_exclusive() {
+        let err = serve(&["--listen", "0.0.0.0:8000"]).unwrap_err();
+        assert_eq!(err.flag, "listen");
+        assert!(serve(&["--listen", "0.0.0.0:8000", "--insecure-no-auth"]).is_ok());
+        let secret = "x".repeat(40);
+        let config = serve(&["--listen", "0.0.0.0:8000", "--jwt-secret", &secret]).unwrap();
+        assert!(config.verifier.is_some());
+        assert_eq!(
+            serve(&["--jwt-secret", "short"]).unwrap_err().flag,
+            "jwt-secret-file"
+        );
+        let both = serve(&[
+            "--jwt-secret",
+            &secret,
+            "--jwks-url",
+            "https://idp.example/jwks",
+        ]);
+        assert_eq!(both.unwrap_err().flag, "jwks-url");
+        assert_eq!(
+            serve(&["--allowed-origin", "evil.example"])
+                .unwrap_err()
+                .flag,
+            "allowed-origin"
+        );
+    }
+
+    #[test]
+    fn ttls_read_like_people_write_them() {
+        assert_eq!(parse_ttl("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_ttl("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_ttl("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_ttl("7d").unwrap(), Duration::from_secs(7 * 86_400));
+        assert!(parse_ttl("1y").is_err());
+        assert!(parse_ttl("0").is_err());
+        assert!(parse_ttl("soon").is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! See docs/events.md for the format and schema.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -134,6 +135,8 @@ pub enum Rejection {
     MissingType,
     #[error("pipeline event is invalid: {0}")]
     InvalidPipeline(String),
+    #[error("`{0}` must be a non-empty string of at most {MAX_RUN_ID_BYTES} bytes")]
+    InvalidScope(&'static str),
 }
 
 impl Rejection {
@@ -147,10 +150,11 @@ impl Rejection {
             Rejection::TooDeep => "too_deep",
             Rejection::MissingType => "missing_type",
             Rejection::InvalidPipeline(_) => "invalid_pipeline",
+            Rejection::InvalidScope(_) => "invalid_scope",
         }
     }
 
-    pub const REASONS: [&'static str; 7] = [
+    pub const REASONS: [&'static str; 8] = [
         "too_large",
         "not_utf8",
         "not_json",
@@ -158,6 +162,7 @@ impl Rejection {
         "too_deep",
         "missing_type",
         "invalid_pipeline",
+        "invalid_scope",
     ];
 }
 
@@ -177,6 +182,21 @@ pub struct PipelineUpdate {
     pub detail: Option<String>,
 }
 
+/// Who may see an event: its `tenant` and `user_id` fields. An event with
+/// neither is seen by every authenticated connection; see
+/// [`crate::auth::Principal::sees`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub tenant: Option<Arc<str>>,
+    pub user_id: Option<Arc<str>>,
+}
+
+impl Scope {
+    pub fn is_public(&self) -> bool {
+        self.tenant.is_none() && self.user_id.is_none()
+    }
+}
+
 /// A message that passed validation: the publisher's bytes plus what the
 /// gateway understood of them.
 #[derive(Debug, Clone)]
@@ -187,6 +207,8 @@ pub struct ValidEvent {
     pub pipeline: Option<PipelineUpdate>,
     /// The event's `ts`, when it had a valid one.
     pub published_at: Option<PublishedAt>,
+    /// Who may see it.
+    pub scope: Scope,
 }
 
 /// The fields validation looks at; everything else is skipped unread.
@@ -204,6 +226,10 @@ struct Head<'a> {
     detail: Option<Field<'a>>,
     #[serde(borrow, default)]
     ts: Option<Field<'a>>,
+    #[serde(borrow, default)]
+    tenant: Option<Field<'a>>,
+    #[serde(borrow, default)]
+    user_id: Option<Field<'a>>,
 }
 
 /// A field value, kept loose so that a wrong type is reported by name
@@ -263,11 +289,31 @@ pub fn parse_event(bytes: &[u8], max_bytes: usize) -> Result<ValidEvent, Rejecti
     } else {
         None
     };
+    let scope = Scope {
+        tenant: scope_field("tenant", head.tenant.as_ref())?,
+        user_id: scope_field("user_id", head.user_id.as_ref())?,
+    };
     Ok(ValidEvent {
         raw: text.to_owned(),
         pipeline,
         published_at,
+        scope,
     })
+}
+
+/// A `tenant` or `user_id`: absent, or a sensible string. Anything else is
+/// refused rather than taken as "no restriction".
+fn scope_field(
+    name: &'static str,
+    field: Option<&Field<'_>>,
+) -> Result<Option<Arc<str>>, Rejection> {
+    match field {
+        None => Ok(None),
+        Some(Field::Str(s)) if !s.is_empty() && s.len() <= MAX_RUN_ID_BYTES => {
+            Ok(Some(Arc::from(s.as_ref())))
+        }
+        Some(_) => Err(Rejection::InvalidScope(name)),
+    }
 }
 
 fn parse_pipeline(head: &Head<'_>) -> Result<PipelineUpdate, Rejection> {
@@ -446,6 +492,28 @@ mod tests {
                 "input {:?}",
                 String::from_utf8_lossy(input)
             );
+        }
+    }
+
+    #[test]
+    fn tenant_and_user_id_scope_an_event_and_must_be_strings() {
+        let event = parse(r#"{"type":"x","tenant":"acme","user_id":"alice"}"#).unwrap();
+        assert_eq!(event.scope.tenant.as_deref(), Some("acme"));
+        assert_eq!(event.scope.user_id.as_deref(), Some("alice"));
+        assert!(parse(r#"{"type":"x"}"#).unwrap().scope.is_public());
+        assert!(
+            parse(r#"{"type":"x","tenant":null}"#)
+                .unwrap()
+                .scope
+                .is_public(),
+            "null is absent"
+        );
+        for bad in [
+            r#"{"type":"x","tenant":7}"#,
+            r#"{"type":"x","tenant":""}"#,
+            r#"{"type":"x","user_id":["alice"]}"#,
+        ] {
+            assert_eq!(parse(bad).unwrap_err().reason(), "invalid_scope", "{bad}");
         }
     }
 

@@ -9,11 +9,28 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::clock;
-use crate::event::PipelineUpdate;
+use crate::event::{PipelineUpdate, Scope};
 use crate::pipeline::RunState;
 
 /// A serialised server frame, cheap to clone.
 pub type Frame = Utf8Bytes;
+
+/// A frame on its way to clients, with who may see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outbound {
+    pub frame: Frame,
+    pub scope: Scope,
+}
+
+impl Outbound {
+    /// A frame every connection may see (bus changes, for instance).
+    pub fn public(frame: Frame) -> Outbound {
+        Outbound {
+            frame,
+            scope: Scope::default(),
+        }
+    }
+}
 
 /// Version of the frame format, sent in `welcome`.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -91,7 +108,12 @@ fn push_json_str(out: &mut String, value: &str) {
 }
 
 /// Serialises the `welcome` frame.
-pub fn welcome_frame(session: &str, heartbeat_ms: u64, max_client_frame_bytes: usize) -> Frame {
+pub fn welcome_frame(
+    session: &str,
+    heartbeat_ms: u64,
+    max_client_frame_bytes: usize,
+    auth_required: bool,
+) -> Frame {
     Frame::from(
         serde_json::json!({
             "type": "welcome",
@@ -100,6 +122,22 @@ pub fn welcome_frame(session: &str, heartbeat_ms: u64, max_client_frame_bytes: u
             "session": session,
             "heartbeat_ms": heartbeat_ms,
             "max_client_frame_bytes": max_client_frame_bytes,
+            "auth": if auth_required { "required" } else { "none" },
+        })
+        .to_string(),
+    )
+}
+
+/// Serialises the `authenticated` frame: who the gateway takes the client
+/// for, and until when.
+pub fn authenticated_frame(principal: &crate::auth::Principal) -> Frame {
+    Frame::from(
+        serde_json::json!({
+            "type": "authenticated",
+            "sub": principal.sub,
+            "tenant": principal.tenant,
+            "roles": principal.roles,
+            "expires_at": principal.expires_at.map(|s| clock::format_ms(s * 1000)),
         })
         .to_string(),
     )
@@ -162,7 +200,13 @@ pub fn error_frame(code: &str, message: &str) -> Frame {
 /// A frame a client sent.
 #[derive(Debug)]
 pub enum ClientFrame<'a> {
-    Ping { nonce: Option<&'a RawValue> },
+    Ping {
+        nonce: Option<&'a RawValue>,
+    },
+    /// A token: the first frame of a browser, or a renewal later.
+    Auth {
+        token: std::borrow::Cow<'a, str>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -171,6 +215,8 @@ struct ClientHead<'a> {
     kind: std::borrow::Cow<'a, str>,
     #[serde(borrow, default)]
     nonce: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    token: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// Parses a client's text frame. The error says what was wrong, for an
@@ -183,6 +229,10 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame<'_>, String> {
         serde_json::from_str(text).map_err(|err| format!("invalid client frame: {err}"))?;
     match head.kind.as_ref() {
         "ping" => Ok(ClientFrame::Ping { nonce: head.nonce }),
+        "auth" => match head.token {
+            Some(token) => Ok(ClientFrame::Auth { token }),
+            None => Err("an auth frame needs a string `token`".into()),
+        },
         other => Err(format!(
             "unknown client frame type {:?}",
             crate::event::truncate(other, 40)

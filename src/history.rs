@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use crate::frames::Frame;
+use crate::frames::Outbound;
 use crate::hub::EventId;
 
 /// Default number of events kept for resume.
@@ -21,7 +21,7 @@ pub const DEFAULT_HISTORY_BYTES: usize = 64 * 1024 * 1024;
 /// and `max_bytes` bytes of them, oldest dropped first.
 #[derive(Debug)]
 pub struct History {
-    frames: VecDeque<(EventId, Frame)>,
+    frames: VecDeque<(EventId, Outbound)>,
     capacity: usize,
     max_bytes: usize,
     bytes: usize,
@@ -31,7 +31,7 @@ pub struct History {
 #[derive(Debug, PartialEq)]
 pub enum Since {
     /// These frames, in order (possibly none).
-    Frames(Vec<Frame>),
+    Frames(Vec<Outbound>),
     /// The id is not in the retained window: older than the oldest event
     /// kept, or never relayed here.
     Unknown,
@@ -48,15 +48,15 @@ impl History {
     }
 
     /// Appends a frame; ids must increase.
-    pub fn push(&mut self, id: EventId, frame: Frame) {
+    pub fn push(&mut self, id: EventId, item: Outbound) {
         debug_assert!(self.frames.back().is_none_or(|(last, _)| *last < id));
-        self.bytes += frame.len();
-        self.frames.push_back((id, frame));
+        self.bytes += item.frame.len();
+        self.frames.push_back((id, item));
         while self.frames.len() > self.capacity
             || (self.bytes > self.max_bytes && self.frames.len() > 1)
         {
             if let Some((_, dropped)) = self.frames.pop_front() {
-                self.bytes -= dropped.len();
+                self.bytes -= dropped.frame.len();
             }
         }
     }
@@ -67,16 +67,21 @@ impl History {
             Ok(index) => Since::Frames(
                 self.frames
                     .range(index + 1..)
-                    .map(|(_, frame)| frame.clone())
+                    .map(|(_, item)| item.clone())
                     .collect(),
             ),
             Err(_) => Since::Unknown,
         }
     }
 
-    /// Up to `limit` frames after `after` (from the oldest when `None`).
-    /// `None` when `after` is not retained.
-    pub fn page(&self, after: Option<EventId>, limit: usize) -> Option<Vec<(EventId, Frame)>> {
+    /// Up to `limit` items after `after` (from the oldest when `None`)
+    /// that pass `keep`. `None` when `after` is not retained.
+    pub fn page(
+        &self,
+        after: Option<EventId>,
+        limit: usize,
+        keep: impl Fn(&Outbound) -> bool,
+    ) -> Option<Vec<(EventId, Outbound)>> {
         let start = match after {
             None => 0,
             Some(id) => self.frames.binary_search_by_key(&id, |(id, _)| *id).ok()? + 1,
@@ -84,16 +89,25 @@ impl History {
         Some(
             self.frames
                 .range(start..)
+                .filter(|(_, item)| keep(item))
                 .take(limit)
-                .map(|(id, frame)| (*id, frame.clone()))
+                .map(|(id, item)| (*id, item.clone()))
                 .collect(),
         )
     }
 
-    /// The newest `n` frames, oldest first.
-    pub fn newest(&self, n: usize) -> impl Iterator<Item = &Frame> {
-        let skip = self.frames.len().saturating_sub(n);
-        self.frames.iter().skip(skip).map(|(_, frame)| frame)
+    /// The newest `n` items that pass `keep`, oldest first.
+    pub fn newest(&self, n: usize, keep: impl Fn(&Outbound) -> bool) -> Vec<&Outbound> {
+        let mut newest: Vec<&Outbound> = self
+            .frames
+            .iter()
+            .rev()
+            .map(|(_, item)| item)
+            .filter(|item| keep(item))
+            .take(n)
+            .collect();
+        newest.reverse();
+        newest
     }
 
     pub fn len(&self) -> usize {
@@ -112,6 +126,11 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frames::Frame;
+
+    fn item(text: &str) -> Outbound {
+        Outbound::public(Frame::from(text.to_owned()))
+    }
 
     fn id(ms: i64) -> EventId {
         EventId { ms, seq: 0 }
@@ -120,7 +139,7 @@ mod tests {
     fn filled(capacity: usize, count: i64) -> History {
         let mut history = History::new(capacity, usize::MAX);
         for ms in 1..=count {
-            history.push(id(ms), Frame::from(format!("f{ms}")));
+            history.push(id(ms), item(&format!("f{ms}")));
         }
         history
     }
@@ -131,7 +150,7 @@ mod tests {
         let Since::Frames(frames) = history.since(id(2)) else {
             panic!("id 2 is retained")
         };
-        let texts: Vec<&str> = frames.iter().map(|f| f.as_str()).collect();
+        let texts: Vec<&str> = frames.iter().map(|f| f.frame.as_str()).collect();
         assert_eq!(texts, ["f3", "f4", "f5"]);
         assert_eq!(history.since(id(5)), Since::Frames(vec![]));
     }
@@ -149,27 +168,40 @@ mod tests {
     fn the_byte_bound_drops_the_oldest_frames() {
         let mut history = History::new(100, 10);
         for ms in 1..=5 {
-            history.push(id(ms), Frame::from("abcd".to_owned()));
+            history.push(id(ms), item("abcd"));
         }
         assert_eq!(history.len(), 2, "two 4-byte frames fit in 10 bytes");
         assert_eq!(history.oldest(), Some(id(4)));
         let mut one = History::new(100, 1);
-        one.push(id(1), Frame::from("too big".to_owned()));
+        one.push(id(1), item("too big"));
         assert_eq!(one.len(), 1, "the newest frame is always kept");
     }
 
     #[test]
     fn pages_walk_the_window() {
         let history = filled(10, 5);
-        let first = history.page(None, 2).unwrap();
+        let all = |_: &Outbound| true;
+        let first = history.page(None, 2, all).unwrap();
         assert_eq!(
             first.iter().map(|(id, _)| id.ms).collect::<Vec<_>>(),
             [1, 2]
         );
-        let next = history.page(Some(id(2)), 10).unwrap();
+        let next = history.page(Some(id(2)), 10, all).unwrap();
         assert_eq!(next.len(), 3);
-        assert!(history.page(Some(id(42)), 10).is_none());
-        let newest: Vec<&str> = history.newest(2).map(|f| f.as_str()).collect();
+        assert!(history.page(Some(id(42)), 10, all).is_none());
+        let newest: Vec<&str> = history
+            .newest(2, all)
+            .iter()
+            .map(|f| f.frame.as_str())
+            .collect();
         assert_eq!(newest, ["f4", "f5"]);
+        let odd = |item: &Outbound| item.frame.as_str().ends_with(['1', '3', '5']);
+        let newest_odd: Vec<&str> = history
+            .newest(2, odd)
+            .iter()
+            .map(|f| f.frame.as_str())
+            .collect();
+        assert_eq!(newest_odd, ["f3", "f5"]);
+        assert_eq!(history.page(None, 10, odd).unwrap().len(), 3);
     }
 }

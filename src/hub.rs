@@ -14,6 +14,7 @@
 //! the same for one client or ten thousand, and a client that falls more than
 //! the ring's capacity behind is told so (`Lagged`) instead of holding memory.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -22,9 +23,10 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use parking_lot::Mutex;
 use tokio::sync::broadcast;
 
+use crate::auth::{Principal, View};
 use crate::clock;
 use crate::event::{self, Rejection, ValidEvent};
-use crate::frames::{self, BusKind, BusState, Frame};
+use crate::frames::{self, BusKind, BusState, Frame, Outbound};
 use crate::history::{self, History, Since};
 use crate::metrics::Metrics;
 use crate::pipeline::{Retention, RunState, RunStore};
@@ -103,9 +105,14 @@ struct HubState {
     history: History,
     last_id: Option<EventId>,
     bus: BusState,
-    /// The last snapshot built, valid while nothing has changed since.
-    cached_snapshot: Option<Frame>,
+    /// The last snapshot built for each view, valid while nothing has
+    /// changed since: ten thousand dashboards of one tenant connecting at
+    /// once cost one snapshot.
+    cached_snapshots: HashMap<View, Frame>,
 }
+
+/// Most distinct views whose snapshots are cached at once.
+const MAX_CACHED_SNAPSHOTS: usize = 1024;
 
 /// Where a new subscriber starts.
 pub enum Start {
@@ -116,23 +123,27 @@ pub enum Start {
         resume_failed: Option<String>,
     },
     /// The client's id was retained: a `resumed` frame, then exactly the
-    /// event frames it missed.
+    /// event frames it missed (those it may see).
     Resumed { resumed: Frame, missed: Vec<Frame> },
 }
 
-/// A new subscriber's starting point and the live stream after it.
+/// A new subscriber's starting point and the live stream after it. The
+/// stream carries every frame; the subscriber drops those its principal
+/// may not see.
 pub struct Subscription {
     pub start: Start,
-    pub frames: broadcast::Receiver<Frame>,
+    pub frames: broadcast::Receiver<Outbound>,
 }
 
 /// See the module documentation.
 pub struct Hub {
     state: Mutex<HubState>,
-    sender: broadcast::Sender<Frame>,
+    sender: broadcast::Sender<Outbound>,
     config: HubConfig,
     metrics: Arc<Metrics>,
     rejection_log: RateLimit,
+    /// Whether the history has been loaded (from Redis) since start.
+    history_loaded: tokio::sync::watch::Sender<bool>,
 }
 
 impl Hub {
@@ -150,13 +161,30 @@ impl Hub {
                 history: History::new(config.history_size, config.history_bytes),
                 last_id: None,
                 bus,
-                cached_snapshot: None,
+                cached_snapshots: HashMap::new(),
             }),
             sender,
             config,
             metrics,
             rejection_log: RateLimit::new(10),
+            history_loaded: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// Says the history is complete: reloaded from Redis, or, on the
+    /// in-process bus, there from the start.
+    pub fn mark_history_loaded(&self) {
+        self.history_loaded.send_replace(true);
+    }
+
+    /// Waits, at most `limit`, for the history to be loaded. A client that
+    /// resumes before then could be told its id is unknown when it is
+    /// only not loaded yet.
+    pub async fn wait_for_history(&self, limit: std::time::Duration) -> bool {
+        let mut loaded = self.history_loaded.subscribe();
+        tokio::time::timeout(limit, loaded.wait_for(|loaded| *loaded))
+            .await
+            .is_ok_and(|result| result.is_ok())
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -209,13 +237,17 @@ impl Hub {
         );
         if let Some(update) = &event.pipeline {
             let at = event.published_at.map_or(received_ms, |p| p.unix_ms);
-            state.runs.apply(update, at);
+            state.runs.apply(&event.scope, update, at);
         }
-        state.history.push(id, frame.clone());
+        let item = Outbound {
+            frame,
+            scope: event.scope.clone(),
+        };
+        state.history.push(id, item.clone());
         state.last_id = Some(id);
-        state.cached_snapshot = None;
+        state.cached_snapshots.clear();
         // An error only means nobody is subscribed right now.
-        let _ = self.sender.send(frame);
+        let _ = self.sender.send(item);
         drop(state);
         self.metrics.events_relayed.fetch_add(1, Relaxed);
         Some(id)
@@ -238,20 +270,21 @@ impl Hub {
             },
             detail,
         };
-        state.cached_snapshot = None;
+        state.cached_snapshots.clear();
         self.metrics.bus_up.store(i64::from(up), Relaxed);
-        let _ = self.sender.send(state.bus.frame());
+        let _ = self.sender.send(Outbound::public(state.bus.frame()));
     }
 
     pub fn bus_state(&self) -> BusState {
         self.state.lock().bus.clone()
     }
 
-    /// Where a new client starts, and the stream of every frame after
-    /// that, taken atomically. With `resume_from` (the last event id the
-    /// client saw), the client gets exactly the events it missed when that
-    /// id is retained, else a snapshot saying resume was not possible.
-    pub fn subscribe(&self, resume_from: Option<&str>) -> Subscription {
+    /// Where a new client of `principal` starts, and the stream of every
+    /// frame after that, taken atomically. With `resume_from` (the last
+    /// event id the client saw), the client gets exactly the events it
+    /// missed when that id is retained, else a snapshot saying resume was
+    /// not possible.
+    pub fn subscribe(&self, principal: &Principal, resume_from: Option<&str>) -> Subscription {
         let mut state = self.state.lock();
         let frames = self.sender.subscribe();
         if let Some(requested) = resume_from {
@@ -260,22 +293,33 @@ impl Hub {
                 Err(()) => Since::Unknown,
             };
             let start = match missed {
-                Since::Frames(missed) => Start::Resumed {
-                    resumed: frames::resumed_frame(requested, missed.len(), &state.bus),
-                    missed,
-                },
+                Since::Frames(missed) => {
+                    let missed: Vec<Frame> = missed
+                        .into_iter()
+                        .filter(|item| principal.sees(&item.scope))
+                        .map(|item| item.frame)
+                        .collect();
+                    Start::Resumed {
+                        resumed: frames::resumed_frame(requested, missed.len(), &state.bus),
+                        missed,
+                    }
+                }
                 Since::Unknown => Start::Snapshot {
-                    frame: self.snapshot_frame(&state, Some(requested)),
+                    frame: self.snapshot_frame(&state, principal, Some(requested)),
                     resume_failed: Some(requested.to_owned()),
                 },
             };
             return Subscription { start, frames };
         }
-        let frame = match &state.cached_snapshot {
+        let view = principal.view();
+        let frame = match state.cached_snapshots.get(&view) {
             Some(frame) => frame.clone(),
             None => {
-                let frame = self.snapshot_frame(&state, None);
-                state.cached_snapshot = Some(frame.clone());
+                let frame = self.snapshot_frame(&state, principal, None);
+                if state.cached_snapshots.len() >= MAX_CACHED_SNAPSHOTS {
+                    state.cached_snapshots.clear();
+                }
+                state.cached_snapshots.insert(view, frame.clone());
                 frame
             }
         };
@@ -288,41 +332,70 @@ impl Hub {
         }
     }
 
-    fn snapshot_frame(&self, state: &HubState, resume_failed: Option<&str>) -> Frame {
+    fn snapshot_frame(
+        &self,
+        state: &HubState,
+        principal: &Principal,
+        resume_failed: Option<&str>,
+    ) -> Frame {
         let last_id = state.last_id.map(|id| id.to_string());
+        let runs: Vec<&RunState> = state
+            .runs
+            .newest_first()
+            .into_iter()
+            .filter(|run| principal.sees(&run.scope()))
+            .collect();
+        let recent = state.history.newest(self.config.recent_events, |item| {
+            principal.sees(&item.scope)
+        });
         frames::snapshot_frame(
             last_id.as_deref(),
             &state.bus,
-            &state.runs.newest_first(),
-            state.history.newest(self.config.recent_events),
+            &runs,
+            recent.into_iter().map(|item| &item.frame),
             resume_failed,
         )
     }
 
-    /// Every retained run, newest start first.
-    pub fn runs(&self) -> Vec<RunState> {
+    /// Every retained run `principal` may see, newest start first.
+    pub fn runs(&self, principal: &Principal) -> Vec<RunState> {
         self.state
             .lock()
             .runs
             .newest_first()
             .into_iter()
+            .filter(|run| principal.sees(&run.scope()))
             .cloned()
             .collect()
     }
 
-    /// Up to `limit` event frames after `after` (from the oldest retained
-    /// when `None`); `None` when `after` is not retained.
+    /// Up to `limit` event frames `principal` may see after `after` (from
+    /// the oldest retained when `None`); `None` when `after` is not retained.
     pub fn events_page(
         &self,
+        principal: &Principal,
         after: Option<EventId>,
         limit: usize,
     ) -> Option<Vec<(EventId, Frame)>> {
-        self.state.lock().history.page(after, limit)
+        let page = self
+            .state
+            .lock()
+            .history
+            .page(after, limit, |item| principal.sees(&item.scope))?;
+        Some(
+            page.into_iter()
+                .map(|(id, item)| (id, item.frame))
+                .collect(),
+        )
     }
 
-    /// A copy of one run's state.
-    pub fn run(&self, run_id: &str) -> Option<RunState> {
-        self.state.lock().runs.get(run_id).cloned()
+    /// A copy of the run called `run_id` that `principal` may see.
+    pub fn run(&self, principal: &Principal, run_id: &str) -> Option<RunState> {
+        self.state
+            .lock()
+            .runs
+            .find(run_id, |scope| principal.sees(scope))
+            .cloned()
     }
 
     /// The id of the newest relayed event.
@@ -394,7 +467,7 @@ mod tests {
             br#"{"type":"pipeline.stage","run_id":"r1","stage":"radar","status":"processing"}"#,
         )
         .unwrap();
-        let mut sub = hub.subscribe(None);
+        let mut sub = hub.subscribe(&Principal::anonymous(), None);
         let snapshot: serde_json::Value = serde_json::from_str(snapshot_text(&sub.start)).unwrap();
         assert_eq!(
             snapshot["runs"][0]["stages"]["radar"]["status"],
@@ -407,7 +480,7 @@ mod tests {
             )
             .unwrap();
         let frame: serde_json::Value =
-            serde_json::from_str(sub.frames.recv().await.unwrap().as_str()).unwrap();
+            serde_json::from_str(sub.frames.recv().await.unwrap().frame.as_str()).unwrap();
         assert_eq!(frame["id"], id.to_string());
         assert_eq!(frame["pipeline"]["status"], "complete");
         assert!(sub.frames.try_recv().is_err(), "nothing else was sent");
@@ -416,7 +489,7 @@ mod tests {
     #[test]
     fn rejected_messages_are_counted_by_reason_and_not_broadcast() {
         let hub = hub();
-        let mut sub = hub.subscribe(None);
+        let mut sub = hub.subscribe(&Principal::anonymous(), None);
         assert!(hub.ingest(b"garbage").is_err());
         assert!(hub.ingest(b"[]").is_err());
         assert_eq!(hub.metrics.rejected("not_json"), 1);
@@ -428,10 +501,10 @@ mod tests {
     #[test]
     fn bus_changes_are_broadcast_once() {
         let hub = hub();
-        let mut sub = hub.subscribe(None);
+        let mut sub = hub.subscribe(&Principal::anonymous(), None);
         hub.set_bus(true, None);
         hub.set_bus(true, None);
-        let frame = sub.frames.try_recv().unwrap();
+        let frame = sub.frames.try_recv().unwrap().frame;
         assert!(frame.as_str().contains(r#""state":"up""#));
         assert!(sub.frames.try_recv().is_err());
         assert!(hub.bus_state().up);
@@ -440,15 +513,15 @@ mod tests {
     #[test]
     fn snapshot_is_rebuilt_only_after_a_change() {
         let hub = hub();
-        let a = hub.subscribe(None).start;
-        let b = hub.subscribe(None).start;
+        let a = hub.subscribe(&Principal::anonymous(), None).start;
+        let b = hub.subscribe(&Principal::anonymous(), None).start;
         assert_eq!(
             snapshot_text(&a).as_ptr(),
             snapshot_text(&b).as_ptr(),
             "cached snapshot reused"
         );
         hub.ingest(br#"{"type":"note"}"#).unwrap();
-        let c = hub.subscribe(None).start;
+        let c = hub.subscribe(&Principal::anonymous(), None).start;
         assert!(snapshot_text(&c).contains(r#""type":"note""#));
     }
 
@@ -465,7 +538,7 @@ mod tests {
         let first = hub.ingest(br#"{"type":"a"}"#).unwrap();
         hub.ingest(br#"{"type":"b"}"#).unwrap();
         hub.ingest(br#"{"type":"c"}"#).unwrap();
-        let sub = hub.subscribe(Some(&first.to_string()));
+        let sub = hub.subscribe(&Principal::anonymous(), Some(&first.to_string()));
         let Start::Resumed { resumed, missed } = sub.start else {
             panic!("the id is retained")
         };
@@ -476,7 +549,7 @@ mod tests {
         );
         assert!(missed[0].as_str().contains(r#""type":"b""#));
         assert!(missed[1].as_str().contains(r#""type":"c""#));
-        let sub = hub.subscribe(Some("123-0"));
+        let sub = hub.subscribe(&Principal::anonymous(), Some("123-0"));
         let Start::Snapshot {
             frame,
             resume_failed,
@@ -487,7 +560,8 @@ mod tests {
         assert_eq!(resume_failed.as_deref(), Some("123-0"));
         assert!(frame.as_str().contains(r#""resume_failed":"123-0""#));
         assert!(matches!(
-            hub.subscribe(Some("nonsense")).start,
+            hub.subscribe(&Principal::anonymous(), Some("nonsense"))
+                .start,
             Start::Snapshot { .. }
         ));
     }

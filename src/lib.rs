@@ -4,18 +4,24 @@
 //! # Layout
 //!
 //! - [`event`]: the event format publishers send, and its validation.
+//! - [`auth`]: JWT verification, principals, and what each may see.
+//! - [`admission`]: origin check, connection limits, client message rate.
 //! - [`pipeline`]: the authoritative state of every pipeline run.
 //! - [`hub`]: validates, numbers, folds and fans out every event; snapshots.
 //! - [`history`]: the recent events a reconnecting client resumes from.
 //! - [`frames`]: the WebSocket protocol's frames, serialised once.
 //! - [`ws`]: one WebSocket client, from upgrade to close.
 //! - [`bus`]: the in-process bus, the Redis link, and publishing.
-//! - [`server`]: routes, start-up and the shutdown drain.
+//! - [`server`]: start-up, the WebSocket upgrade and the shutdown drain.
+//! - [`api`]: the HTTP endpoints (health, status, runs, events, publish).
 //! - [`web`]: the embedded dashboard.
 //! - [`simulator`]: the pipeline "war room".
 //! - [`cli`]: subcommands, flags and their validation.
 //! - [`metrics`], [`backoff`], [`clock`]: small shared pieces.
 
+pub mod admission;
+pub mod api;
+pub mod auth;
 pub mod backoff;
 pub mod bus;
 pub mod cli;

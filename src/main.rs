@@ -81,7 +81,31 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Simulate(args) => simulate(args).await,
         Command::Publish(args) => publish(args).await,
+        Command::Token(args) => token(args),
     }
+}
+
+fn token(args: cli::TokenArgs) -> anyhow::Result<()> {
+    let secret = cli::secret_from(&args.jwt_secret_file, &args.jwt_secret)?.ok_or(ConfigError {
+        flag: "jwt-secret-file",
+        message: "a secret is needed: --jwt-secret-file or TACTICAL_LINK_JWT_SECRET".into(),
+    })?;
+    let ttl = cli::parse_ttl(&args.ttl)?;
+    let token = tactical_link::auth::mint_hs256(
+        &secret,
+        &args.sub,
+        args.tenant.as_deref(),
+        &args.role,
+        ttl,
+        args.jwt_issuer.as_deref(),
+        args.jwt_audience.as_deref(),
+    )
+    .map_err(|message| ConfigError {
+        flag: "jwt-secret-file",
+        message,
+    })?;
+    println!("{token}");
+    Ok(())
 }
 
 /// Runs the gateway (and, for the demo, the simulator) until a signal.
@@ -97,18 +121,19 @@ async fn serve(
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
 
-    let redis_url = match &config.bus {
-        BusConfig::Redis(link) => Some(link.url.clone()),
+    let redis_link = match &config.bus {
+        BusConfig::Redis(link) => Some((link.url.clone(), link.channel.clone())),
         BusConfig::Memory => None,
     };
+    let auth_on = config.verifier.is_some();
     let gateway = Gateway::new(config);
     if let Some(simulation) = simulation {
         let hub = gateway.hub().clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            let publisher = match &redis_url {
+            let publisher = match &redis_link {
                 None => Publisher::Memory(hub),
-                Some(url) => match Publisher::connect_redis(url, "system_events").await {
+                Some((url, channel)) => match Publisher::connect_redis(url, channel).await {
                     Ok(publisher) => publisher,
                     Err(err) => {
                         tracing::error!("the simulator cannot publish: {err}");
@@ -121,6 +146,17 @@ async fn serve(
                 tracing::error!("the simulator stopped: {err}");
             }
         });
+    }
+    if !auth_on {
+        if listen.ip().is_loopback() {
+            tracing::warn!(
+                "authentication is off: no JWT key is configured; serving loopback clients only"
+            );
+        } else {
+            tracing::warn!(
+                "authentication is OFF on {listen} (--insecure-no-auth): anyone who reaches this port sees every event"
+            );
+        }
     }
     if !web::dashboard_embedded() {
         tracing::warn!(

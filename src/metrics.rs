@@ -23,6 +23,11 @@ pub struct Metrics {
     pub bus_connects: AtomicU64,
     pub bus_disconnects: AtomicU64,
     pub bus_up: AtomicI64,
+    pub auth_failures: AtomicU64,
+    pub token_expiries: AtomicU64,
+    pub origin_refusals: AtomicU64,
+    pub limit_refusals: AtomicU64,
+    pub rate_limited: AtomicU64,
 }
 
 impl Metrics {
@@ -95,6 +100,31 @@ impl Metrics {
             "tactical_link_bus_disconnects_total",
             "Losses of the event bus link.",
             self.bus_disconnects.load(Relaxed),
+        );
+        counter(
+            "tactical_link_auth_failures_total",
+            "Connections refused for a missing, invalid or expired token.",
+            self.auth_failures.load(Relaxed),
+        );
+        counter(
+            "tactical_link_token_expiries_total",
+            "Connections closed because their token expired (close 4401).",
+            self.token_expiries.load(Relaxed),
+        );
+        counter(
+            "tactical_link_origin_refusals_total",
+            "WebSocket upgrades refused for their Origin (HTTP 403).",
+            self.origin_refusals.load(Relaxed),
+        );
+        counter(
+            "tactical_link_limit_refusals_total",
+            "Connections refused by a per-IP or per-user connection limit.",
+            self.limit_refusals.load(Relaxed),
+        );
+        counter(
+            "tactical_link_rate_limited_total",
+            "Connections closed for sending frames too fast (close 1008).",
+            self.rate_limited.load(Relaxed),
         );
         let _ = writeln!(
             out,

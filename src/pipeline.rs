@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use crate::clock;
-use crate::event::{PipelineUpdate, Stage, Status};
+use crate::event::{PipelineUpdate, Scope, Stage, Status};
 
 /// How many runs, and for how long, the gateway remembers.
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +67,12 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunState {
     pub run_id: String,
+    /// The run's `tenant`, when its events carry one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<std::sync::Arc<str>>,
+    /// The run's `user_id`, when its events carry one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<std::sync::Arc<str>>,
     #[serde(serialize_with = "ser_time")]
     pub started_at: Option<i64>,
     #[serde(serialize_with = "ser_time")]
@@ -83,15 +89,25 @@ pub struct RunState {
 }
 
 impl RunState {
-    fn new(run_id: String, at: i64) -> Self {
+    fn new(scope: &Scope, run_id: String, at: i64) -> Self {
         RunState {
             run_id,
+            tenant: scope.tenant.clone(),
+            user_id: scope.user_id.clone(),
             started_at: Some(at),
             updated_at: Some(at),
             ended_at: None,
             outcome: Outcome::Running,
             stages: std::array::from_fn(|_| StageState::idle()),
             seen_ms: clock::now_ms(),
+        }
+    }
+
+    /// Who may see this run: the scope of its events.
+    pub fn scope(&self) -> Scope {
+        Scope {
+            tenant: self.tenant.clone(),
+            user_id: self.user_id.clone(),
         }
     }
 
@@ -145,10 +161,11 @@ impl RunState {
     }
 }
 
-/// Every retained run, keyed by run id.
+/// Every retained run, keyed by scope and run id: two tenants' runs never
+/// share state, even when their publishers pick the same run id.
 #[derive(Debug, Default)]
 pub struct RunStore {
-    runs: HashMap<String, RunState>,
+    runs: HashMap<(Scope, String), RunState>,
     retention: Retention,
 }
 
@@ -162,13 +179,14 @@ impl RunStore {
 
     /// Applies an update at time `at`, creating the run when it is new, and
     /// evicts what retention no longer allows.
-    pub fn apply(&mut self, update: &PipelineUpdate, at: i64) {
-        match self.runs.get_mut(&update.run_id) {
+    pub fn apply(&mut self, scope: &Scope, update: &PipelineUpdate, at: i64) {
+        let key = (scope.clone(), update.run_id.clone());
+        match self.runs.get_mut(&key) {
             Some(run) => run.apply(update, at),
             None => {
-                let mut run = RunState::new(update.run_id.clone(), at);
+                let mut run = RunState::new(scope, update.run_id.clone(), at);
                 run.apply(update, at);
-                self.runs.insert(update.run_id.clone(), run);
+                self.runs.insert(key, run);
             }
         }
         self.evict(clock::now_ms());
@@ -184,7 +202,7 @@ impl RunStore {
                 .runs
                 .values()
                 .min_by_key(|run| (run.seen_ms, run.updated_at))
-                .map(|run| run.run_id.clone());
+                .map(|run| (run.scope(), run.run_id.clone()));
             match stalest {
                 Some(id) => self.runs.remove(&id),
                 None => break,
@@ -192,8 +210,17 @@ impl RunStore {
         }
     }
 
+    /// The first run called `run_id` that passes `visible`.
+    pub fn find(&self, run_id: &str, visible: impl Fn(&Scope) -> bool) -> Option<&RunState> {
+        self.runs
+            .iter()
+            .find(|((scope, id), _)| id == run_id && visible(scope))
+            .map(|(_, run)| run)
+    }
+
+    /// The public run called `run_id` (events with neither tenant nor user).
     pub fn get(&self, run_id: &str) -> Option<&RunState> {
-        self.runs.get(run_id)
+        self.runs.get(&(Scope::default(), run_id.to_owned()))
     }
 
     pub fn len(&self) -> usize {
@@ -256,9 +283,17 @@ mod tests {
         let mut store = RunStore::new(Retention::default());
         let mut t = now;
         for stage in Stage::ALL {
-            store.apply(&update("r1", stage, Status::Processing, Some("working")), t);
+            store.apply(
+                &Scope::default(),
+                &update("r1", stage, Status::Processing, Some("working")),
+                t,
+            );
             t += 100;
-            store.apply(&update("r1", stage, Status::Complete, None), t);
+            store.apply(
+                &Scope::default(),
+                &update("r1", stage, Status::Complete, None),
+                t,
+            );
         }
         let run = store.get("r1").unwrap();
         assert_eq!(run.outcome, Outcome::Complete);
@@ -274,8 +309,13 @@ mod tests {
     fn an_error_sets_reason_and_outcome() {
         let now = clock::now_ms();
         let mut store = RunStore::new(Retention::default());
-        store.apply(&update("r", Stage::Radar, Status::Processing, None), now);
         store.apply(
+            &Scope::default(),
+            &update("r", Stage::Radar, Status::Processing, None),
+            now,
+        );
+        store.apply(
+            &Scope::default(),
             &update("r", Stage::Radar, Status::Error, Some("feed timed out")),
             now + 5,
         );
@@ -288,6 +328,7 @@ mod tests {
         );
         // A retry of the stage clears the error and the run runs again.
         store.apply(
+            &Scope::default(),
             &update("r", Stage::Radar, Status::Processing, None),
             now + 9,
         );
@@ -306,6 +347,7 @@ mod tests {
         });
         for i in 0..5 {
             store.apply(
+                &Scope::default(),
                 &update(&format!("r{i}"), Stage::Radar, Status::Processing, None),
                 now + i,
             );
@@ -327,6 +369,7 @@ mod tests {
     fn run_state_serialises_as_documented() {
         let mut store = RunStore::new(Retention::default());
         store.apply(
+            &Scope::default(),
             &update("r", Stage::Analyst, Status::Processing, Some("x")),
             1_795_878_000_123,
         );

@@ -5,24 +5,29 @@
 //! every WebSocket with 1001 itself (axum's graceful shutdown does not wait
 //! for upgraded connections) and waits for them under a deadline.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Path, Query, State, WebSocketUpgrade};
-use axum::http::{StatusCode, header};
+use axum::extract::{ConnectInfo, Query, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::admission::{self, AdmissionConfig, ConnectionCounter};
+use crate::api::{self, ApiState};
+use crate::auth::Verifier;
 use crate::bus::redis::{LinkConfig, run_link};
-use crate::frames::{BusKind, PROTOCOL_VERSION, SERVER_NAME};
-use crate::hub::{EventId, Hub, HubConfig};
+use crate::frames::BusKind;
+use crate::hub::{Hub, HubConfig};
 use crate::metrics::Metrics;
 use crate::web;
-use crate::ws::{self, ConnectionConfig, ConnectionContext};
+use crate::ws::{self, Admission, ConnectionConfig, ConnectionContext};
 
 /// Which bus the gateway reads.
 #[derive(Debug, Clone)]
@@ -39,6 +44,9 @@ pub struct ServerConfig {
     pub bus: BusConfig,
     pub hub: HubConfig,
     pub connection: ConnectionConfig,
+    /// `None`: authentication off (only allowed on loopback addresses).
+    pub verifier: Option<Arc<Verifier>>,
+    pub admission: AdmissionConfig,
     /// Longest the shutdown waits for clients to be closed.
     pub drain_timeout: Duration,
 }
@@ -49,6 +57,8 @@ impl Default for ServerConfig {
             bus: BusConfig::Memory,
             hub: HubConfig::default(),
             connection: ConnectionConfig::default(),
+            verifier: None,
+            admission: AdmissionConfig::default(),
             drain_timeout: Duration::from_secs(5),
         }
     }
@@ -63,8 +73,8 @@ pub struct Gateway {
 
 #[derive(Clone)]
 struct AppState {
-    hub: Arc<Hub>,
     connections: ConnectionContext,
+    per_ip: Arc<ConnectionCounter>,
 }
 
 impl Gateway {
@@ -92,36 +102,44 @@ impl Gateway {
         shutdown: CancellationToken,
     ) -> std::io::Result<()> {
         let tracker = TaskTracker::new();
-        match &self.config.bus {
-            BusConfig::Memory => self.hub.set_bus(true, None),
+        let config = &self.config;
+        match &config.bus {
+            BusConfig::Memory => {
+                self.hub.set_bus(true, None);
+                self.hub.mark_history_loaded();
+            }
             BusConfig::Redis(link) => {
                 tracker.spawn(run_link(self.hub.clone(), link.clone(), shutdown.clone()));
             }
         }
+        if let Some(verifier) = &config.verifier {
+            tracker.spawn(verifier.clone().refresh_loop(shutdown.clone()));
+        }
         let state = AppState {
-            hub: self.hub.clone(),
             connections: ConnectionContext {
                 hub: self.hub.clone(),
-                config: Arc::new(self.config.connection.clone()),
+                config: Arc::new(config.connection.clone()),
                 shutdown: shutdown.clone(),
                 tracker: tracker.clone(),
+                verifier: config.verifier.clone(),
+                admission: Arc::new(config.admission.clone()),
+                per_user: ConnectionCounter::new(config.admission.max_connections_per_user),
             },
+            per_ip: ConnectionCounter::new(config.admission.max_connections_per_ip),
         };
+        let api_state = ApiState::new(self.hub.clone(), config.verifier.clone(), &config.bus);
         let app = Router::new()
             .route("/dashboard/ws", get(websocket))
-            .route("/healthz", get(healthz))
-            .route("/readyz", get(readyz))
-            .route("/api/status", get(status))
-            .route("/metrics", get(metrics))
-            .route("/api/runs", get(list_runs))
-            .route("/api/runs/{run_id}", get(one_run))
-            .route("/api/events", get(list_events))
-            .fallback(web::serve_asset)
-            .with_state(state);
+            .with_state(state)
+            .merge(api::routes(api_state))
+            .fallback(web::serve_asset);
         let http_shutdown = shutdown.clone();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
-            .await?;
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
+        .await?;
         tracker.close();
         if tokio::time::timeout(self.config.drain_timeout, tracker.wait())
             .await
@@ -143,114 +161,48 @@ struct WsParams {
     last_id: Option<String>,
 }
 
+/// The upgrade: origin, per-IP limit and an `Authorization` header are
+/// checked here, before any socket exists.
 async fn websocket(
     ws: WebSocketUpgrade,
     Query(params): Query<WsParams>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     State(state): State<AppState>,
 ) -> Response {
-    ws::upgrade(ws, state.connections, params.last_id)
-}
-
-async fn healthz() -> &'static str {
-    "ok\n"
-}
-
-async fn readyz(State(state): State<AppState>) -> Response {
-    let bus = state.hub.bus_state();
-    let code = if bus.up {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (code, axum::Json(bus.to_json())).into_response()
-}
-
-async fn status(State(state): State<AppState>) -> Response {
-    use std::sync::atomic::Ordering::Relaxed;
-    let metrics = state.hub.metrics();
-    axum::Json(serde_json::json!({
-        "server": SERVER_NAME,
-        "protocol": PROTOCOL_VERSION,
-        "bus": state.hub.bus_state().to_json(),
-        "connections": metrics.connections_open.load(Relaxed),
-        "events_relayed": metrics.events_relayed.load(Relaxed),
-        "last_event_id": state.hub.last_id().map(|id| id.to_string()),
-    }))
-    .into_response()
-}
-
-async fn list_runs(State(state): State<AppState>) -> Response {
-    axum::Json(serde_json::json!({ "runs": state.hub.runs() })).into_response()
-}
-
-async fn one_run(State(state): State<AppState>, Path(run_id): Path<String>) -> Response {
-    match state.hub.run(&run_id) {
-        Some(run) => axum::Json(run).into_response(),
-        None => api_error(
-            StatusCode::NOT_FOUND,
-            "unknown_run",
-            "no such run is retained",
-        ),
+    let ctx = &state.connections;
+    let metrics = ctx.hub.metrics();
+    let header = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if !admission::origin_allowed(
+        header(header::ORIGIN),
+        header(header::HOST),
+        &ctx.admission.allowed_origins,
+    ) {
+        metrics.origin_refusals.fetch_add(1, Relaxed);
+        return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
     }
-}
-
-/// Query of `GET /api/events`.
-#[derive(Debug, serde::Deserialize)]
-struct EventsQuery {
-    after: Option<String>,
-    limit: Option<usize>,
-}
-
-/// Most events one `GET /api/events` returns.
-const MAX_EVENTS_PAGE: usize = 1000;
-
-async fn list_events(State(state): State<AppState>, Query(query): Query<EventsQuery>) -> Response {
-    let after = match query.after.as_deref().map(str::parse::<EventId>) {
-        None => None,
-        Some(Ok(id)) => Some(id),
-        Some(Err(())) => {
-            return api_error(
-                StatusCode::BAD_REQUEST,
-                "bad_id",
-                "`after` must be an event id like 1764342000123-0",
-            );
-        }
+    let Some(ip_slot) = state.per_ip.admit(&peer.ip().to_string()) else {
+        metrics.limit_refusals.fetch_add(1, Relaxed);
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connections from this address\n",
+        )
+            .into_response();
     };
-    let limit = query.limit.unwrap_or(100).clamp(1, MAX_EVENTS_PAGE);
-    let Some(page) = state.hub.events_page(after, limit) else {
-        return api_error(
-            StatusCode::GONE,
-            "not_retained",
-            "`after` is older than the retained history or unknown; start again without it",
-        );
+    let principal = match (api::bearer_token(&headers), &ctx.verifier) {
+        (Some(token), Some(verifier)) => match verifier.verify(token) {
+            Ok(principal) => Some(principal),
+            Err(err) => {
+                metrics.auth_failures.fetch_add(1, Relaxed);
+                return api::unauthorized(&err);
+            }
+        },
+        _ => None,
     };
-    // The frames are JSON already: splice them, do not re-serialise.
-    let mut body = String::from(r#"{"events":["#);
-    for (i, (_, frame)) in page.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(frame.as_str());
-    }
-    body.push_str(r#"],"last_id":"#);
-    let last = page.last().map(|(id, _)| id.to_string());
-    body.push_str(&serde_json::to_string(&last).expect("serialises"));
-    body.push('}');
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        axum::Json(serde_json::json!({ "error": code, "message": message })),
-    )
-        .into_response()
-}
-
-async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.hub.metrics().render(),
-    )
-        .into_response()
+    let admission = Admission {
+        principal,
+        resume_from: params.last_id,
+        ip_slot,
+    };
+    ws::upgrade(ws, state.connections, admission)
 }

@@ -304,7 +304,7 @@ mod tests {
             BusKind::Memory,
             Arc::default(),
         ));
-        let mut sub = hub.subscribe(None);
+        let mut sub = hub.subscribe(&crate::auth::Principal::anonymous(), None);
         let progress = Arc::new(Progress::default());
         let config = SimulatorConfig {
             runs: Some(4),
@@ -325,8 +325,8 @@ mod tests {
         assert_eq!(progress.events.load(Relaxed), 4 * 12);
         let mut per_run: std::collections::HashMap<String, Vec<(String, String)>> =
             Default::default();
-        while let Ok(frame) = sub.frames.try_recv() {
-            let json: serde_json::Value = serde_json::from_str(frame.as_str()).unwrap();
+        while let Ok(item) = sub.frames.try_recv() {
+            let json: serde_json::Value = serde_json::from_str(item.frame.as_str()).unwrap();
             if json["type"] != "event" {
                 continue;
             }
@@ -356,7 +356,9 @@ mod tests {
         }
         for run_id in per_run.keys() {
             assert_eq!(
-                hub.run(run_id).unwrap().outcome,
+                hub.run(&crate::auth::Principal::anonymous(), run_id)
+                    .unwrap()
+                    .outcome,
                 crate::pipeline::Outcome::Complete
             );
         }
@@ -387,7 +389,12 @@ mod tests {
         .unwrap();
         assert_eq!(progress.runs_failed.load(Relaxed), 3);
         for i in 1..=3 {
-            let run = hub.run(&format!("run-0007-{i:03}")).unwrap();
+            let run = hub
+                .run(
+                    &crate::auth::Principal::anonymous(),
+                    &format!("run-0007-{i:03}"),
+                )
+                .unwrap();
             assert_eq!(run.outcome, crate::pipeline::Outcome::Error);
             assert!(
                 run.stages
@@ -405,7 +412,7 @@ mod tests {
                 BusKind::Memory,
                 Arc::default(),
             ));
-            let mut sub = hub.subscribe(None);
+            let mut sub = hub.subscribe(&crate::auth::Principal::anonymous(), None);
             let config = SimulatorConfig {
                 runs: Some(3),
                 concurrency: 1,
@@ -422,8 +429,8 @@ mod tests {
             .await
             .unwrap();
             let mut details = Vec::new();
-            while let Ok(frame) = sub.frames.try_recv() {
-                let json: serde_json::Value = serde_json::from_str(frame.as_str()).unwrap();
+            while let Ok(item) = sub.frames.try_recv() {
+                let json: serde_json::Value = serde_json::from_str(item.frame.as_str()).unwrap();
                 if json["type"] == "event" {
                     details.push(format!(
                         "{} {}",

@@ -19,6 +19,8 @@ use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::admission::{AdmissionConfig, ConnectionCounter, Counted, TokenBucket};
+use crate::auth::{AuthError, Principal, Verifier};
 use crate::frames::{self, ClientFrame, Frame};
 use crate::hub::{Hub, Start, Subscription};
 use crate::metrics::Metrics;
@@ -28,9 +30,17 @@ pub mod close_code {
     pub const NORMAL: u16 = 1000;
     pub const GOING_AWAY: u16 = 1001;
     pub const UNSUPPORTED_DATA: u16 = 1003;
+    pub const POLICY: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
+    /// 4000–4499: reconnect (with back-off).
     pub const SLOW_CONSUMER: u16 = 4001;
     pub const HEARTBEAT_TIMEOUT: u16 = 4002;
+    pub const TRY_AGAIN_LATER: u16 = 4013;
+    /// Reconnect with a fresh token.
+    pub const TOKEN_EXPIRED: u16 = 4401;
+    pub const AUTH_TIMEOUT: u16 = 4408;
+    /// 4500–4999: terminal until something changes (a new token).
+    pub const AUTH_FAILED: u16 = 4501;
 }
 
 /// Per-connection limits and timers.
@@ -64,6 +74,9 @@ impl Default for ConnectionConfig {
     }
 }
 
+/// Longest a new client waits for the history to be loaded at start-up.
+const HISTORY_WAIT: Duration = Duration::from_secs(5);
+
 /// What every connection shares.
 #[derive(Clone)]
 pub struct ConnectionContext {
@@ -71,15 +84,25 @@ pub struct ConnectionContext {
     pub config: Arc<ConnectionConfig>,
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
+    /// `None` when authentication is off (loopback only).
+    pub verifier: Option<Arc<Verifier>>,
+    pub admission: Arc<AdmissionConfig>,
+    /// Open connections per user.
+    pub per_user: Arc<ConnectionCounter>,
 }
 
-/// Accepts an upgrade request and starts the connection task. `resume_from`
-/// is the id of the last event the client saw, if it says so.
-pub fn upgrade(
-    ws: WebSocketUpgrade,
-    ctx: ConnectionContext,
-    resume_from: Option<String>,
-) -> Response {
+/// What the upgrade request established before the socket was accepted.
+pub struct Admission {
+    /// The principal of an `Authorization: Bearer` header, when it had one.
+    pub principal: Option<Principal>,
+    /// The last event id the client saw, to resume after.
+    pub resume_from: Option<String>,
+    /// The connection's place under the per-IP limit.
+    pub ip_slot: Counted,
+}
+
+/// Accepts an upgrade request and starts the connection task.
+pub fn upgrade(ws: WebSocketUpgrade, ctx: ConnectionContext, admission: Admission) -> Response {
     let config = &ctx.config;
     // The write buffer may hold a whole snapshot plus a batch of frames;
     // past that, writes fail instead of growing without bound.
@@ -91,7 +114,7 @@ pub fn upgrade(
         .max_frame_size(config.max_client_frame_bytes)
         .on_upgrade(move |socket| {
             let tracker = ctx.tracker.clone();
-            tracker.track_future(serve(socket, ctx, resume_from))
+            tracker.track_future(serve(socket, ctx, admission))
         })
 }
 
@@ -101,20 +124,22 @@ struct Close {
     reason: &'static str,
 }
 
-async fn serve(mut socket: WebSocket, ctx: ConnectionContext, resume_from: Option<String>) {
+impl Close {
+    fn policy(reason: &'static str) -> Option<Close> {
+        Some(Close {
+            code: close_code::POLICY,
+            reason,
+        })
+    }
+}
+
+async fn serve(mut socket: WebSocket, ctx: ConnectionContext, admission: Admission) {
     let metrics = ctx.hub.metrics().clone();
     metrics.connections_total.fetch_add(1, Relaxed);
     metrics.connections_open.fetch_add(1, Relaxed);
     let session = uuid::Uuid::new_v4().to_string();
     tracing::debug!(%session, "client connected");
-    let close = run(
-        &mut socket,
-        &ctx,
-        &metrics,
-        &session,
-        resume_from.as_deref(),
-    )
-    .await;
+    let close = run(&mut socket, &ctx, &metrics, &session, admission).await;
     if let Some(close) = close {
         tracing::debug!(%session, code = close.code, reason = close.reason, "closing client");
         let frame = Message::Close(Some(CloseFrame {
@@ -127,25 +152,68 @@ async fn serve(mut socket: WebSocket, ctx: ConnectionContext, resume_from: Optio
     tracing::debug!(%session, "client gone");
 }
 
-/// The connection loop. Returns the close frame to send, if any.
+/// The connection: greeting, authentication, then the loop. Returns the
+/// close frame to send, if any.
 async fn run(
     socket: &mut WebSocket,
     ctx: &ConnectionContext,
     metrics: &Metrics,
     session: &str,
-    resume_from: Option<&str>,
+    admission: Admission,
 ) -> Option<Close> {
     let config = &ctx.config;
+    let Admission {
+        principal,
+        resume_from,
+        ip_slot: _ip_slot,
+    } = admission;
     let welcome = frames::welcome_frame(
         session,
         config.heartbeat.as_millis() as u64,
         config.max_client_frame_bytes,
+        ctx.verifier.is_some(),
     );
+    if let Err(failure) = write_all(socket, [welcome], config.write_timeout, metrics).await {
+        return failure.close(metrics);
+    }
+    // Nothing but the welcome goes out before the client is authenticated.
+    let mut principal = match (principal, &ctx.verifier) {
+        (Some(principal), _) => principal,
+        (None, None) => Principal::anonymous(),
+        (None, Some(verifier)) => {
+            match authenticate(socket, verifier, ctx.admission.auth_timeout, metrics).await {
+                Ok(principal) => principal,
+                Err(close) => return close,
+            }
+        }
+    };
+    // Right after a gateway starts, its history may still be loading from
+    // Redis: wait for it rather than answer from an empty one.
+    if !ctx.hub.wait_for_history(HISTORY_WAIT).await && resume_from.is_some() {
+        return Some(Close {
+            code: close_code::TRY_AGAIN_LATER,
+            reason: "history not loaded yet: try again",
+        });
+    }
+    let _user_slot = match ctx.verifier {
+        None => None,
+        Some(_) => match ctx.per_user.admit(&principal.sub) {
+            Some(slot) => Some(slot),
+            None => {
+                metrics.limit_refusals.fetch_add(1, Relaxed);
+                return Close::policy("too many connections for this user");
+            }
+        },
+    };
     let Subscription {
         start,
         frames: mut live,
-    } = ctx.hub.subscribe(resume_from);
-    let greeting = match start {
+    } = ctx.hub.subscribe(&principal, resume_from.as_deref());
+    let mut greeting = Vec::new();
+    if ctx.verifier.is_some() {
+        greeting.push(frames::authenticated_frame(&principal));
+    }
+    match start {
         Start::Snapshot {
             frame,
             resume_failed,
@@ -153,19 +221,22 @@ async fn run(
             if let Some(id) = resume_failed {
                 tracing::debug!(%session, last_id = %id, "cannot resume: sending a snapshot");
             }
-            vec![welcome, frame]
+            greeting.push(frame);
         }
         Start::Resumed { resumed, missed } => {
-            let mut greeting = Vec::with_capacity(missed.len() + 2);
-            greeting.push(welcome);
             greeting.push(resumed);
             greeting.extend(missed);
-            greeting
         }
-    };
+    }
     if let Err(failure) = write_all(socket, greeting, config.write_timeout, metrics).await {
         return failure.close(metrics);
     }
+    let expiry = tokio::time::sleep_until(expiry_instant(&principal));
+    tokio::pin!(expiry);
+    let mut bucket = TokenBucket::new(
+        ctx.admission.messages_per_second,
+        ctx.admission.message_burst,
+    );
     let mut last_heard = Instant::now();
     let mut heartbeat =
         tokio::time::interval_at(Instant::now() + config.heartbeat, config.heartbeat);
@@ -175,19 +246,30 @@ async fn run(
             _ = ctx.shutdown.cancelled() => {
                 return Some(Close { code: close_code::GOING_AWAY, reason: "gateway shutting down" });
             }
+            _ = &mut expiry => {
+                metrics.token_expiries.fetch_add(1, Relaxed);
+                return Some(Close { code: close_code::TOKEN_EXPIRED, reason: "token expired" });
+            }
             received = live.recv() => {
                 let first = match received {
-                    Ok(frame) => frame,
+                    Ok(item) => item,
                     Err(RecvError::Lagged(_)) => return Some(slow_consumer(metrics)),
                     Err(RecvError::Closed) => return Some(Close { code: close_code::GOING_AWAY, reason: "gateway shutting down" }),
                 };
-                let mut batch = vec![first];
+                let mut batch = Vec::new();
+                if principal.sees(&first.scope) {
+                    batch.push(first.frame);
+                }
                 while batch.len() < config.max_batch {
                     match live.try_recv() {
-                        Ok(frame) => batch.push(frame),
+                        Ok(item) if principal.sees(&item.scope) => batch.push(item.frame),
+                        Ok(_) => {}
                         Err(TryRecvError::Empty) | Err(TryRecvError::Closed) => break,
                         Err(TryRecvError::Lagged(_)) => return Some(slow_consumer(metrics)),
                     }
+                }
+                if batch.is_empty() {
+                    continue;
                 }
                 if let Err(failure) = write_all(socket, batch, config.write_timeout, metrics).await {
                     return failure.close(metrics);
@@ -195,29 +277,52 @@ async fn run(
             }
             incoming = socket.recv() => {
                 last_heard = Instant::now();
-                match incoming {
+                let text = match incoming {
                     None => return None,
                     Some(Err(err)) => return read_error(err),
-                    Some(Ok(Message::Text(text))) => {
-                        let reply = match frames::parse_client_frame(text.as_str()) {
-                            Ok(ClientFrame::Ping { nonce }) => frames::pong_frame(nonce),
-                            Err(message) => {
-                                metrics.client_frames_rejected.fetch_add(1, Relaxed);
-                                frames::error_frame("bad_frame", &message)
-                            }
-                        };
-                        if let Err(failure) = write_all(socket, [reply], config.write_timeout, metrics).await {
-                            return failure.close(metrics);
-                        }
-                    }
+                    Some(Ok(Message::Text(text))) => text,
                     Some(Ok(Message::Binary(_))) => {
                         metrics.client_frames_rejected.fetch_add(1, Relaxed);
                         return Some(Close { code: close_code::UNSUPPORTED_DATA, reason: "binary frames are not accepted" });
                     }
                     // tungstenite answers pings itself; a pong just proves life.
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     // tungstenite replies to the close handshake itself.
                     Some(Ok(Message::Close(_))) => return None,
+                };
+                if !bucket.allow() {
+                    metrics.rate_limited.fetch_add(1, Relaxed);
+                    return Close::policy("client message rate limit exceeded");
+                }
+                let reply = match frames::parse_client_frame(text.as_str()) {
+                    Ok(ClientFrame::Ping { nonce }) => frames::pong_frame(nonce),
+                    Ok(ClientFrame::Auth { token }) => {
+                        let Some(verifier) = &ctx.verifier else {
+                            // Authentication is off: nothing to renew.
+                            continue;
+                        };
+                        let renewed = match verifier.verify(&token) {
+                            Ok(renewed) => renewed,
+                            Err(err) => {
+                                metrics.auth_failures.fetch_add(1, Relaxed);
+                                return Some(auth_close(&err));
+                            }
+                        };
+                        if renewed.sub != principal.sub || renewed.tenant != principal.tenant {
+                            metrics.auth_failures.fetch_add(1, Relaxed);
+                            return Close::policy("a renewed token must be for the same user and tenant");
+                        }
+                        principal = renewed;
+                        expiry.as_mut().reset(expiry_instant(&principal));
+                        frames::authenticated_frame(&principal)
+                    }
+                    Err(message) => {
+                        metrics.client_frames_rejected.fetch_add(1, Relaxed);
+                        frames::error_frame("bad_frame", &message)
+                    }
+                };
+                if let Err(failure) = write_all(socket, [reply], config.write_timeout, metrics).await {
+                    return failure.close(metrics);
                 }
             }
             _ = heartbeat.tick() => {
@@ -234,6 +339,80 @@ async fn run(
             }
         }
     }
+}
+
+/// Waits for the browser's `auth` frame. Anything else first is refused.
+async fn authenticate(
+    socket: &mut WebSocket,
+    verifier: &Verifier,
+    limit: Duration,
+    metrics: &Metrics,
+) -> Result<Principal, Option<Close>> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let message = match tokio::time::timeout_at(deadline, socket.recv()).await {
+            Err(_) => {
+                metrics.auth_failures.fetch_add(1, Relaxed);
+                return Err(Some(Close {
+                    code: close_code::AUTH_TIMEOUT,
+                    reason: "authentication timeout",
+                }));
+            }
+            Ok(None) => return Err(None),
+            Ok(Some(Err(err))) => return Err(read_error(err)),
+            Ok(Some(Ok(message))) => message,
+        };
+        match message {
+            Message::Text(text) => {
+                let Ok(ClientFrame::Auth { token }) = frames::parse_client_frame(text.as_str())
+                else {
+                    metrics.auth_failures.fetch_add(1, Relaxed);
+                    return Err(Close::policy(
+                        "authenticate first: send {\"type\":\"auth\",\"token\":…}",
+                    ));
+                };
+                return verifier.verify(&token).map_err(|err| {
+                    metrics.auth_failures.fetch_add(1, Relaxed);
+                    Some(auth_close(&err))
+                });
+            }
+            Message::Binary(_) => {
+                return Err(Some(Close {
+                    code: close_code::UNSUPPORTED_DATA,
+                    reason: "binary frames are not accepted",
+                }));
+            }
+            Message::Ping(_) | Message::Pong(_) => {}
+            Message::Close(_) => return Err(None),
+        }
+    }
+}
+
+/// The close frame for a refused token.
+fn auth_close(err: &AuthError) -> Close {
+    match err {
+        AuthError::Expired => Close {
+            code: close_code::TOKEN_EXPIRED,
+            reason: "token expired",
+        },
+        AuthError::KeysUnavailable => Close {
+            code: close_code::TRY_AGAIN_LATER,
+            reason: "authentication keys not loaded yet",
+        },
+        AuthError::Missing | AuthError::Invalid(_) => Close {
+            code: close_code::AUTH_FAILED,
+            reason: "authentication failed",
+        },
+    }
+}
+
+/// When the principal's token runs out (far away for the anonymous one).
+fn expiry_instant(principal: &Principal) -> Instant {
+    let Some(expires_at) = principal.expires_at else {
+        return Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
+    };
+    let left_ms = (expires_at * 1000 - crate::clock::now_ms()).max(0);
+    Instant::now() + Duration::from_millis(left_ms as u64)
 }
 
 fn slow_consumer(metrics: &Metrics) -> Close {

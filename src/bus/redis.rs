@@ -383,6 +383,7 @@ async fn read(
             Err(err) => return err,
         }
     }
+    hub.mark_history_loaded();
     backoff.reset();
     tracing::info!(stream = %keys.stream, "following the event stream");
     health.report(Part::Reader, Ok(()));

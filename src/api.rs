@@ -1,0 +1,310 @@
+//! The HTTP endpoints beside the WebSocket: health, readiness, status,
+//! metrics, run state, event history, and publishing over HTTP.
+//!
+//! With authentication on, the run and event endpoints need
+//! `Authorization: Bearer <token>` and answer only what the token's
+//! principal may see, by the same rule as the WebSocket
+//! ([`crate::auth::Principal::sees`]). Publishing needs the `publisher` (or
+//! `admin`) role, and a publisher bound to a tenant publishes only into it.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::auth::{ADMIN_ROLE, AuthError, PUBLISHER_ROLE, Principal, Verifier};
+use crate::bus::Publisher;
+use crate::frames::{PROTOCOL_VERSION, SERVER_NAME};
+use crate::hub::{EventId, Hub};
+use crate::server::BusConfig;
+
+/// Most events one `GET /api/events` returns.
+const MAX_EVENTS_PAGE: usize = 1000;
+
+/// What the endpoints share.
+#[derive(Clone)]
+pub struct ApiState {
+    hub: Arc<Hub>,
+    verifier: Option<Arc<Verifier>>,
+    /// Redis URL and channel for publishing, in Redis mode.
+    redis: Option<(String, String)>,
+    /// A Redis publisher, connected on first use and dropped on error.
+    publisher: Arc<tokio::sync::Mutex<Option<Publisher>>>,
+}
+
+impl ApiState {
+    pub fn new(hub: Arc<Hub>, verifier: Option<Arc<Verifier>>, bus: &BusConfig) -> ApiState {
+        let redis = match bus {
+            BusConfig::Memory => None,
+            BusConfig::Redis(link) => Some((link.url.clone(), link.channel.clone())),
+        };
+        ApiState {
+            hub,
+            verifier,
+            redis,
+            publisher: Arc::default(),
+        }
+    }
+
+    /// The principal of a request, or why it has none.
+    fn principal(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
+        let Some(verifier) = &self.verifier else {
+            return Ok(Principal::anonymous());
+        };
+        let token = bearer_token(headers).ok_or(AuthError::Missing)?;
+        verifier.verify(token).inspect_err(|_| {
+            self.hub.metrics().auth_failures.fetch_add(1, Relaxed);
+        })
+    }
+}
+
+/// The routes of this module.
+pub fn routes(state: ApiState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/api/status", get(status))
+        .route("/metrics", get(metrics))
+        .route("/api/runs", get(list_runs))
+        .route("/api/runs/{run_id}", get(one_run))
+        .route("/api/events", get(list_events).post(publish_event))
+        .with_state(state)
+}
+
+/// The token of an `Authorization: Bearer …` header.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// 401 with a `WWW-Authenticate` header and the reason.
+pub fn unauthorized(err: &AuthError) -> Response {
+    let mut response = api_error(StatusCode::UNAUTHORIZED, "unauthorized", &err.to_string());
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    response
+}
+
+fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({ "error": code, "message": message })),
+    )
+        .into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<ApiState>) -> Response {
+    let bus = state.hub.bus_state();
+    let code = if bus.up {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, axum::Json(bus.to_json())).into_response()
+}
+
+/// Public: what a dashboard needs before it has a token.
+async fn status(State(state): State<ApiState>) -> Response {
+    let metrics = state.hub.metrics();
+    axum::Json(serde_json::json!({
+        "server": SERVER_NAME,
+        "protocol": PROTOCOL_VERSION,
+        "auth": { "required": state.verifier.is_some() },
+        "bus": state.hub.bus_state().to_json(),
+        "connections": metrics.connections_open.load(Relaxed),
+        "events_relayed": metrics.events_relayed.load(Relaxed),
+    }))
+    .into_response()
+}
+
+async fn metrics(State(state): State<ApiState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.hub.metrics().render(),
+    )
+        .into_response()
+}
+
+async fn list_runs(State(state): State<ApiState>, headers: HeaderMap) -> Response {
+    let principal = match state.principal(&headers) {
+        Ok(principal) => principal,
+        Err(err) => return unauthorized(&err),
+    };
+    axum::Json(serde_json::json!({ "runs": state.hub.runs(&principal) })).into_response()
+}
+
+async fn one_run(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(run_id): Path<String>,
+) -> Response {
+    let principal = match state.principal(&headers) {
+        Ok(principal) => principal,
+        Err(err) => return unauthorized(&err),
+    };
+    match state.hub.run(&principal, &run_id) {
+        Some(run) => axum::Json(run).into_response(),
+        None => api_error(
+            StatusCode::NOT_FOUND,
+            "unknown_run",
+            "no such run is retained",
+        ),
+    }
+}
+
+/// Query of `GET /api/events`.
+#[derive(Debug, serde::Deserialize)]
+struct EventsQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_events(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(query): Query<EventsQuery>,
+) -> Response {
+    let principal = match state.principal(&headers) {
+        Ok(principal) => principal,
+        Err(err) => return unauthorized(&err),
+    };
+    let after = match query.after.as_deref().map(str::parse::<EventId>) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(())) => {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "bad_id",
+                "`after` must be an event id like 1764342000123-0",
+            );
+        }
+    };
+    let limit = query.limit.unwrap_or(100).clamp(1, MAX_EVENTS_PAGE);
+    let Some(page) = state.hub.events_page(&principal, after, limit) else {
+        return api_error(
+            StatusCode::GONE,
+            "not_retained",
+            "`after` is older than the retained history or unknown; start again without it",
+        );
+    };
+    // The frames are JSON already: splice them, do not re-serialise.
+    let mut body = String::from(r#"{"events":["#);
+    for (i, (_, frame)) in page.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(frame.as_str());
+    }
+    body.push_str(r#"],"last_id":"#);
+    let last = page.last().map(|(id, _)| id.to_string());
+    body.push_str(&serde_json::to_string(&last).expect("serialises"));
+    body.push('}');
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// `POST /api/events`: publishing for services without Redis access. The
+/// body is one event, validated exactly as on the Redis path.
+async fn publish_event(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let principal = match state.principal(&headers) {
+        Ok(principal) => principal,
+        Err(err) => return unauthorized(&err),
+    };
+    if !(principal.has_role(PUBLISHER_ROLE) || principal.has_role(ADMIN_ROLE)) {
+        return api_error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "publishing needs the `publisher` role",
+        );
+    }
+    let event = match state.hub.validate(&body) {
+        Ok(event) => event,
+        Err(rejection) => {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                rejection.reason(),
+                &rejection.to_string(),
+            );
+        }
+    };
+    // A tenant's publisher cannot publish outside its tenant, nor publish
+    // public events every tenant would see.
+    if !principal.is_admin()
+        && let Some(tenant) = &principal.tenant
+        && event.scope.tenant.as_deref() != Some(tenant.as_str())
+    {
+        return api_error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the event's `tenant` must be the token's tenant",
+        );
+    }
+    let published = match &state.redis {
+        None => Ok(state.hub.relay(None, &event).map(|id| id.to_string())),
+        Some((url, channel)) => publish_to_redis(&state, url, channel, &event.raw).await,
+    };
+    match published {
+        Ok(id) => (
+            StatusCode::ACCEPTED,
+            axum::Json(serde_json::json!({ "id": id })),
+        )
+            .into_response(),
+        Err(message) => api_error(StatusCode::SERVICE_UNAVAILABLE, "bus_unavailable", &message),
+    }
+}
+
+async fn publish_to_redis(
+    state: &ApiState,
+    url: &str,
+    channel: &str,
+    payload: &str,
+) -> Result<Option<String>, String> {
+    let mut slot = state.publisher.lock().await;
+    if slot.is_none() {
+        *slot = Some(
+            Publisher::connect_redis(url, channel)
+                .await
+                .map_err(|err| err.to_string())?,
+        );
+    }
+    let publisher = slot.as_mut().expect("connected above");
+    match publisher.publish(payload).await {
+        Ok(id) => Ok(id),
+        Err(err) => {
+            // Reconnect on the next request.
+            *slot = None;
+            Err(err.to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_from_the_header() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer_token(&headers), None);
+        headers.insert(header::AUTHORIZATION, "Bearer abc.def.ghi".parse().unwrap());
+        assert_eq!(bearer_token(&headers), Some("abc.def.ghi"));
+        headers.insert(header::AUTHORIZATION, "bearer  xyz ".parse().unwrap());
+        assert_eq!(bearer_token(&headers), Some("xyz"));
+        headers.insert(header::AUTHORIZATION, "Basic dXNlcg==".parse().unwrap());
+        assert_eq!(bearer_token(&headers), None);
+    }
+}
