@@ -117,6 +117,15 @@ pub struct ServeArgs {
     /// Seconds the shutdown waits for clients to close.
     #[arg(long, env = "TACTICAL_LINK_DRAIN_TIMEOUT", default_value_t = 5.0)]
     pub drain_timeout: f64,
+    /// PEM certificate chain, to serve HTTPS/WSS (with --tls-key).
+    #[arg(long, env = "TACTICAL_LINK_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "TACTICAL_LINK_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Seconds a client has for the TLS handshake and its request headers.
+    #[arg(long, env = "TACTICAL_LINK_HANDSHAKE_TIMEOUT", default_value_t = 10.0)]
+    pub handshake_timeout: f64,
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]
@@ -397,9 +406,18 @@ impl ServeArgs {
             messages_per_second: limits.client_message_rate,
             message_burst: limits.client_message_burst,
         };
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(
+                crate::listener::tls_acceptor(cert, key)
+                    .map_err(|message| bad("tls-cert", message))?,
+            ),
+            _ => None,
+        };
         Ok(ServerConfig {
             verifier,
             admission,
+            tls,
+            handshake_timeout: seconds("handshake-timeout", self.handshake_timeout)?,
             bus,
             hub: HubConfig {
                 max_event_bytes: positive("max-event-bytes", self.max_event_bytes)?,

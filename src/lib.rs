@@ -14,6 +14,7 @@
 //! - [`bus`]: the in-process bus, the Redis link, and publishing.
 //! - [`server`]: start-up, the WebSocket upgrade and the shutdown drain.
 //! - [`api`]: the HTTP endpoints (health, status, runs, events, publish).
+//! - [`listener`]: the accept loop, TLS and the handshake deadline.
 //! - [`web`]: the embedded dashboard.
 //! - [`simulator`]: the pipeline "war room".
 //! - [`cli`]: subcommands, flags and their validation.
@@ -30,6 +31,7 @@ pub mod event;
 pub mod frames;
 pub mod history;
 pub mod hub;
+pub mod listener;
 pub mod metrics;
 pub mod pipeline;
 pub mod server;

@@ -126,6 +126,11 @@ async fn serve(
         BusConfig::Memory => None,
     };
     let auth_on = config.verifier.is_some();
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let gateway = Gateway::new(config);
     if let Some(simulation) = simulation {
         let hub = gateway.hub().clone();
@@ -164,8 +169,8 @@ async fn serve(
         );
     }
     // Tests and scripts read this line to find the port.
-    println!("tactical-link listening on http://{address}");
-    println!("dashboard: http://{address}/");
+    println!("tactical-link listening on {scheme}://{address}");
+    println!("dashboard: {scheme}://{address}/");
     gateway.serve(listener, shutdown).await?;
     tracing::info!("stopped");
     Ok(())

@@ -2,7 +2,7 @@
 //!
 //! [`Gateway::serve`] takes its listener and a cancellation token, so tests
 //! start the real server on port 0 and stop it at will. Shutdown closes
-//! every WebSocket with 1001 itself (axum's graceful shutdown does not wait
+//! every WebSocket with 1001 itself (HTTP graceful shutdown does not wait
 //! for upgraded connections) and waits for them under a deadline.
 
 use std::net::SocketAddr;
@@ -25,6 +25,7 @@ use crate::auth::Verifier;
 use crate::bus::redis::{LinkConfig, run_link};
 use crate::frames::BusKind;
 use crate::hub::{Hub, HubConfig};
+use crate::listener;
 use crate::metrics::Metrics;
 use crate::web;
 use crate::ws::{self, Admission, ConnectionConfig, ConnectionContext};
@@ -39,7 +40,7 @@ pub enum BusConfig {
 }
 
 /// Everything the server needs, validated.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerConfig {
     pub bus: BusConfig,
     pub hub: HubConfig,
@@ -47,8 +48,27 @@ pub struct ServerConfig {
     /// `None`: authentication off (only allowed on loopback addresses).
     pub verifier: Option<Arc<Verifier>>,
     pub admission: AdmissionConfig,
+    /// TLS, when the gateway terminates it itself.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Time a client has for the TLS handshake and its request headers.
+    pub handshake_timeout: Duration,
     /// Longest the shutdown waits for clients to be closed.
     pub drain_timeout: Duration,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("bus", &self.bus)
+            .field("hub", &self.hub)
+            .field("connection", &self.connection)
+            .field("verifier", &self.verifier)
+            .field("admission", &self.admission)
+            .field("tls", &self.tls.is_some())
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("drain_timeout", &self.drain_timeout)
+            .finish()
+    }
 }
 
 impl Default for ServerConfig {
@@ -59,6 +79,8 @@ impl Default for ServerConfig {
             connection: ConnectionConfig::default(),
             verifier: None,
             admission: AdmissionConfig::default(),
+            tls: None,
+            handshake_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(5),
         }
     }
@@ -133,12 +155,13 @@ impl Gateway {
             .with_state(state)
             .merge(api::routes(api_state))
             .fallback(web::serve_asset);
-        let http_shutdown = shutdown.clone();
-        axum::serve(
+        listener::serve(
             listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
+            config.tls.clone(),
+            app,
+            config.handshake_timeout,
+            shutdown.clone(),
         )
-        .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
         .await?;
         tracker.close();
         if tokio::time::timeout(self.config.drain_timeout, tracker.wait())

@@ -202,6 +202,8 @@ fn a_bad_flag_exits_64_before_binding_anything() {
         vec!["serve", "--redis", "http://not-redis"],
         vec!["serve", "--heartbeat", "0"],
         vec!["serve", "--listen", "not-an-address"],
+        vec!["serve", "--listen", "0.0.0.0:0"],
+        vec!["serve", "--jwt-secret-file", "/nonexistent/secret"],
         vec!["simulate", "--error-rate", "2"],
     ] {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_tactical-link"))

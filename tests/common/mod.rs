@@ -160,6 +160,11 @@ fn uuid_like() -> String {
     format!("{}-{n}-{nanos}", std::process::id())
 }
 
+thread_local! {
+    /// Extra environment for the next gateway this thread starts.
+    static ENV: std::cell::RefCell<Vec<(String, String)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// The `tactical-link` binary, serving on a free port.
 pub struct Gateway {
     pub addr: SocketAddr,
@@ -181,6 +186,7 @@ impl Gateway {
             .args(args)
             .args(["--listen", listen])
             .env("TACTICAL_LINK_LOG", "tactical_link=debug,info")
+            .envs(ENV.with(|cell| cell.borrow().clone()))
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_log).unwrap())
             .spawn()
@@ -189,7 +195,10 @@ impl Gateway {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("tactical-link listening on http://") {
+                let rest = line
+                    .strip_prefix("tactical-link listening on http://")
+                    .or_else(|| line.strip_prefix("tactical-link listening on https://"));
+                if let Some(rest) = rest {
                     let _ = tx.send(rest.parse::<SocketAddr>().unwrap());
                 }
             }
@@ -207,6 +216,19 @@ impl Gateway {
             child: Some(child),
             stderr_log,
         }
+    }
+
+    /// Runs `tactical-link <args>` with extra environment variables.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Gateway {
+        ENV.with(|cell| {
+            *cell.borrow_mut() = env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        });
+        let gateway = Gateway::start(args);
+        ENV.with(|cell| cell.borrow_mut().clear());
+        gateway
     }
 
     pub fn ws_url(&self) -> String {

@@ -1,0 +1,135 @@
+//! Accepting connections: plain TCP or TLS, with a deadline on the
+//! handshake.
+//!
+//! axum's `serve` has no handshake deadline and no TLS, so the gateway runs
+//! its own accept loop on hyper: a client gets `--handshake-timeout` to
+//! finish the TLS handshake and to send its request headers, after which
+//! the connection is dropped (a half-open handshake ties up nothing). An
+//! accept error (out of file descriptors, for one) is logged and the loop
+//! goes on after a short pause instead of spinning or stopping.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
+
+/// Longest the accept loop waits for requests in flight at shutdown.
+const HTTP_DRAIN: Duration = Duration::from_secs(5);
+
+/// Builds the TLS acceptor from PEM files: the certificate chain and its
+/// private key. Errors say which file is wrong.
+pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|err| format!("cannot read certificates from {}: {err}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{} holds no certificate", cert.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|err| format!("cannot read a private key from {}: {err}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| err.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|err| format!("the certificate and key do not fit together: {err}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Serves `app` on `listener` until `shutdown`, then lets requests in flight
+/// finish (upgraded WebSockets are closed by their own tasks).
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    app: Router,
+    handshake_timeout: Duration,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let connections = TaskTracker::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    tracing::warn!("accept failed: {err}; pausing");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let (app, tls, shutdown) = (app.clone(), tls.clone(), shutdown.clone());
+        connections.spawn(async move {
+            match tls {
+                None => serve_connection(stream, peer, app, handshake_timeout, shutdown).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            serve_connection(stream, peer, app, handshake_timeout, shutdown).await;
+                        }
+                        Ok(Err(err)) => tracing::debug!(%peer, "TLS handshake failed: {err}"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
+            }
+        });
+    }
+    connections.close();
+    if tokio::time::timeout(HTTP_DRAIN, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("HTTP requests still in flight at the shutdown deadline");
+    }
+    Ok(())
+}
+
+async fn serve_connection<S>(
+    stream: S,
+    peer: SocketAddr,
+    app: Router,
+    handshake_timeout: Duration,
+    shutdown: CancellationToken,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        app.clone().oneshot(request)
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(handshake_timeout);
+    let connection = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(err) = result {
+                tracing::debug!(%peer, "connection ended: {err}");
+            }
+        }
+        _ = shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(HTTP_DRAIN, connection).await;
+        }
+    }
+}
