@@ -777,3 +777,132 @@ async fn tls_serves_https_and_wss() {
     })
     .await;
 }
+
+/// An Ed25519 key pair made by openssl: the private PEM and the public
+/// key as a JWK.
+fn ed25519_pair(kid: &str) -> (Vec<u8>, Value) {
+    let private = temp_path("ed25519.pem");
+    let der = temp_path("ed25519.pub.der");
+    assert!(
+        std::process::Command::new("openssl")
+            .args(["genpkey", "-algorithm", "ed25519", "-out"])
+            .arg(&private)
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        std::process::Command::new("openssl")
+            .args(["pkey", "-pubout", "-outform", "DER", "-in"])
+            .arg(&private)
+            .arg("-out")
+            .arg(&der)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let der = std::fs::read(&der).unwrap();
+    // The raw 32-byte key ends the SubjectPublicKeyInfo.
+    let raw = &der[der.len() - 32..];
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut x = String::new();
+    for chunk in raw.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            x.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    let jwk =
+        json!({"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig"});
+    (std::fs::read(&private).unwrap(), jwk)
+}
+
+fn ed_token(private_pem: &[u8], kid: &str, sub: &str) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.kid = Some(kid.to_owned());
+    sign(
+        json!({"sub": sub, "exp": now_s() + 300}),
+        header,
+        &jsonwebtoken::EncodingKey::from_ed_pem(private_pem).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwks_url_is_fetched_and_refreshed_when_keys_rotate() {
+    let (old_private, old_jwk) = ed25519_pair("old");
+    let (new_private, new_jwk) = ed25519_pair("new");
+    let served = std::sync::Arc::new(std::sync::Mutex::new(json!({"keys": [old_jwk]})));
+    let app = axum::Router::new().route(
+        "/jwks.json",
+        axum::routing::get({
+            let served = served.clone();
+            move || {
+                let body = served.lock().unwrap().clone();
+                async move { axum::Json(body) }
+            }
+        }),
+    );
+    let idp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let jwks_url = format!("http://{}/jwks.json", idp.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(idp, app).await });
+    let gateway = Gateway::start(&["serve", "--jwks-url", &jwks_url, "--jwks-refresh", "1"]);
+    let old = ed_token(&old_private, "old", "alice");
+    let new = ed_token(&new_private, "new", "alice");
+    eventually(Duration::from_secs(10), "JWKS loaded", async || {
+        get_json(&gateway, "/api/runs", &old).await.0 == 200
+    })
+    .await;
+    assert_eq!(
+        get_json(&gateway, "/api/runs", &new).await.0,
+        401,
+        "key not published yet"
+    );
+    // Rotation: the identity provider now publishes only the new key.
+    *served.lock().unwrap() = json!({"keys": [new_jwk]});
+    eventually(
+        Duration::from_secs(10),
+        "rotated key accepted",
+        async || get_json(&gateway, "/api/runs", &new).await.0 == 200,
+    )
+    .await;
+    assert_eq!(
+        get_json(&gateway, "/api/runs", &old).await.0,
+        401,
+        "retired key refused"
+    );
+    let (_, start) = login(&gateway.ws_url(), &new).await;
+    assert_eq!(start["type"], "snapshot");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwks_file_verifies_and_refuses_unknown_kids() {
+    let (private, jwk) = ed25519_pair("file-key");
+    let (stranger, _) = ed25519_pair("file-key");
+    let jwks = temp_path("jwks.json");
+    std::fs::write(&jwks, json!({"keys": [jwk]}).to_string()).unwrap();
+    let gateway = Gateway::start(&["serve", "--jwks-file", jwks.to_str().unwrap()]);
+    assert_eq!(
+        get_json(&gateway, "/api/runs", &ed_token(&private, "file-key", "a"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        get_json(&gateway, "/api/runs", &ed_token(&private, "other-kid", "a"))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        get_json(&gateway, "/api/runs", &ed_token(&stranger, "file-key", "a"))
+            .await
+            .0,
+        401,
+        "right kid, wrong key"
+    );
+}
