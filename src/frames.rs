@@ -20,6 +20,8 @@ pub type Frame = Utf8Bytes;
 pub struct Outbound {
     pub frame: Frame,
     pub scope: Scope,
+    /// When the hub relayed it, for the delivery latency metric.
+    pub relayed_at: std::time::Instant,
 }
 
 impl Outbound {
@@ -28,6 +30,7 @@ impl Outbound {
         Outbound {
             frame,
             scope: Scope::default(),
+            relayed_at: std::time::Instant::now(),
         }
     }
 }

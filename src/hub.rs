@@ -242,6 +242,7 @@ impl Hub {
         let item = Outbound {
             frame,
             scope: event.scope.clone(),
+            relayed_at: std::time::Instant::now(),
         };
         state.history.push(id, item.clone());
         state.last_id = Some(id);
@@ -250,6 +251,10 @@ impl Hub {
         let _ = self.sender.send(item);
         drop(state);
         self.metrics.events_relayed.fetch_add(1, Relaxed);
+        if let Some(published) = event.published_at {
+            let seconds = (received_ms - published.unix_ms) as f64 / 1000.0;
+            self.metrics.ingest_latency.observe(seconds);
+        }
         Some(id)
     }
 

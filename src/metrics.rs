@@ -8,9 +8,56 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 use crate::event::Rejection;
 
+/// Upper bounds of the latency buckets, in seconds.
+const LATENCY_BUCKETS: [f64; 15] = [
+    0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+    10.0,
+];
+
+/// A Prometheus histogram of durations with fixed buckets, lock-free.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    count: AtomicU64,
+    sum_us: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, seconds: f64) {
+        let seconds = seconds.max(0.0);
+        if let Some(index) = LATENCY_BUCKETS.iter().position(|bound| seconds <= *bound) {
+            self.buckets[index].fetch_add(1, Relaxed);
+        }
+        self.count.fetch_add(1, Relaxed);
+        self.sum_us.fetch_add((seconds * 1e6) as u64, Relaxed);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count.load(Relaxed)
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.buckets) {
+            cumulative += bucket.load(Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        let count = self.count.load(Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{name}_sum {}", self.sum_us.load(Relaxed) as f64 / 1e6);
+        let _ = writeln!(out, "{name}_count {count}");
+    }
+}
+
 /// Every metric of one gateway.
 #[derive(Debug, Default)]
 pub struct Metrics {
+    /// Publisher's `ts` → relayed by the hub (events that carry `ts`).
+    pub ingest_latency: Histogram,
+    /// Relayed by the hub → written to a client's socket (one sample per
+    /// batch written, timed from its oldest frame).
+    pub delivery_latency: Histogram,
     pub events_received: AtomicU64,
     pub events_relayed: AtomicU64,
     rejected: [AtomicU64; Rejection::REASONS.len()],
@@ -137,6 +184,16 @@ impl Metrics {
                 value.load(Relaxed)
             );
         }
+        self.ingest_latency.render(
+            &mut out,
+            "tactical_link_ingest_latency_seconds",
+            "From an event's ts (publisher clock) to its relay by the gateway.",
+        );
+        self.delivery_latency.render(
+            &mut out,
+            "tactical_link_delivery_latency_seconds",
+            "From relay to the frame written to a client socket, per batch.",
+        );
         let _ = writeln!(
             out,
             "# HELP tactical_link_connections_open WebSocket connections open now.\n# TYPE tactical_link_connections_open gauge\ntactical_link_connections_open {}",
@@ -148,5 +205,50 @@ impl Metrics {
             self.bus_up.load(Relaxed)
         );
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative_in_the_exposition() {
+        let metrics = Metrics::default();
+        for seconds in [0.0001, 0.0004, 0.003, 0.003, 20.0] {
+            metrics.delivery_latency.observe(seconds);
+        }
+        let text = metrics.render();
+        let line = |prefix: &str| {
+            text.lines()
+                .find(|l| l.starts_with(prefix))
+                .unwrap_or_else(|| panic!("{prefix} in {text}"))
+                .rsplit(' ')
+                .next()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(
+            line("tactical_link_delivery_latency_seconds_bucket{le=\"0.00025\"}"),
+            "1"
+        );
+        assert_eq!(
+            line("tactical_link_delivery_latency_seconds_bucket{le=\"0.0005\"}"),
+            "2"
+        );
+        assert_eq!(
+            line("tactical_link_delivery_latency_seconds_bucket{le=\"0.005\"}"),
+            "4"
+        );
+        assert_eq!(
+            line("tactical_link_delivery_latency_seconds_bucket{le=\"10\"}"),
+            "4"
+        );
+        assert_eq!(
+            line("tactical_link_delivery_latency_seconds_bucket{le=\"+Inf\"}"),
+            "5"
+        );
+        assert_eq!(line("tactical_link_delivery_latency_seconds_count"), "5");
+        assert!(text.contains("# TYPE tactical_link_ingest_latency_seconds histogram"));
     }
 }

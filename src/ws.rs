@@ -256,6 +256,7 @@ async fn run(
                     Err(RecvError::Lagged(_)) => return Some(slow_consumer(metrics)),
                     Err(RecvError::Closed) => return Some(Close { code: close_code::GOING_AWAY, reason: "gateway shutting down" }),
                 };
+                let oldest = first.relayed_at;
                 let mut batch = Vec::new();
                 if principal.sees(&first.scope) {
                     batch.push(first.frame);
@@ -274,6 +275,7 @@ async fn run(
                 if let Err(failure) = write_all(socket, batch, config.write_timeout, metrics).await {
                     return failure.close(metrics);
                 }
+                metrics.delivery_latency.observe(oldest.elapsed().as_secs_f64());
             }
             incoming = socket.recv() => {
                 last_heard = Instant::now();
