@@ -237,6 +237,9 @@ async fn run(
         ctx.admission.messages_per_second,
         ctx.admission.message_burst,
     );
+    // Reused for every batch: no allocation per wake-up once it has grown
+    // (and none at all for a connection that never receives anything).
+    let mut batch: Vec<Frame> = Vec::new();
     let mut last_heard = Instant::now();
     let mut heartbeat =
         tokio::time::interval_at(Instant::now() + config.heartbeat, config.heartbeat);
@@ -257,7 +260,7 @@ async fn run(
                     Err(RecvError::Closed) => return Some(Close { code: close_code::GOING_AWAY, reason: "gateway shutting down" }),
                 };
                 let oldest = first.relayed_at;
-                let mut batch = Vec::new();
+                batch.clear();
                 if principal.sees(&first.scope) {
                     batch.push(first.frame);
                 }
@@ -272,7 +275,7 @@ async fn run(
                 if batch.is_empty() {
                     continue;
                 }
-                if let Err(failure) = write_all(socket, batch, config.write_timeout, metrics).await {
+                if let Err(failure) = write_all(socket, batch.drain(..), config.write_timeout, metrics).await {
                     return failure.close(metrics);
                 }
                 metrics.delivery_latency.observe(oldest.elapsed().as_secs_f64());
