@@ -23,7 +23,13 @@ const Entry = memo(function Entry({ frame }: { frame: EventFrame }) {
   const received = parseRfc3339(frame.received_at);
   const detail = eventDetail(frame);
   return (
-    <li className="log-entry" data-testid="event-log-entry" data-event-id={frame.id} data-status={p?.status ?? 'generic'}>
+    <li
+      className="log-entry"
+      data-testid="event-log-entry"
+      data-event-id={frame.id}
+      data-status={p?.status ?? 'generic'}
+      data-run-id={p?.run_id}
+    >
       <details>
         <summary className="log-entry__row">
           <time className="log-entry__time" dateTime={frame.received_at}>
