@@ -30,7 +30,9 @@ export default defineConfig({
     },
   },
   test: {
+    // Unit tests only; the browser tests in e2e/ run with Playwright (npm run e2e).
     include: ['src/**/*.test.ts'],
+    exclude: ['e2e/**', 'node_modules/**', 'dist/**'],
     environment: 'node',
   },
 });
