@@ -46,6 +46,23 @@ async function main() {
     gateway = await startGateway({ redisUrl: redis.url });
     await publisher.connect();
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // For the breakdown: when each event's frame reaches the page, before the dashboard handles it.
+    await page.addInitScript(() => {
+      /** @type {Record<string, number>} */
+      const arrived = {};
+      /** @type {any} */ (window).latencyArrived = arrived;
+      const Native = window.WebSocket;
+      window.WebSocket = class extends Native {
+        /** @param {ConstructorParameters<typeof WebSocket>} args */
+        constructor(...args) {
+          super(...args);
+          this.addEventListener('message', (ev) => {
+            const match = /"detail":"lat-(\d+)"/.exec(typeof ev.data === 'string' ? ev.data : '');
+            if (match && match[1] !== undefined) arrived[match[1]] ??= Date.now();
+          });
+        }
+      };
+    });
     await page.goto(`${gateway.url}/?boot=skip`);
     await page.locator('[data-testid="link-status"][data-state="live"]').waitFor({ timeout: 15_000 });
 
@@ -101,13 +118,28 @@ async function main() {
       await sleep(100);
     }
 
+    /** @type {Record<string, number>} */
+    const arrived = await page.evaluate(() => /** @type {any} */ (window).latencyArrived);
     /** @type {number[]} */
     const samples = [];
+    /** @type {number[]} */
+    const toFrame = [];
+    /** @type {number[]} */
+    const frameToDom = [];
     let missing = 0;
     for (let i = WARMUP; i < total; i += 1) {
       const shown = seen[String(i)];
-      if (shown === undefined) missing += 1;
-      else samples.push(shown - /** @type {number} */ (sentAt.get(i)));
+      const sent = /** @type {number} */ (sentAt.get(i));
+      if (shown === undefined) {
+        missing += 1;
+        continue;
+      }
+      samples.push(shown - sent);
+      const frame = arrived[String(i)];
+      if (frame !== undefined) {
+        toFrame.push(frame - sent);
+        frameToDom.push(shown - frame);
+      }
     }
     if (samples.length === 0) throw new Error('no event showed on the page');
     const sorted = [...samples].sort((a, b) => a - b);
@@ -123,6 +155,13 @@ async function main() {
       `publish -> DOM (ms): p50 ${percentile(sorted, 50)}  p95 ${percentile(sorted, 95)}  max ${sorted.at(-1)}  ` +
         `min ${sorted[0]}  mean ${mean.toFixed(1)}`,
     );
+    /** @param {number[]} values */
+    const brief = (values) => {
+      const v = [...values].sort((a, b) => a - b);
+      return v.length === 0 ? 'n/a' : `p50 ${percentile(v, 50)}  p95 ${percentile(v, 95)}  max ${v.at(-1)}`;
+    };
+    console.log(`  of which publish -> frame in the page (ms): ${brief(toFrame)}`);
+    console.log(`  of which frame -> DOM (ms):                 ${brief(frameToDom)}`);
     console.log(`dashboard's own readout (ts -> after React commit, last 100): p50 ${readout.p50} ms, p95 ${readout.p95} ms`);
     if (missing > 0) process.exitCode = 1;
   } finally {
