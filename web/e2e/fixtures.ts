@@ -110,11 +110,17 @@ export const test = base.extend<{ stack: Stack }>({
         },
         async startGateway(options = {}) {
           if (gateway?.proc.running) throw new Error('a gateway is still running');
-          gateway = await startGateway({
-            redisUrl: redis.url,
-            port: options.samePort === false ? 0 : port,
-            args: options.args ?? [],
-          });
+          const wanted = options.samePort === false ? 0 : port;
+          // The old socket may linger for a moment: retry a bind that fails.
+          for (let attempt = 1; ; attempt += 1) {
+            try {
+              gateway = await startGateway({ redisUrl: redis.url, port: wanted, args: options.args ?? [] });
+              break;
+            } catch (err) {
+              if (attempt >= 5) throw err;
+              await new Promise((r) => setTimeout(r, 300));
+            }
+          }
           procs.push(gateway.proc);
           port = gateway.port;
           url = gateway.url;

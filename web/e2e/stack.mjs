@@ -208,8 +208,13 @@ export async function startGateway({ redisUrl, port = 0, args = [] }) {
     '--redis', redisUrl,
     ...args,
   ]);
-  const match = await proc.waitFor(/tactical-link listening on (http:\/\/127\.0\.0\.1:(\d+))/);
-  return { proc, port: Number(match[2]), url: /** @type {string} */ (match[1]) };
+  try {
+    const match = await proc.waitFor(/tactical-link listening on (http:\/\/127\.0\.0\.1:(\d+))/);
+    return { proc, port: Number(match[2]), url: /** @type {string} */ (match[1]) };
+  } catch (err) {
+    await proc.stop('SIGKILL');
+    throw err;
+  }
 }
 
 /**
