@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Runs the standard load cases against Tactical Link and the Python baseline
+# of the original design, alternating, in one session, TRIALS times each,
+# then writes the medians side by side into docs/performance.md and the
+# latency plot into docs/img/latency.svg.
+#
+#   bench/run.sh                 # 3 trials of the standard cases (~15 min)
+#   TRIALS=1 EXTRAS=0 bench/run.sh   # a quick look
+#
+# Every run starts its own redis-server and server on free ports. Results
+# (one JSON per run) stay in bench/results/<time>/ (not committed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TRIALS=${TRIALS:-3}
+EXTRAS=${EXTRAS:-1}          # slow-consumer, idle-with-history and auth-on cases, once
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/bench-target}
+export TACTICAL_LINK_SKIP_WEB_BUILD=1   # the gateway needs no dashboard to be measured
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+command -v redis-server >/dev/null || { echo "redis-server is needed (apt-get install redis-server)" >&2; exit 1; }
+
+step "building tactical-link (release)"
+cargo build --release --bin tactical-link
+BIN="$CARGO_TARGET_DIR/release/tactical-link"
+
+if [ ! -x bench/.venv/bin/python ] || ! bench/.venv/bin/python -c 'import fastapi, uvicorn, redis' 2>/dev/null; then
+  step "creating bench/.venv for the Python baseline"
+  PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
+  "$PYTHON" -m venv bench/.venv
+  bench/.venv/bin/pip install --quiet --disable-pip-version-check -r bench/baselines/python/requirements.txt
+fi
+
+OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$OUT"
+START=$SECONDS
+
+# case name, then the flags of both servers, then extra flags for the
+# baseline (its drain is capped: at 1,000+ clients it falls minutes behind).
+run_case() {
+  local trial=$1 case=$2 flags=$3 baseline_flags=$4
+  local order=(tactical-link baseline)
+  if (( trial % 2 == 0 )); then order=(baseline tactical-link); fi
+  for server in "${order[@]}"; do
+    step "trial $trial · $case · $server"
+    local spawn=(--spawn) extra=()
+    if [ "$server" = baseline ]; then spawn=(--spawn-baseline); read -r -a extra <<<"$baseline_flags"; fi
+    # shellcheck disable=SC2086
+    "$BIN" bench --spawn-redis "${spawn[@]}" --case "$case" $flags "${extra[@]}" \
+      --json "$OUT/$case-$server-$trial.json" \
+      || echo "warning: $case on $server failed in trial $trial" >&2
+  done
+}
+
+# A case for Tactical Link alone (the baseline has no such feature).
+run_ours() {
+  local case=$1 flags=$2
+  step "$case · tactical-link"
+  # shellcheck disable=SC2086
+  "$BIN" bench --spawn-redis --spawn --case "$case" $flags --json "$OUT/$case-tactical-link-1.json" \
+    || echo "warning: $case failed" >&2
+}
+
+for trial in $(seq 1 "$TRIALS"); do
+  run_case "$trial" 100x2000   "--clients 100 --rate 2000 --duration 10"  "--drain-max 15"
+  run_case "$trial" 1000x500   "--clients 1000 --rate 500 --duration 10"  "--drain-max 15"
+  run_case "$trial" 10000x5    "--clients 10000 --rate 5 --duration 10"   "--drain-max 15"
+  run_case "$trial" idle-15000 "--clients 15000 --events 0"               ""
+done
+if [ "$EXTRAS" = 1 ]; then
+  # 100 of the 1,000 clients stop reading: the other 900 must not suffer.
+  run_case 1 slow-1000x500 "--clients 1000 --slow-clients 100 --rate 500 --duration 10" "--drain-max 15"
+  # Idle connections again, after 1,000 events: snapshots carry history.
+  run_case 1 idle-15000-history "--clients 15000 --events 0 --prefill 1000" ""
+  # Authentication on: every client has a token of its own (Bearer header).
+  run_ours auth-1000x500 "--clients 1000 --rate 500 --duration 10 --auth"
+fi
+
+COMMIT=${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
+DIRTY=$(git diff --quiet -- src Cargo.toml 2>/dev/null || echo " plus uncommitted changes")
+step "summarising $OUT ($(( (SECONDS - START) / 60 )) min of runs)"
+"$BIN" bench summarize "$OUT" --markdown docs/performance.md --svg docs/img/latency.svg \
+  --context "Gateway built from commit \`$COMMIT\`$DIRTY (release, no dashboard); $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; results in \`$OUT\`."
