@@ -21,7 +21,7 @@ export function StatusIcon({ status, className }: IconProps & { status: Status }
       return (
         <svg {...common}>
           <circle cx="8" cy="8" r="5.5" fill="none" stroke="currentColor" strokeOpacity="0.25" strokeWidth="2" />
-          <path className="status-icon__spin" d="M8 2.5a5.5 5.5 0 0 1 5.5 5.5" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
+          <path className="status-icon__arc" d="M8 2.5a5.5 5.5 0 0 1 5.5 5.5" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
         </svg>
       );
     case 'complete':
