@@ -17,36 +17,48 @@ test('screenshot of the dashboard during simulated runs', async ({ page, stack }
     ((await (await fetch(`${stack.gatewayUrl}/api/status`)).json()) as { events_relayed: number }).events_relayed;
   // Open the page once the runs are under way, so the header's counters
   // (read from /api/status at load) have something to say.
-  await expect.poll(relayed, { timeout: 30_000 }).toBeGreaterThan(5);
+  // The simulator waits (SIGSTOP) while the page loads, however long that takes.
+  await expect.poll(relayed, { timeout: 30_000, intervals: [50] }).toBeGreaterThan(5);
+  simulator.signal('SIGSTOP');
   await page.setViewportSize({ width: 1280, height: 800 });
   await openDashboard(page, stack);
+  simulator.signal('SIGCONT');
 
-  // Mid-run: the run on screen has a stage done and one processing, and the
-  // log has some history.
-  await expect(page.getByTestId('event-log-entry').nth(11)).toBeAttached({ timeout: 30_000 });
+  // Mid-run, whatever the machine's load: stop the simulator half-way (by
+  // the gateway's count, not the page's), so runs are frozen in flight and
+  // both screenshots show the same state.
+  await expect.poll(relayed, { timeout: 30_000, intervals: [50] }).toBeGreaterThanOrEqual(30);
+  await simulator.stop('SIGKILL');
+  let before = -1;
+  await expect
+    .poll(
+      async () => {
+        const now = await relayed();
+        const settled = now === before;
+        before = now;
+        return settled;
+      },
+      { timeout: 10_000, intervals: [300] },
+    )
+    .toBe(true);
+  // The page has everything the gateway relayed.
+  await expect(page.getByTestId('event-log-count')).toHaveText(`${before} events`, { timeout: 20_000 });
+
+  // Show a run with stages done and one processing: the newest if it is, else another in flight.
   const midRun = async () => {
     const statuses = await stageStatuses(page);
     return statuses.includes('complete') && statuses.includes('processing');
   };
-  await expect.poll(midRun, { timeout: 30_000, intervals: [50] }).toBe(true);
-
-  // Freeze the scene: stop the simulator and let what it sent land, so both
-  // screenshots show the same, mid-run state.
-  await simulator.stop('SIGKILL');
-  let before = -1;
-  await expect
-    .poll(async () => {
-      const now = await relayed();
-      const settled = now === before;
-      before = now;
-      return settled;
-    }, { timeout: 10_000, intervals: [300] })
-    .toBe(true);
-  await expect(page.getByTestId('event-log-count')).toHaveText(`${before} events`);
   if (!(await midRun())) {
-    // Its last events finished the newest run: show one still in flight.
-    const option = page.getByTestId('run-selector').locator('option', { hasText: '— Running' }).first();
-    await page.getByTestId('run-selector').selectOption((await option.getAttribute('value'))!);
+    const selector = page.getByTestId('run-selector');
+    const running = await selector.locator('option', { hasText: '— Running' }).evaluateAll((els) =>
+      els.map((el) => (el as HTMLOptionElement).value),
+    );
+    for (const run of running) {
+      await selector.selectOption(run);
+      await expect(page.locator('ol.stages')).toHaveAttribute('data-run-id', run);
+      if (await midRun()) break;
+    }
   }
   await expect(page.locator('.stages [data-status="processing"]').first()).toBeVisible();
   await expect(page.getByTestId('link-status')).toHaveAttribute('data-state', 'live');

@@ -152,12 +152,22 @@ export class Proc {
   }
 
   /**
+   * Sends a signal (SIGSTOP / SIGCONT pause and resume it).
+   * @param {NodeJS.Signals} signal
+   */
+  signal(signal) {
+    if (this.running) this.child.kill(signal);
+  }
+
+  /**
    * SIGTERM, then SIGKILL if it has not exited in time. Resolves once it has exited.
    * @param {NodeJS.Signals} [signal]
    */
   async stop(signal = 'SIGTERM') {
     if (!this.running) return this.exitStatus;
     this.child.kill(signal);
+    // A paused process gets its SIGTERM only once resumed.
+    if (signal !== 'SIGKILL') this.child.kill('SIGCONT');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
     try {
       return await this.exited;
