@@ -70,7 +70,8 @@ for trial in $(seq 1 "$TRIALS"); do
 done
 if [ "$EXTRAS" = 1 ]; then
   # 100 of the 1,000 clients stop reading: the other 900 must not suffer.
-  run_case 1 slow-1000x500 "--clients 1000 --slow-clients 100 --rate 500 --duration 10" "--drain-max 15"
+  # 20 s of 1.4 KB events: more than a loopback socket's kernel buffers (4 MiB) hold.
+  run_case 1 slow-1000x500 "--clients 1000 --slow-clients 100 --rate 500 --duration 20 --payload-bytes 1000" "--drain-max 15"
   # Idle connections again, after 1,000 events: snapshots carry history.
   run_case 1 idle-15000-history "--clients 15000 --events 0 --prefill 1000" ""
   # Authentication on: every client has a token of its own (Bearer header).

@@ -153,6 +153,10 @@ pub struct Shared {
     pub stop: CancellationToken,
     /// How long a slow client reads, once stopped, to find its close frame.
     pub slow_drain: Duration,
+    /// SO_RCVBUF of the slow clients' sockets: small, so that what they do
+    /// not read backs up into the gateway instead of the kernel's buffers
+    /// (several MB per loopback socket).
+    pub slow_recv_buffer: u32,
 }
 
 /// What one client saw.
@@ -233,7 +237,8 @@ async fn open(
     let stream = loop {
         let source_index = shared.sources.index_for(index);
         let source = Sources::address(source_index);
-        match connect_tcp(shared.target.addr, source).await {
+        let recv_buffer = outcome.slow.then_some(shared.slow_recv_buffer);
+        match connect_tcp(shared.target.addr, source, recv_buffer).await {
             Ok(stream) => {
                 outcome.source = source;
                 break stream;
@@ -306,12 +311,19 @@ fn mint(secret: &[u8], index: usize) -> Result<String, String> {
     .map_err(|err| format!("cannot mint a token: {err}"))
 }
 
-async fn connect_tcp(target: SocketAddr, source: Option<Ipv4Addr>) -> std::io::Result<TcpStream> {
+async fn connect_tcp(
+    target: SocketAddr,
+    source: Option<Ipv4Addr>,
+    recv_buffer: Option<u32>,
+) -> std::io::Result<TcpStream> {
     let socket = if target.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
     };
+    if let Some(bytes) = recv_buffer {
+        socket.set_recv_buffer_size(bytes)?;
+    }
     if let Some(ip) = source {
         bind_address_no_port(&socket);
         socket.bind(SocketAddr::new(IpAddr::V4(ip), 0))?;

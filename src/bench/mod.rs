@@ -390,6 +390,7 @@ async fn measure(args: &RunArgs) -> anyhow::Result<Report> {
         delivered: AtomicU64::new(0),
         stop: CancellationToken::new(),
         slow_drain: Duration::from_secs(5),
+        slow_recv_buffer: 4096,
     });
     let connect_start = Instant::now();
     // Slow clients are spread evenly among the others.
@@ -438,6 +439,7 @@ async fn measure(args: &RunArgs) -> anyhow::Result<Report> {
     }
 
     let mut peak = report.server.rss_connected_kib;
+    let mut tcp_peak = process::tcp_mem_kib();
     if events == 0 {
         tokio::time::sleep(Duration::from_secs_f64(args.hold)).await;
     } else {
@@ -460,6 +462,7 @@ async fn measure(args: &RunArgs) -> anyhow::Result<Report> {
         while !publisher.is_finished() {
             tokio::time::sleep(Duration::from_millis(50)).await;
             peak = peak.max(server_pid.and_then(process::rss_kib));
+            tcp_peak = tcp_peak.max(process::tcp_mem_kib());
             if server_pid.is_some_and(|_| !server_alive(&mut started)) {
                 stop_publishing.store(true, Relaxed);
                 report.notes.push("the server exited during the run".into());
@@ -491,6 +494,7 @@ async fn measure(args: &RunArgs) -> anyhow::Result<Report> {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
             peak = peak.max(server_pid.and_then(process::rss_kib));
+            tcp_peak = tcp_peak.max(process::tcp_mem_kib());
         }
         report.throughput.drain_s = drain_start.elapsed().as_secs_f64();
         let wall = phase.elapsed().as_secs_f64();
@@ -524,6 +528,7 @@ async fn measure(args: &RunArgs) -> anyhow::Result<Report> {
         }
     }
     report.server.rss_peak_kib = peak;
+    report.server.tcp_mem_peak_kib = tcp_peak;
     report.server.rss_after_kib = server_pid.and_then(process::rss_kib);
     if let Some(server) = &started.server
         && !args.spawn_baseline
@@ -540,9 +545,32 @@ async fn measure(args: &RunArgs) -> anyhow::Result<Report> {
         outcomes.push(handle.await.context("a client task panicked")?);
     }
     summarise_clients(&mut report, &outcomes, events, sigfig);
+    if let Some(server) = &started.server {
+        report.notes.extend(log_tail(&server.log, 12));
+    }
     drop(started);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(report)
+}
+
+/// The last lines of a spawned server's stderr (warnings and errors only,
+/// as it runs with TACTICAL_LINK_LOG=warn), prefixed for the notes.
+fn log_tail(path: &std::path::Path, lines: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !l.contains("carries no dashboard") && !l.contains("authentication is off"))
+        .collect();
+    let skipped = all.len().saturating_sub(lines);
+    let mut notes: Vec<String> = all[skipped..]
+        .iter()
+        .map(|line| format!("server log: {}", crate::event::truncate(line, 300)))
+        .collect();
+    if skipped > 0 {
+        notes.insert(0, format!("server log: … {skipped} earlier lines"));
+    }
+    notes
 }
 
 fn server_alive(started: &mut Started) -> bool {
@@ -564,6 +592,14 @@ async fn server_metrics_at(addr: std::net::SocketAddr) -> std::collections::BTre
         "tactical_link_frames_sent_total",
         "tactical_link_slow_consumer_disconnects_total",
         "tactical_link_connections_open",
+        "tactical_link_bus_connects_total",
+        "tactical_link_bus_disconnects_total",
+        // publish (the event's ts) → relay, and relay → socket write: where
+        // the gateway's share of the latency goes.
+        "tactical_link_ingest_latency_seconds_sum",
+        "tactical_link_ingest_latency_seconds_count",
+        "tactical_link_delivery_latency_seconds_sum",
+        "tactical_link_delivery_latency_seconds_count",
     ];
     let fetched = tokio::task::spawn_blocking(move || {
         process::http_get(addr, "/metrics", Duration::from_secs(5))
@@ -616,6 +652,7 @@ fn spawn_server(
         .args(["--channel", &args.channel])
         .args(&args.gateway_args)
         .env("TACTICAL_LINK_LOG", "warn")
+        .env("NO_COLOR", "1")
         .env_remove("TACTICAL_LINK_JWT_SECRET")
         .env_remove("TACTICAL_LINK_JWT_SECRET_FILE");
     if let Some(file) = secret_file {
@@ -671,7 +708,10 @@ fn summarise_clients(report: &mut Report, outcomes: &[ClientOutcome], events: u6
             match outcome.close_code {
                 Some(code) => *slow.close_codes.entry(code).or_default() += 1,
                 None if !outcome.ended_early => slow.still_open += 1,
-                None => {}
+                None => {
+                    let why = outcome.end_error.clone().unwrap_or_else(|| "closed".into());
+                    *slow.ended.entry(why).or_default() += 1;
+                }
             }
             continue;
         }

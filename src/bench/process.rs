@@ -252,6 +252,23 @@ fn parse_machine(stat: &str) -> Option<(u64, u64)> {
     Some((busy, fields.get(5)? + fields.get(6)?))
 }
 
+/// Memory the kernel holds in TCP socket buffers, machine-wide, in KiB
+/// (`TCP: … mem N` of /proc/net/sockstat, in pages): what slow readers
+/// park outside every process's RSS.
+pub fn tcp_mem_kib() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/net/sockstat").ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
+    parse_tcp_mem_pages(&text).map(|pages| pages * page / 1024)
+}
+
+fn parse_tcp_mem_pages(sockstat: &str) -> Option<u64> {
+    let line = sockstat.lines().find(|l| l.starts_with("TCP:"))?;
+    let mut words = line.split_whitespace();
+    words.find(|w| *w == "mem")?;
+    words.next()?.parse().ok()
+}
+
 /// CPU time (user + system) this process has used so far, in seconds.
 pub fn self_cpu_seconds() -> f64 {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
@@ -305,6 +322,8 @@ mod tests {
         assert_eq!(parse_stat_cpu("garbage"), None);
         let stat = "cpu  100 5 50 1000 20 1 2 3 0 0\ncpu0 50 2 25 500 10 0 1 1 0 0\n";
         assert_eq!(parse_machine(stat), Some((161, 3)));
+        let sockstat = "sockets: used 300\nTCP: inuse 20 orphan 0 tw 3 alloc 25 mem 1234\nUDP: inuse 1 mem 2\n";
+        assert_eq!(parse_tcp_mem_pages(sockstat), Some(1234));
     }
 
     #[test]

@@ -131,6 +131,9 @@ pub struct Server {
     pub rss_after_kib: Option<u64>,
     /// Highest RSS sampled during the publish phase.
     pub rss_peak_kib: Option<u64>,
+    /// Highest kernel TCP buffer memory (machine-wide) in the same samples.
+    #[serde(default)]
+    pub tcp_mem_peak_kib: Option<u64>,
     /// (connected − before) / connected clients.
     pub rss_per_connection_bytes: Option<f64>,
     /// CPU time used from the first publish to the end of the drain.
@@ -158,6 +161,9 @@ pub struct Slow {
     pub close_codes: BTreeMap<u16, u64>,
     /// Slow clients still open at the end, with no close frame.
     pub still_open: u64,
+    /// How the others ended without a close frame, by error.
+    #[serde(default)]
+    pub ended: BTreeMap<String, u64>,
 }
 
 fn us(value: u64) -> String {
@@ -296,6 +302,12 @@ impl Report {
                 opt(v.rss_per_connection_bytes.map(|b| b / 1024.0), " KiB", 1),
             ),
         );
+        if let Some(tcp) = v.tcp_mem_peak_kib {
+            row(
+                "kernel TCP buffers",
+                format!("peak {} (machine-wide)", kib(Some(tcp))),
+            );
+        }
         if s.events > 0 {
             row(
                 "CPU (publish phase)",
@@ -313,12 +325,35 @@ impl Report {
             row(
                 "slow clients",
                 format!(
-                    "{}: close codes {}; {} still open",
+                    "{}: close codes {}; {} still open{}",
                     slow.clients,
                     codes(&slow.close_codes),
-                    slow.still_open
+                    slow.still_open,
+                    slow.ended
+                        .iter()
+                        .map(|(why, n)| format!("; {n} ended: {why}"))
+                        .collect::<String>()
                 ),
             );
+        }
+        let metric = |name: &str| self.server_metrics.get(name).copied();
+        for (stage, name) in [
+            ("publish → relay", "ingest"),
+            ("relay → socket write", "delivery"),
+        ] {
+            let sum = metric(&format!("tactical_link_{name}_latency_seconds_sum"));
+            let count = metric(&format!("tactical_link_{name}_latency_seconds_count"));
+            if let (Some(sum), Some(count)) = (sum, count)
+                && count > 0.0
+            {
+                row(
+                    "gateway mean",
+                    format!(
+                        "{stage} {:.2} ms over {count} samples",
+                        1000.0 * sum / count
+                    ),
+                );
+            }
         }
         for note in &self.notes {
             row("note", note.clone());
@@ -382,6 +417,7 @@ mod tests {
             clients: 3,
             close_codes: [(4001, 3)].into(),
             still_open: 0,
+            ended: [("connection reset".to_owned(), 1)].into(),
         });
         let table = report.table();
         for needle in [
@@ -392,7 +428,7 @@ mod tests {
             "p50 400 µs",
             "p99 1.80 ms",
             "7.5 KiB per connection",
-            "3: close codes 4001×3; 0 still open",
+            "3: close codes 4001×3; 0 still open; 1 ended: connection reset",
         ] {
             assert!(table.contains(needle), "{needle:?} missing from\n{table}");
         }
