@@ -114,6 +114,17 @@ struct HubState {
 /// Most distinct views whose snapshots are cached at once.
 const MAX_CACHED_SNAPSHOTS: usize = 1024;
 
+/// What [`Hub::relay_recorded`] did with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contiguity {
+    /// It followed the last relayed event and is relayed now.
+    Relayed,
+    /// It was relayed already (by the stream reader).
+    AlreadyRelayed,
+    /// Events are missing before it: left to the stream reader.
+    Gap,
+}
+
 /// Where a new subscriber starts.
 pub enum Start {
     /// The whole current state. `resume_failed` holds the id the client
@@ -218,17 +229,52 @@ impl Hub {
         })
     }
 
+    /// Relays an event the Redis recorder just recorded, straight from its
+    /// reply, when it follows the last relayed event with nothing between:
+    /// `previous` is the stream's last id before the event was added (`None`
+    /// when the stream was empty). Otherwise does nothing and says why; the
+    /// stream reader relays it in order (a gap means entries this gateway
+    /// has not seen yet, e.g. recorded while its subscription was down).
+    pub fn relay_recorded(
+        &self,
+        previous: Option<EventId>,
+        id: EventId,
+        event: &ValidEvent,
+    ) -> Contiguity {
+        let state = self.state.lock();
+        if state.last_id.is_some_and(|last| id <= last) {
+            return Contiguity::AlreadyRelayed;
+        }
+        if state.last_id != previous {
+            return Contiguity::Gap;
+        }
+        self.relay_locked(state, id, event);
+        Contiguity::Relayed
+    }
+
     /// Relays a valid event under `id` (a Redis stream id), or under a new
     /// id when `None`. Returns `None`, doing nothing, when `id` is not newer
     /// than the last relayed event: it was relayed already.
     pub fn relay(&self, id: Option<EventId>, event: &ValidEvent) -> Option<EventId> {
-        let received_ms = clock::now_ms();
-        let mut state = self.state.lock();
+        let state = self.state.lock();
         let id = match id {
             Some(id) if state.last_id.is_some_and(|last| id <= last) => return None,
             Some(id) => id,
-            None => EventId::next(state.last_id, received_ms),
+            None => EventId::next(state.last_id, clock::now_ms()),
         };
+        self.relay_locked(state, id, event);
+        Some(id)
+    }
+
+    /// Relays `event` under `id`, newer than every relayed id, and releases
+    /// the lock.
+    fn relay_locked(
+        &self,
+        mut state: parking_lot::MutexGuard<'_, HubState>,
+        id: EventId,
+        event: &ValidEvent,
+    ) {
+        let received_ms = clock::now_ms();
         let frame = frames::event_frame(
             &id.to_string(),
             received_ms,
@@ -255,7 +301,6 @@ impl Hub {
             let seconds = (received_ms - published.unix_ms) as f64 / 1000.0;
             self.metrics.ingest_latency.observe(seconds);
         }
-        Some(id)
     }
 
     /// Records a change of the bus link and tells every client.
@@ -586,5 +631,33 @@ mod tests {
         assert_eq!(hub.metrics.events_relayed.load(Relaxed), 1);
         assert_eq!("5-1".parse::<EventId>(), Ok(id));
         assert!("5".parse::<EventId>().is_err());
+    }
+
+    #[test]
+    fn a_recorded_event_is_relayed_straight_only_when_nothing_is_missing_before_it() {
+        let hub = hub();
+        let event = event::parse_event(br#"{"type":"x"}"#, 1024).unwrap();
+        let id = |seq| EventId { ms: 9, seq };
+        assert_eq!(
+            hub.relay_recorded(Some(id(0)), id(1), &event),
+            Contiguity::Gap,
+            "the hub has not seen 9-0"
+        );
+        assert_eq!(hub.relay_recorded(None, id(0), &event), Contiguity::Relayed);
+        assert_eq!(
+            hub.relay_recorded(Some(id(0)), id(1), &event),
+            Contiguity::Relayed
+        );
+        assert_eq!(
+            hub.relay_recorded(Some(id(0)), id(1), &event),
+            Contiguity::AlreadyRelayed
+        );
+        assert_eq!(
+            hub.relay_recorded(Some(id(2)), id(3), &event),
+            Contiguity::Gap,
+            "9-2 is missing"
+        );
+        assert_eq!(hub.last_id(), Some(id(1)));
+        assert_eq!(hub.metrics.events_relayed.load(Relaxed), 2);
     }
 }

@@ -60,6 +60,9 @@ pub struct Metrics {
     pub delivery_latency: Histogram,
     pub events_received: AtomicU64,
     pub events_relayed: AtomicU64,
+    /// Redis only: events relayed by the stream reader, not straight from
+    /// the recorder's reply (entries this gateway's subscription missed).
+    pub events_relayed_from_stream: AtomicU64,
     rejected: [AtomicU64; Rejection::REASONS.len()],
     pub connections_open: AtomicI64,
     pub connections_total: AtomicU64,
@@ -137,6 +140,11 @@ impl Metrics {
             "tactical_link_client_frames_rejected_total",
             "Client frames that were not understood.",
             self.client_frames_rejected.load(Relaxed),
+        );
+        counter(
+            "tactical_link_events_relayed_from_stream_total",
+            "Redis only: events relayed by the stream reader instead of straight after recording (missed by this gateway's subscription, or recorded first by another gateway).",
+            self.events_relayed_from_stream.load(Relaxed),
         );
         counter(
             "tactical_link_bus_connects_total",

@@ -8,9 +8,16 @@
 //!   message and records it in the stream `tactical-link:<channel>:events`
 //!   with [`RECORD_SCRIPT`]. Several gateways on one Redis all receive every
 //!   message; the script records each publication once (see below), so the
-//!   stream holds every event once, in publish order.
+//!   stream holds every event once, in publish order. Messages already
+//!   waiting are recorded together, in one pipeline. The script answers with
+//!   the entry's id and the id before it, so the recorder relays the event
+//!   at once when the hub has relayed everything before it: the usual case,
+//!   one Redis round trip between publish and relay.
 //! - the **reader** follows the stream (`XREAD BLOCK`) from the last id the
-//!   hub relayed and hands each entry to the hub under its stream id. On
+//!   hub relayed and hands the hub, under its stream id, each entry it has
+//!   not relayed yet: whatever the recorder could not relay at once (entries
+//!   recorded while this gateway's subscription was down, or by another
+//!   gateway whose copy came first and whose id this one did not learn). On
 //!   start it first reloads the retained window (`XREVRANGE`), so state and
 //!   history survive a gateway restart. Every gateway reads the same stream,
 //!   so every gateway gives an event the same id, and a client can resume on
@@ -29,7 +36,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use parking_lot::Mutex;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -59,21 +66,36 @@ pub const DEFAULT_DEDUP_WINDOW_S: u64 = 60;
 /// Records a message a gateway received on the channel, unless another
 /// gateway (or the publisher) already recorded that publication.
 /// KEYS[1] stream. ARGV: seen-key prefix, gateway id, payload, max length,
-/// window (s). Returns the new entry id, or nil for a duplicate.
+/// window (s). Returns `{id, previous}`: the publication's entry id and the
+/// stream's last id before it (`""` when it was empty), whether this call
+/// recorded it or another did; nil for a duplicate whose id is unknown.
+/// Fields of the seen hash: a count per gateway (and `~publisher`), and
+/// `#<n>` = `id previous` of the n-th publication of the payload.
 pub const RECORD_SCRIPT: &str = r#"
 local seen = ARGV[1] .. redis.sha1hex(ARGV[3])
 local mine = redis.call('HINCRBY', seen, ARGV[2], 1)
-local counts = redis.call('HGETALL', seen)
+local fields = redis.call('HGETALL', seen)
 local highest = 0
-for i = 1, #counts, 2 do
-  if counts[i] ~= ARGV[2] then
-    local n = tonumber(counts[i + 1])
+for i = 1, #fields, 2 do
+  local name = fields[i]
+  if name ~= ARGV[2] and string.sub(name, 1, 1) ~= '#' then
+    local n = tonumber(fields[i + 1])
     if n > highest then highest = n end
   end
 end
 redis.call('EXPIRE', seen, ARGV[5])
 if mine > highest then
-  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'e', ARGV[3])
+  local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+  local previous = ''
+  if #last > 0 then previous = last[1][1] end
+  local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'e', ARGV[3])
+  redis.call('HSET', seen, '#' .. mine, id .. ' ' .. previous)
+  return {id, previous}
+end
+local known = redis.call('HGET', seen, '#' .. mine)
+if known then
+  local space = string.find(known, ' ', 1, true)
+  return {string.sub(known, 1, space - 1), string.sub(known, space + 1)}
 end
 return false
 "#;
@@ -84,9 +106,23 @@ return false
 /// channel. Returns the entry id.
 pub const PUBLISH_SCRIPT: &str = r#"
 local seen = ARGV[1] .. redis.sha1hex(ARGV[2])
-redis.call('HINCRBY', seen, '~publisher', 1)
-redis.call('EXPIRE', seen, ARGV[4])
+-- This publication's ordinal: one past every sighting so far, so a gateway
+-- that already recorded earlier copies of the payload still skips this one.
+local fields = redis.call('HGETALL', seen)
+local n = 1
+for i = 1, #fields, 2 do
+  if string.sub(fields[i], 1, 1) ~= '#' then
+    local count = tonumber(fields[i + 1])
+    if count >= n then n = count + 1 end
+  end
+end
+redis.call('HSET', seen, '~publisher', n)
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local previous = ''
+if #last > 0 then previous = last[1][1] end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[2])
+redis.call('HSET', seen, '#' .. n, id .. ' ' .. previous)
+redis.call('EXPIRE', seen, ARGV[4])
 redis.call('PUBLISH', ARGV[5], ARGV[2])
 return id
 "#;
@@ -317,32 +353,49 @@ async fn record(
     tracing::info!(channel = %config.channel, "recorder subscribed to Redis");
     health.report(Part::Recorder, Ok(()));
 
-    let script = Script::new(RECORD_SCRIPT);
     let window = config.dedup_window.as_secs().max(1);
+    let mut load_script = redis::cmd("SCRIPT");
+    load_script.arg("LOAD").arg(RECORD_SCRIPT);
+    let load = load_script.query_async::<String>(&mut commands);
+    let script_sha = match within(COMMAND_TIMEOUT, load).await {
+        Ok(sha) => sha,
+        Err(err) => return err,
+    };
     let mut ping = tokio::time::interval(config.ping_interval);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.reset();
+    let mut batch = Vec::with_capacity(RECORD_BATCH);
     loop {
         tokio::select! {
             message = messages.next() => {
                 let Some(message) = message else { return LinkError::Closed };
-                let payload = message.get_payload_bytes();
-                // Invalid messages are counted and logged by the hub, and
-                // never recorded.
-                if health.hub.validate(payload).is_err() {
-                    continue;
+                // Every message already waiting goes in one pipeline: one
+                // round trip for the lot, in order.
+                batch.clear();
+                let mut closed = false;
+                let mut next = Some(message);
+                while let Some(message) = next.take() {
+                    // Invalid messages are counted and logged by the hub,
+                    // and never recorded.
+                    if let Ok(event) = health.hub.validate(message.get_payload_bytes()) {
+                        batch.push((message, event));
+                    }
+                    if batch.len() < RECORD_BATCH {
+                        match messages.next().now_or_never() {
+                            Some(Some(message)) => next = Some(message),
+                            Some(None) => closed = true,
+                            None => {}
+                        }
+                    }
                 }
-                // One at a time, in order: the stream keeps publish order.
-                let mut invocation = script.key(&keys.stream);
-                invocation
-                    .arg(&keys.seen_prefix)
-                    .arg(gateway_id)
-                    .arg(payload)
-                    .arg(config.history_size)
-                    .arg(window);
-                let recorded = invocation.invoke_async::<Option<String>>(&mut commands);
-                if let Err(err) = within(COMMAND_TIMEOUT, recorded).await {
-                    return err;
+                if !batch.is_empty() {
+                    let recording = Recording { sha: &script_sha, keys, gateway_id, config, window };
+                    if let Err(err) = recording.record(&mut commands, &batch, &health.hub).await {
+                        return err;
+                    }
+                }
+                if closed {
+                    return LinkError::Closed;
                 }
             }
             _ = ping.tick() => {
@@ -352,6 +405,75 @@ async fn record(
             }
         }
     }
+}
+
+/// Most messages recorded in one pipeline.
+const RECORD_BATCH: usize = 512;
+
+/// One pipeline of [`RECORD_SCRIPT`] calls.
+struct Recording<'a> {
+    sha: &'a str,
+    keys: &'a Keys,
+    gateway_id: &'a str,
+    config: &'a LinkConfig,
+    window: u64,
+}
+
+impl Recording<'_> {
+    /// Records `batch` in order, then relays each event straight from the
+    /// reply when nothing is missing before it ([`Hub::relay_recorded`]);
+    /// the stream reader relays the rest.
+    async fn record(
+        &self,
+        commands: &mut MultiplexedConnection,
+        batch: &[(redis::Msg, event::ValidEvent)],
+        hub: &Hub,
+    ) -> Result<(), LinkError> {
+        let mut pipe = redis::pipe();
+        for (message, _) in batch {
+            pipe.cmd("EVALSHA")
+                .arg(self.sha)
+                .arg(1)
+                .arg(&self.keys.stream)
+                .arg(&self.keys.seen_prefix)
+                .arg(self.gateway_id)
+                .arg(message.get_payload_bytes())
+                .arg(self.config.history_size)
+                .arg(self.window);
+        }
+        let replies: Vec<redis::Value> =
+            within(COMMAND_TIMEOUT, pipe.query_async(commands)).await?;
+        for ((_, event), reply) in batch.iter().zip(replies) {
+            if let Some((id, previous)) = recorded_ids(reply) {
+                hub.relay_recorded(previous, id, event);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `{id, previous}` reply of [`RECORD_SCRIPT`], or `None` (a duplicate
+/// whose id is unknown, or a reply of another shape).
+fn recorded_ids(reply: redis::Value) -> Option<(EventId, Option<EventId>)> {
+    let redis::Value::Array(parts) = reply else {
+        return None;
+    };
+    let text = |value: &redis::Value| match value {
+        redis::Value::BulkString(bytes) => std::str::from_utf8(bytes).ok().map(str::to_owned),
+        redis::Value::SimpleString(text) => Some(text.clone()),
+        _ => None,
+    };
+    let [id, previous] = parts.as_slice() else {
+        return None;
+    };
+    let id = text(id)?.parse().ok()?;
+    let previous = text(previous)?;
+    let previous = if previous.is_empty() {
+        None
+    } else {
+        Some(previous.parse().ok()?)
+    };
+    Some((id, previous))
 }
 
 /// The reader: follows the stream until the connection fails.
@@ -402,9 +524,20 @@ async fn read(
             Ok(reply) => reply,
             Err(err) => return err,
         };
+        // Most entries were relayed already, straight from the recorder's
+        // reply: skip them without parsing.
+        let relayed = hub.last_id();
         for stream in reply.map(|r| r.keys).unwrap_or_default() {
             for entry in stream.ids {
-                relay_entry(hub, &entry);
+                let is_new = match (entry.id.parse::<EventId>(), relayed) {
+                    (Ok(id), Some(last)) => id > last,
+                    _ => true,
+                };
+                if is_new && relay_entry(hub, &entry) {
+                    hub.metrics()
+                        .events_relayed_from_stream
+                        .fetch_add(1, Relaxed);
+                }
             }
         }
     }
@@ -427,25 +560,25 @@ async fn reload(
     Ok(entries)
 }
 
-fn relay_entry(hub: &Hub, entry: &StreamId) {
+/// Relays one stream entry; true when it was new to the hub.
+fn relay_entry(hub: &Hub, entry: &StreamId) -> bool {
     let Ok(id) = entry.id.parse::<EventId>() else {
         tracing::warn!(id = %entry.id, "skipping a stream entry with an unexpected id");
-        return;
+        return false;
     };
     let payload = match entry.map.get(EVENT_FIELD) {
         Some(redis::Value::BulkString(bytes)) => bytes.as_slice(),
         _ => {
             tracing::warn!(id = %entry.id, "skipping a stream entry without an `e` field");
-            return;
+            return false;
         }
     };
     match event::parse_event(payload, usize::MAX) {
-        Ok(event) => {
-            hub.relay(Some(id), &event);
-        }
+        Ok(event) => hub.relay(Some(id), &event).is_some(),
         Err(rejection) => {
             hub.metrics().count_rejection(&rejection);
             tracing::warn!(id = %entry.id, "skipping an invalid stream entry: {rejection}");
+            false
         }
     }
 }
