@@ -86,6 +86,10 @@ pub struct ServeArgs {
     /// Seconds a client write may wait on a client that does not read.
     #[arg(long, env = "TACTICAL_LINK_WRITE_TIMEOUT", default_value_t = 10.0)]
     pub write_timeout: f64,
+    /// Kernel send buffer per client socket (SO_SNDBUF), in bytes; 0 keeps
+    /// the kernel's auto-tuning (up to 4 MiB a socket on common kernels).
+    #[arg(long, env = "TACTICAL_LINK_SOCKET_SEND_BUFFER", default_value_t = 256 * 1024)]
+    pub socket_send_buffer: usize,
     /// Seconds between heartbeats; a client silent for two is dropped.
     #[arg(long, env = "TACTICAL_LINK_HEARTBEAT", default_value_t = 15.0)]
     pub heartbeat: f64,
@@ -436,6 +440,7 @@ impl ServeArgs {
                 heartbeat: seconds("heartbeat", self.heartbeat)?,
                 write_timeout: seconds("write-timeout", self.write_timeout)?,
                 max_client_frame_bytes: self.max_client_frame_bytes,
+                socket_send_buffer: self.socket_send_buffer,
                 ..ConnectionConfig::default()
             },
             drain_timeout: seconds("drain-timeout", self.drain_timeout)?,

@@ -51,15 +51,26 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// How accepted connections are set up.
+#[derive(Debug, Clone, Copy)]
+pub struct SocketOptions {
+    /// Time a client has for the TLS handshake and its request headers.
+    pub handshake_timeout: Duration,
+    /// `SO_SNDBUF` of each accepted socket; 0 leaves the kernel's
+    /// auto-tuning on.
+    pub send_buffer: usize,
+}
+
 /// Serves `app` on `listener` until `shutdown`, then lets requests in flight
 /// finish (upgraded WebSockets are closed by their own tasks).
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     app: Router,
-    handshake_timeout: Duration,
+    options: SocketOptions,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let handshake_timeout = options.handshake_timeout;
     let connections = TaskTracker::new();
     loop {
         let (stream, peer) = tokio::select! {
@@ -74,6 +85,9 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
+        if options.send_buffer > 0 {
+            let _ = socket2::SockRef::from(&stream).set_send_buffer_size(options.send_buffer);
+        }
         let (app, tls, shutdown) = (app.clone(), tls.clone(), shutdown.clone());
         connections.spawn(async move {
             match tls {

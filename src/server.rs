@@ -131,7 +131,25 @@ impl Gateway {
                 self.hub.mark_history_loaded();
             }
             BusConfig::Redis(link) => {
-                tracker.spawn(run_link(self.hub.clone(), link.clone(), shutdown.clone()));
+                // The link runs on a thread of its own: with thousands of
+                // connection tasks on the shared workers, its wake-ups would
+                // otherwise queue behind theirs, and every event waits for
+                // the link before it reaches anyone.
+                let (hub, link, stop) = (self.hub.clone(), link.clone(), shutdown.clone());
+                let (done, finished) = tokio::sync::oneshot::channel::<()>();
+                std::thread::Builder::new()
+                    .name("redis-link".into())
+                    .spawn(move || {
+                        let runtime = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .expect("a runtime for the Redis link");
+                        runtime.block_on(run_link(hub, link, stop));
+                        drop(done);
+                    })?;
+                tracker.spawn(async move {
+                    let _ = finished.await;
+                });
             }
         }
         if let Some(verifier) = &config.verifier {
@@ -159,7 +177,10 @@ impl Gateway {
             listener,
             config.tls.clone(),
             app,
-            config.handshake_timeout,
+            listener::SocketOptions {
+                handshake_timeout: config.handshake_timeout,
+                send_buffer: config.connection.socket_send_buffer,
+            },
             shutdown.clone(),
         )
         .await?;
