@@ -60,8 +60,8 @@ pub struct Metrics {
     pub delivery_latency: Histogram,
     pub events_received: AtomicU64,
     pub events_relayed: AtomicU64,
-    /// Redis only: events relayed by the stream reader, not straight from
-    /// the recorder's reply (entries this gateway's subscription missed).
+    /// Redis only: events the stream reader relayed before the recorder's
+    /// reply for them came (or that this gateway's subscription missed).
     pub events_relayed_from_stream: AtomicU64,
     rejected: [AtomicU64; Rejection::REASONS.len()],
     pub connections_open: AtomicI64,
@@ -143,7 +143,7 @@ impl Metrics {
         );
         counter(
             "tactical_link_events_relayed_from_stream_total",
-            "Redis only: events relayed by the stream reader instead of straight after recording (missed by this gateway's subscription, or recorded first by another gateway).",
+            "Redis only: events the stream reader relayed before the recorder's reply for them came (or that this gateway's subscription missed).",
             self.events_relayed_from_stream.load(Relaxed),
         );
         counter(

@@ -11,8 +11,9 @@
 //!   stream holds every event once, in publish order. Messages already
 //!   waiting are recorded together, in one pipeline. The script answers with
 //!   the entry's id and the id before it, so the recorder relays the event
-//!   at once when the hub has relayed everything before it: the usual case,
-//!   one Redis round trip between publish and relay.
+//!   at once when the hub has relayed everything before it. The reader may
+//!   bring it first; the hub takes whichever comes first. Either way one
+//!   Redis round trip separates publish and relay.
 //! - the **reader** follows the stream (`XREAD BLOCK`) from the last id the
 //!   hub relayed and hands the hub, under its stream id, each entry it has
 //!   not relayed yet: whatever the recorder could not relay at once (entries
