@@ -9,6 +9,18 @@ export const WELCOME = {
   session: 'c1f0',
   heartbeat_ms: 15_000,
   max_client_frame_bytes: 4096,
+  auth: 'none',
+};
+
+/** The welcome of a gateway that verifies tokens. */
+export const WELCOME_AUTH = { ...WELCOME, auth: 'required' };
+
+export const AUTHENTICATED = {
+  type: 'authenticated',
+  sub: 'alice',
+  tenant: 'acme',
+  roles: ['viewer'],
+  expires_at: '2026-11-28T16:00:00.000Z',
 };
 
 export const BUS_UP = {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi, type Mock } from 'vitest';
 import { resumeUrl, SocketClient, type Environment, type FrameMeta, type LinkInfo, type SocketLike } from './client';
 import type { FrameError, ServerFrame } from './frames';
-import { BUS_DOWN, eventFrame, resumedFrame, snapshotFrame, WELCOME } from '../../testing/fixtures';
+import { AUTHENTICATED, BUS_DOWN, eventFrame, resumedFrame, snapshotFrame, WELCOME, WELCOME_AUTH } from '../../testing/fixtures';
 
 /** A WebSocket the test drives by hand. */
 class FakeSocket implements SocketLike {
@@ -359,30 +359,6 @@ describe('SocketClient', () => {
     expect(client.getStatus().reason).toMatch(/no answer/);
   });
 
-  it('does not send an auth frame by default', () => {
-    const client = makeClient();
-    client.connect({ url: URL, token: 'secret' });
-    last().open();
-    last().receive(eventFrame('9-0', 'r', 'radar', 'processing'));
-    last().drop(1006);
-    vi.advanceTimersByTime(client.getStatus().retryAt! - Date.now());
-    last().open();
-    expect(sockets.flatMap((s) => s.sent)).toEqual([]);
-  });
-
-  it('sends auth as the first frame when asked to; resume never needs a frame', () => {
-    const client = makeClient();
-    client.connect({ url: URL, token: 'secret', sendAuth: true });
-    last().open();
-    expect(last().sent.map((s) => JSON.parse(s))).toEqual([{ type: 'auth', token: 'secret' }]);
-    last().receive(eventFrame('9-0', 'r', 'radar', 'processing'));
-    last().drop(1006);
-    vi.advanceTimersByTime(client.getStatus().retryAt! - Date.now());
-    last().open();
-    expect(last().sent.map((s) => JSON.parse(s))).toEqual([{ type: 'auth', token: 'secret' }]);
-    expect(last().url).toBe(`${URL}?last_id=9-0`);
-  });
-
   it('goes offline for good when the socket cannot even be created', () => {
     const client = makeClient({
       createSocket: () => {
@@ -535,5 +511,256 @@ describe('SocketClient: resume', () => {
     client.connect({ url: 'ws://other.test/dashboard/ws' });
     expect(last().url).toBe('ws://other.test/dashboard/ws');
     expect(client.lastEventId).toBeNull();
+  });
+});
+
+describe('SocketClient: authentication', () => {
+  const sent = (s: FakeSocket) => s.sent.map((text) => JSON.parse(text) as Record<string, unknown>);
+
+  /** Opens the current socket as a gateway that requires a token would. */
+  function openWithAuth(socket = last()): FakeSocket {
+    socket.open();
+    socket.receive({ ...WELCOME_AUTH, heartbeat_ms: 60_000 });
+    return socket;
+  }
+
+  it('sends the token as the first frame right after a welcome that requires one, then reports who it is', () => {
+    const client = makeClient();
+    client.connect({ url: URL, token: 'tok-1' });
+    expect(client.getStatus().auth).toEqual({ phase: 'unknown' });
+    last().open();
+    expect(last().sent).toEqual([]);
+    last().receive(WELCOME_AUTH);
+    expect(sent(last())).toEqual([{ type: 'auth', token: 'tok-1' }]);
+    expect(client.getStatus().auth).toEqual({ phase: 'pending' });
+    const frames: string[] = [];
+    client.subscribe((f) => frames.push(f.type));
+    last().receive(AUTHENTICATED);
+    expect(client.getStatus().auth).toEqual({
+      phase: 'authenticated',
+      identity: { sub: 'alice', tenant: 'acme', roles: ['viewer'], expires_at: '2026-11-28T16:00:00.000Z' },
+    });
+    expect(frames).toEqual(['authenticated']);
+  });
+
+  it('sends no token to a gateway that does not authenticate', () => {
+    const client = makeClient();
+    client.connect({ url: URL, token: 'tok-1' });
+    last().open();
+    last().receive(WELCOME);
+    last().receive(snapshotFrame([], [], '1-0'));
+    expect(last().sent).toEqual([]);
+    expect(client.getStatus().auth).toEqual({ phase: 'none' });
+    expect(client.getStatus().status).toBe('live');
+  });
+
+  it('sends the token again as the first frame of every new socket, which still resumes by URL', () => {
+    const client = makeClient();
+    client.connect({ url: URL, token: 'tok-1' });
+    openWithAuth().receive(AUTHENTICATED);
+    last().receive(eventFrame('9-0', 'r', 'radar', 'processing'));
+    last().drop(1006);
+    vi.advanceTimersByTime(client.getStatus().retryAt! - Date.now());
+    expect(last().url).toBe(`${URL}?last_id=9-0`);
+    openWithAuth();
+    expect(sent(last())).toEqual([{ type: 'auth', token: 'tok-1' }]);
+  });
+
+  it('renews on a live link: setToken sends an auth frame on the same socket and takes the new authenticated', () => {
+    const client = makeClient();
+    client.connect({ url: URL, token: 'tok-1' });
+    const socket = openWithAuth();
+    socket.receive(AUTHENTICATED);
+    client.setToken('tok-2');
+    expect(sockets).toHaveLength(1);
+    expect(sent(socket)).toEqual([
+      { type: 'auth', token: 'tok-1' },
+      { type: 'auth', token: 'tok-2' },
+    ]);
+    // The same token again is not sent twice.
+    client.setToken('tok-2');
+    expect(socket.sent).toHaveLength(2);
+    socket.receive({ ...AUTHENTICATED, expires_at: '2026-11-28T17:00:00.000Z' });
+    const auth = client.getStatus().auth;
+    expect(auth.phase === 'authenticated' && auth.identity.expires_at).toBe('2026-11-28T17:00:00.000Z');
+    expect(client.getStatus().status).toBe('live');
+  });
+
+  it('a token given while the first is being checked is sent as a renewal once authenticated', () => {
+    const client = makeClient();
+    client.connect({ url: URL, token: 'tok-1' });
+    const socket = openWithAuth();
+    client.setToken('tok-2');
+    expect(socket.sent).toHaveLength(1);
+    socket.receive(AUTHENTICATED);
+    expect(sent(socket).at(-1)).toEqual({ type: 'auth', token: 'tok-2' });
+  });
+
+  it('without a token, closes at the welcome, says a token is needed and asks the page for one', async () => {
+    const onTokenNeeded = vi.fn(() => Promise.resolve<string | undefined>(undefined));
+    const client = makeClient();
+    const frames: string[] = [];
+    client.subscribe((f) => frames.push(f.type));
+    client.connect({ url: URL, onTokenNeeded });
+    const socket = openWithAuth();
+    expect(frames).toEqual(['welcome']);
+    expect(socket.sent).toEqual([]);
+    expect(socket.closedWith?.code).toBe(1000);
+    expect(client.getStatus()).toMatchObject({ status: 'offline', auth: { phase: 'needed', need: 'missing' } });
+    expect(client.getStatus().reason).toMatch(/token needed/);
+    expect(onTokenNeeded).toHaveBeenCalledWith({ need: 'missing' });
+    await vi.advanceTimersByTimeAsync(60_000);
+    env.handlers?.visible();
+    expect(sockets).toHaveLength(1);
+
+    // The page gives one later: the client connects and sends it.
+    client.setToken('tok-1');
+    expect(client.getStatus()).toMatchObject({ status: 'connecting', auth: { phase: 'pending' } });
+    expect(sockets).toHaveLength(2);
+    openWithAuth();
+    expect(sent(last())).toEqual([{ type: 'auth', token: 'tok-1' }]);
+  });
+
+  it('4401: asks the page for a new token, then reconnects with it, resuming from the last event', async () => {
+    let answer: (token: string | undefined) => void = () => {};
+    const onTokenNeeded = vi.fn(() => new Promise<string | undefined>((resolve) => (answer = resolve)));
+    const client = makeClient();
+    client.connect({ url: URL, token: 'tok-1', onTokenNeeded });
+    openWithAuth().receive(AUTHENTICATED);
+    last().receive(snapshotFrame([], [], '5-0'));
+    last().receive(eventFrame('6-0', 'r', 'radar', 'processing'));
+    last().drop(4401, 'token expired');
+    expect(client.getStatus()).toMatchObject({
+      status: 'offline',
+      closeCode: 4401,
+      reason: 'token expired (4401)',
+      auth: { phase: 'needed', need: 'expired' },
+    });
+    expect(onTokenNeeded).toHaveBeenCalledWith({ need: 'expired' });
+    // No retry with the expired token meanwhile.
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sockets).toHaveLength(1);
+
+    answer('tok-2');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sockets).toHaveLength(2);
+    expect(last().url).toBe(`${URL}?last_id=6-0`);
+    openWithAuth();
+    expect(sent(last())).toEqual([{ type: 'auth', token: 'tok-2' }]);
+    last().receive(AUTHENTICATED);
+    last().receive(resumedFrame('6-0', 0));
+    expect(client.getStatus()).toMatchObject({ status: 'live', auth: { phase: 'authenticated' } });
+  });
+
+  it('4401: a provider that hands back the expired token, or nothing, leaves the link waiting for setToken', async () => {
+    const answers: Array<string | undefined> = ['tok-1', undefined];
+    const client = makeClient();
+    client.connect({ url: URL, token: 'tok-1', onTokenNeeded: () => answers.shift() });
+    openWithAuth().receive(AUTHENTICATED);
+    last().drop(4401);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sockets).toHaveLength(1);
+    expect(client.getStatus().auth).toEqual({ phase: 'needed', need: 'expired' });
+    client.setToken('tok-2');
+    expect(sockets).toHaveLength(2);
+  });
+
+  it('4401 after a renewal was already given: reconnects at once with the fresh token', () => {
+    const onTokenNeeded = vi.fn(() => undefined);
+    const client = makeClient();
+    client.connect({ url: URL, token: 'tok-1', onTokenNeeded });
+    const socket = openWithAuth();
+    socket.receive(AUTHENTICATED);
+    socket.receive(eventFrame('6-0', 'r', 'radar', 'processing'));
+    // The renewal crosses the expiry on the wire.
+    client.setToken('tok-2');
+    socket.drop(4401);
+    expect(onTokenNeeded).not.toHaveBeenCalled();
+    expect(sockets).toHaveLength(2);
+    expect(last().url).toBe(`${URL}?last_id=6-0`);
+    openWithAuth();
+    expect(sent(last())).toEqual([{ type: 'auth', token: 'tok-2' }]);
+  });
+
+  it('4501 is terminal until setToken: the status says the token was refused', async () => {
+    const onTokenNeeded = vi.fn(() => undefined);
+    const client = makeClient();
+    client.connect({ url: URL, token: 'bad', onTokenNeeded });
+    openWithAuth().drop(4501, 'authentication failed');
+    expect(client.getStatus()).toMatchObject({
+      status: 'offline',
+      closeCode: 4501,
+      auth: { phase: 'needed', need: 'refused' },
+    });
+    expect(client.getStatus().reason).toBe('token refused: authentication failed (4501)');
+    expect(onTokenNeeded).toHaveBeenCalledWith({ need: 'refused' });
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    env.goOnline();
+    env.handlers?.visible();
+    expect(sockets).toHaveLength(1);
+
+    client.setToken('good');
+    expect(sockets).toHaveLength(2);
+    openWithAuth();
+    expect(sent(last())).toEqual([{ type: 'auth', token: 'good' }]);
+    last().receive(AUTHENTICATED);
+    expect(client.getStatus()).toMatchObject({ status: 'live', auth: { phase: 'authenticated' } });
+  });
+
+  it('a late answer of the provider is dropped once a token came another way', async () => {
+    let answer: (token: string | undefined) => void = () => {};
+    const client = makeClient();
+    client.connect({ url: URL, onTokenNeeded: () => new Promise((resolve) => (answer = resolve)) });
+    openWithAuth();
+    client.setToken('from-page');
+    openWithAuth().receive(AUTHENTICATED);
+    answer('from-provider');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sockets).toHaveLength(2);
+    expect(sockets.flatMap(sent)).toEqual([{ type: 'auth', token: 'from-page' }]);
+  });
+
+  it('a provider that throws or rejects is logged, and the link keeps waiting', async () => {
+    const client = makeClient();
+    client.connect({
+      url: URL,
+      onTokenNeeded: () => {
+        throw new Error('no token service');
+      },
+    });
+    openWithAuth();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(logger.warn).toHaveBeenCalled();
+    expect(client.getStatus().auth).toEqual({ phase: 'needed', need: 'missing' });
+  });
+
+  it('4408 (no auth in time) reconnects with back-off like any drop', () => {
+    const client = makeClient();
+    client.connect({ url: URL, token: 'tok-1' });
+    openWithAuth().drop(4408, 'authentication timeout');
+    expect(client.getStatus()).toMatchObject({ status: 'reconnecting', closeCode: 4408 });
+    expect(client.getStatus().reason).toBe('no token sent in time: authentication timeout (4408)');
+  });
+
+  it('a resumed socket that authenticates as another user starts over from a snapshot', () => {
+    const client = makeClient();
+    client.connect({ url: URL, token: 'alice' });
+    openWithAuth().receive(AUTHENTICATED);
+    last().receive(snapshotFrame([], [], '5-0'));
+    last().drop(4401);
+    client.setToken('bob');
+    expect(last().url).toBe(`${URL}?last_id=5-0`);
+    const frames: string[] = [];
+    client.subscribe((f) => frames.push(f.type));
+    openWithAuth().receive({ ...AUTHENTICATED, sub: 'bob', tenant: 'other' });
+    // Not handed on: the resume would mix alice's view with bob's events.
+    expect(frames).toEqual(['welcome']);
+    expect(sockets).toHaveLength(3);
+    expect(last().url).toBe(URL);
+    openWithAuth();
+    expect(sent(last())).toEqual([{ type: 'auth', token: 'bob' }]);
+    last().receive({ ...AUTHENTICATED, sub: 'bob', tenant: 'other' });
+    const auth = client.getStatus().auth;
+    expect(auth.phase === 'authenticated' && auth.identity.sub).toBe('bob');
   });
 });

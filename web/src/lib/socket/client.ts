@@ -13,12 +13,19 @@
 // client marks those event frames `replayed` for its subscribers. When the id
 // is no longer retained, a snapshot with `resume_failed` comes instead.
 //
-// Next protocol step, given a slot but off by default because the gateway
-// does not accept it yet: auth, `{"type":"auth","token":…}` as the first
-// frame (`sendAuth`).
+// Authentication (docs/protocol.md, "Authentication"): the welcome says
+// whether the gateway wants a token. When it does, the client sends
+// `{"type":"auth","token":…}` at once as its first frame and reports
+// `authenticated` frames in `getStatus().auth`; when it does not, no token
+// leaves the page (the gateway would ignore one anyway). Without a token, with
+// a refused one (4501) or an expired one (4401), the link goes offline and
+// waits for a new token: from `onTokenNeeded`, or from `setToken`. A token
+// given while the link is authenticated is sent as a renewal on the same
+// socket. After a 4401 the new socket resumes from the last event seen.
 
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
-import { parseServerFrame, type FrameError, type ServerFrame } from './frames';
+import { AUTH_FAILED, TOKEN_EXPIRED } from './closeCodes';
+import { parseServerFrame, type AuthenticatedFrame, type FrameError, type ServerFrame } from './frames';
 import { INITIAL_LINK_STATE, step, type Command, type LinkInput, type LinkState, type LinkStatus } from './machine';
 
 export type { LinkStatus } from './machine';
@@ -34,7 +41,29 @@ export interface LinkInfo {
   reason: string | null;
   /** Code of the last close, if any. */
   closeCode: number | null;
+  /** Where authentication stands on this link. */
+  auth: AuthInfo;
 }
+
+/** Who the gateway took the client for, from its latest `authenticated` frame. */
+export type Identity = Omit<AuthenticatedFrame, 'type'>;
+
+/** Why the client needs a (new) token. */
+export type TokenNeed = 'missing' | 'refused' | 'expired';
+
+export type AuthInfo =
+  /** No welcome yet: the client does not know whether the gateway wants a token. */
+  | { phase: 'unknown' }
+  /** The gateway does not authenticate (`welcome.auth` is `none`). */
+  | { phase: 'none' }
+  /** A token was sent (or given, and a socket is on its way); no answer yet. */
+  | { phase: 'pending' }
+  | { phase: 'authenticated'; identity: Identity }
+  /** The link is offline until a token comes (`setToken`, or `onTokenNeeded`). */
+  | { phase: 'needed'; need: TokenNeed };
+
+/** Asks the page for a token; resolves to undefined when it has none (the page may still call `setToken` later). */
+export type TokenProvider = (request: { need: TokenNeed }) => Promise<string | undefined> | string | undefined;
 
 /** The part of the browser WebSocket the client uses. */
 export interface SocketLike {
@@ -78,10 +107,10 @@ export interface SocketClientOptions {
 export interface ConnectOptions {
   /** `ws(s)://host/dashboard/ws` */
   url: string;
-  /** Credential for the gateway (auth is the next protocol step). */
+  /** The token to authenticate with when the gateway requires one (later ones: `setToken`). */
   token?: string;
-  /** Send `{"type":"auth","token"}` as the first frame. Off by default: the gateway does not accept it yet. */
-  sendAuth?: boolean;
+  /** Called when the gateway needs a token the client does not have (none, refused, expired). */
+  onTokenNeeded?: TokenProvider;
   /** On reconnect, ask the gateway to replay what was missed (`?last_id=`). Default true. */
   resume?: boolean;
 }
@@ -102,6 +131,13 @@ const LOST = 1006;
 const SLOW_CONSUMER = 4001;
 /** The query parameter that names the event to resume after. */
 export const RESUME_PARAM = 'last_id';
+
+/** Why the link waits, for people. */
+export const TOKEN_NEEDED_REASON = 'token needed: the gateway requires one';
+
+const AUTH_UNKNOWN: AuthInfo = Object.freeze({ phase: 'unknown' });
+const AUTH_NONE: AuthInfo = Object.freeze({ phase: 'none' });
+const AUTH_PENDING: AuthInfo = Object.freeze({ phase: 'pending' });
 
 const LIVE: FrameMeta = Object.freeze({ replayed: false });
 const REPLAYED: FrameMeta = Object.freeze({ replayed: true });
@@ -142,10 +178,25 @@ export const defaultEnvironment: Environment = {
 
 export class SocketClient {
   private state: LinkState = INITIAL_LINK_STATE;
-  private info: LinkInfo = toInfo(INITIAL_LINK_STATE);
+  private auth: AuthInfo = AUTH_UNKNOWN;
+  private info: LinkInfo = toInfo(INITIAL_LINK_STATE, AUTH_UNKNOWN);
   private options: ConnectOptions | null = null;
   private socket: SocketLike | null = null;
   private lastId: string | null = null;
+  /** The token for the next `auth` frame. */
+  private token: string | null = null;
+  /** Tokens sent on the current socket that no `authenticated` frame has answered yet, oldest first. */
+  private unanswered: string[] = [];
+  /** The token of the latest `authenticated` frame on the current socket. */
+  private acceptedToken: string | null = null;
+  /** The token last refused or expired: a provider handing it back again is not listened to. */
+  private spentToken: string | null = null;
+  /** Counts token requests, so that a late answer to an old one is dropped. */
+  private tokenRequest = 0;
+  /** The user (sub, tenant) whose view `lastId` belongs to, once known. */
+  private viewOwner: string | null = null;
+  /** The current socket asked to resume. */
+  private resuming = false;
   /** Event frames still to come as the replay announced by `resumed` on the current socket. */
   private replayLeft = 0;
 
@@ -190,7 +241,9 @@ export class SocketClient {
       // A new address: drop the old link entirely, and start from a snapshot there.
       this.disconnect();
       this.lastId = null;
+      this.viewOwner = null;
     }
+    if (options.token !== undefined && options.token !== this.options?.token) this.token = options.token || null;
     this.options = options;
     this.stopWatching ??= this.env.watch({
       online: () => this.input({ type: 'wake' }),
@@ -212,6 +265,27 @@ export class SocketClient {
     this.input({ type: 'disconnect' });
     this.stopWatching?.();
     this.stopWatching = null;
+  }
+
+  /**
+   * Gives the client a token. On an authenticated link it is sent at once as
+   * a renewal (the gateway accepts one for the same user and tenant only);
+   * while the link waits for a token it reconnects with it (resuming); in any
+   * other state it is kept for the next `auth` frame.
+   */
+  setToken(token: string): void {
+    const fresh = token.trim();
+    if (!fresh) return;
+    this.token = fresh;
+    this.tokenRequest += 1;
+    if (this.auth.phase === 'authenticated' && this.socket && this.state.status === 'live') {
+      if (fresh !== (this.unanswered.at(-1) ?? this.acceptedToken)) this.sendAuth(fresh);
+      return;
+    }
+    if (this.auth.phase === 'needed' && this.options) {
+      this.auth = AUTH_PENDING;
+      this.connect(this.options);
+    }
   }
 
   /** Every validated server frame. Returns the unsubscribe function. */
@@ -261,11 +335,48 @@ export class SocketClient {
     this.state = state;
     for (const command of commands) this.run(command);
     // A command may have fed another input (a socket that cannot be created).
-    const info = toInfo(this.state);
+    this.publish();
+  }
+
+  /** Tells the status listeners when the link or its authentication changed. */
+  private publish(): void {
+    const info = toInfo(this.state, this.auth);
     if (!sameInfo(info, this.info)) {
       this.info = info;
       for (const listener of [...this.statusListeners]) this.call(listener, info);
     }
+  }
+
+  private sendAuth(token: string): void {
+    if (this.send({ type: 'auth', token })) this.unanswered.push(token);
+  }
+
+  /** The link cannot go on without a new token: it goes offline and asks the page for one. */
+  private needToken(need: TokenNeed, input: LinkInput): void {
+    this.auth = Object.freeze({ phase: 'needed', need });
+    this.input(input);
+    this.requestToken(need);
+  }
+
+  private requestToken(need: TokenNeed): void {
+    const provider = this.options?.onTokenNeeded;
+    if (!provider) return;
+    const request = ++this.tokenRequest;
+    let answer: Promise<string | undefined>;
+    try {
+      answer = Promise.resolve(provider({ need }));
+    } catch (err) {
+      answer = Promise.reject(err);
+    }
+    answer.then(
+      (token) => {
+        // Answered too late: a token came another way, or the need changed since.
+        if (request !== this.tokenRequest || this.auth.phase !== 'needed') return;
+        if (typeof token !== 'string' || token.trim() === '' || token.trim() === this.spentToken) return;
+        this.setToken(token);
+      },
+      (err: unknown) => this.logger.warn('[tactical-link] token provider failed', err),
+    );
   }
 
   private run(command: Command): void {
@@ -304,6 +415,9 @@ export class SocketClient {
     const options = this.options;
     if (!options) return;
     const resumeFrom = options.resume !== false ? this.lastId : null;
+    this.resuming = resumeFrom !== null;
+    this.unanswered = [];
+    this.acceptedToken = null;
     const url = resumeFrom === null ? options.url : resumeUrl(options.url, resumeFrom);
     let socket: SocketLike;
     try {
@@ -324,8 +438,6 @@ export class SocketClient {
       this.clearConnectTimer();
       this.lastFrameAt = this.now();
       this.input({ type: 'opened' });
-      // Next protocol step (see the file comment); off by default.
-      if (options.sendAuth && options.token) this.send({ type: 'auth', token: options.token });
     };
     socket.onmessage = (ev) => {
       if (this.socket !== socket) return;
@@ -338,14 +450,31 @@ export class SocketClient {
       if (this.socket !== socket) return;
       this.detach();
       if (ev.code === SLOW_CONSUMER) this.lastId = null;
-      this.input({
+      const closed: LinkInput = {
         type: 'closed',
         code: ev.code,
         reason: ev.reason,
         now: this.now(),
         random: this.random(),
         online: this.env.isOnline(),
-      });
+      };
+      if (ev.code !== TOKEN_EXPIRED && ev.code !== AUTH_FAILED) {
+        this.input(closed);
+        return;
+      }
+      // Expired: the token in force. Refused: the first one not yet accepted.
+      const used =
+        (ev.code === TOKEN_EXPIRED ? this.acceptedToken : null) ?? this.unanswered[0] ?? this.acceptedToken ?? this.token;
+      if (this.token !== null && this.token !== used) {
+        // Another token came meanwhile: straight back with it, resuming.
+        this.input(closed);
+        this.auth = AUTH_PENDING;
+        this.input({ type: 'connect' });
+        return;
+      }
+      this.spentToken = used;
+      this.token = null;
+      this.needToken(ev.code === TOKEN_EXPIRED ? 'expired' : 'refused', closed);
     };
   }
 
@@ -379,11 +508,49 @@ export class SocketClient {
         break;
       case 'welcome':
         this.startHeartbeat(frame.heartbeat_ms);
+        if (frame.auth === 'none') {
+          this.auth = AUTH_NONE;
+          this.publish();
+        } else if (this.token !== null) {
+          this.auth = AUTH_PENDING;
+          this.publish();
+          this.sendAuth(this.token);
+        }
+        break;
+      case 'authenticated':
+        if (this.authenticated(frame)) return;
         break;
       default:
         break;
     }
     for (const listener of [...this.frameListeners]) this.call(listener, frame, meta);
+    // After the listeners have the welcome: the link waits for a token, if it has none.
+    if (frame.type === 'welcome' && frame.auth === 'required' && this.token === null) {
+      this.needToken('missing', { type: 'token-needed', reason: TOKEN_NEEDED_REASON });
+    }
+  }
+
+  /**
+   * Takes an `authenticated` frame. Returns true when the socket was given up
+   * because it resumed the view of another user: the view on screen is not
+   * this user's, so it starts again from a snapshot.
+   */
+  private authenticated(frame: AuthenticatedFrame): boolean {
+    const owner = JSON.stringify([frame.sub, frame.tenant]);
+    if (this.resuming && this.viewOwner !== null && this.viewOwner !== owner) {
+      this.lastId = null;
+      this.viewOwner = null;
+      this.input({ type: 'reopen' });
+      return true;
+    }
+    this.viewOwner = owner;
+    this.acceptedToken = this.unanswered.shift() ?? this.acceptedToken;
+    const { type: _type, ...identity } = frame;
+    this.auth = Object.freeze({ phase: 'authenticated', identity });
+    this.publish();
+    // A token given while the first one was on its way: renew with it now.
+    if (this.token !== null && this.token !== this.acceptedToken && this.unanswered.length === 0) this.sendAuth(this.token);
+    return false;
   }
 
   /** Application-level keep-alive: a ping every interval; a ping unanswered for a whole interval means the link is dead. */
@@ -476,13 +643,14 @@ export function createSocketClient(options?: SocketClientOptions): SocketClient 
   return new SocketClient(options);
 }
 
-function toInfo(state: LinkState): LinkInfo {
+function toInfo(state: LinkState, auth: AuthInfo): LinkInfo {
   return {
     status: state.status,
     retryAt: state.retryAt,
     attempt: state.attempt,
     reason: state.reason,
     closeCode: state.closeCode,
+    auth,
   };
 }
 
@@ -492,6 +660,7 @@ function sameInfo(a: LinkInfo, b: LinkInfo): boolean {
     a.retryAt === b.retryAt &&
     a.attempt === b.attempt &&
     a.reason === b.reason &&
-    a.closeCode === b.closeCode
+    a.closeCode === b.closeCode &&
+    a.auth === b.auth
   );
 }

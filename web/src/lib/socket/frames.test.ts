@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { parseServerFrame, type ServerFrame } from './frames';
-import { BUS_DOWN, BUS_UP, eventFrame, resumedFrame, runWire, snapshotFrame, WELCOME } from '../../testing/fixtures';
+import {
+  AUTHENTICATED,
+  BUS_DOWN,
+  BUS_UP,
+  eventFrame,
+  resumedFrame,
+  runWire,
+  snapshotFrame,
+  WELCOME,
+  WELCOME_AUTH,
+} from '../../testing/fixtures';
 
 function ok(value: unknown): ServerFrame {
   const result = parseServerFrame(JSON.stringify(value));
@@ -17,6 +27,20 @@ function bad(text: string) {
 describe('parseServerFrame', () => {
   it('accepts the documented welcome frame', () => {
     expect(ok(WELCOME)).toEqual(WELCOME);
+    expect(ok(WELCOME_AUTH)).toMatchObject({ auth: 'required' });
+  });
+
+  it('takes a welcome that does not mention auth as auth none, and refuses an unknown auth mode', () => {
+    const { auth: _auth, ...older } = WELCOME;
+    expect(ok(older)).toMatchObject({ auth: 'none' });
+    expect(bad(JSON.stringify({ ...WELCOME, auth: 'maybe' })).path).toBe('welcome.auth');
+  });
+
+  it('accepts the documented authenticated frame, with or without tenant and expiry', () => {
+    expect(ok(AUTHENTICATED)).toEqual(AUTHENTICATED);
+    expect(ok({ ...AUTHENTICATED, tenant: null, expires_at: null, roles: [] })).toMatchObject({ tenant: null, expires_at: null });
+    expect(bad(JSON.stringify({ ...AUTHENTICATED, roles: ['viewer', 3] })).path).toBe('authenticated.roles[1]');
+    expect(bad(JSON.stringify({ ...AUTHENTICATED, sub: undefined })).path).toBe('authenticated.sub');
   });
 
   it('accepts bus frames up and down', () => {

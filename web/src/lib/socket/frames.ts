@@ -24,6 +24,18 @@ export interface WelcomeFrame {
   session: string;
   heartbeat_ms: number;
   max_client_frame_bytes: number;
+  /** `required`: nothing but this welcome comes until the client has sent an `auth` frame. A gateway that does not say is taken as `none`. */
+  auth: 'required' | 'none';
+}
+
+/** Who the gateway takes the client for (after the first `auth` frame and after every renewal). */
+export interface AuthenticatedFrame {
+  type: 'authenticated';
+  sub: string;
+  tenant: string | null;
+  roles: string[];
+  /** RFC 3339, UTC; null for a token without expiry. */
+  expires_at: string | null;
 }
 
 export interface BusFrame {
@@ -99,7 +111,15 @@ export interface ErrorFrame {
   message: string;
 }
 
-export type ServerFrame = WelcomeFrame | SnapshotFrame | ResumedFrame | EventFrame | BusFrame | PongFrame | ErrorFrame;
+export type ServerFrame =
+  | WelcomeFrame
+  | AuthenticatedFrame
+  | SnapshotFrame
+  | ResumedFrame
+  | EventFrame
+  | BusFrame
+  | PongFrame
+  | ErrorFrame;
 
 /** A frame that could not be understood: what it was, and why not. */
 export interface FrameError {
@@ -180,6 +200,21 @@ export function validateWelcome(o: Obj, path = 'welcome'): WelcomeFrame {
     session: str(o, 'session', path),
     heartbeat_ms: num(o, 'heartbeat_ms', path),
     max_client_frame_bytes: num(o, 'max_client_frame_bytes', path),
+    auth: o.auth === undefined ? 'none' : oneOf(o, 'auth', ['required', 'none'] as const, path),
+  };
+}
+
+export function validateAuthenticated(o: Obj, path = 'authenticated'): AuthenticatedFrame {
+  const roles = arr(o, 'roles', path).map((role, i) => {
+    if (typeof role !== 'string') throw new Invalid(`${path}.roles[${i}]`, 'expected a string');
+    return role;
+  });
+  return {
+    type: 'authenticated',
+    sub: str(o, 'sub', path),
+    tenant: strOrNull(o, 'tenant', path),
+    roles,
+    expires_at: strOrNull(o, 'expires_at', path),
   };
 }
 
@@ -276,6 +311,8 @@ function validate(o: Obj): ServerFrame {
   switch (o.type) {
     case 'welcome':
       return validateWelcome(o);
+    case 'authenticated':
+      return validateAuthenticated(o);
     case 'snapshot':
       return validateSnapshot(o);
     case 'resumed':

@@ -104,7 +104,37 @@ describe('link state machine', () => {
     expect(step(state, { type: 'connect' }).state.status).toBe('connecting');
   });
 
-  it.each([1000, 1001, 1005, 1006, 1011, 4000, 4001, 4002, 4499])('close code %i reconnects', (code) => {
+  it.each([
+    [4401, 'token expired (4401)'],
+    [4501, 'token refused: authentication failed (4501)'],
+  ])('close code %i waits for a new token instead of retrying', (code, reason) => {
+    const live = run([{ type: 'connect' }, { type: 'opened' }]);
+    const { state, commands } = step(live, closed(code, { reason: code === 4501 ? 'authentication failed' : '' }));
+    expect(state).toMatchObject({ status: 'offline', wanted: false, closeCode: code, reason });
+    expect(commands.some((c) => c.type === 'arm-retry')).toBe(false);
+    expect(step(state, { type: 'wake' }).state).toBe(state);
+    expect(step(state, { type: 'connect' }).state.status).toBe('connecting');
+  });
+
+  it('token-needed closes the socket and waits for a connect', () => {
+    const live = run([{ type: 'connect' }, { type: 'opened' }]);
+    const { state, commands } = step(live, { type: 'token-needed', reason: 'token needed' });
+    expect(state).toMatchObject({ status: 'offline', wanted: false, reason: 'token needed', closeCode: null });
+    expect(commands).toContainEqual({ type: 'close' });
+    expect(step(state, { type: 'wake' }).state).toBe(state);
+    expect(step(state, { type: 'token-needed', reason: 'again' }).state).toBe(state);
+  });
+
+  it('reopen starts a new socket at once, without counting a failure', () => {
+    const live = run([{ type: 'connect' }, { type: 'opened' }]);
+    const { state, commands } = step(live, { type: 'reopen' });
+    expect(state).toMatchObject({ status: 'connecting', attempt: 0, wanted: true });
+    expect(commands).toEqual([{ type: 'cancel-stable' }, { type: 'open' }]);
+    const waiting = run([closed(1006)], live);
+    expect(step(waiting, { type: 'reopen' }).state).toBe(waiting);
+  });
+
+  it.each([1000, 1001, 1005, 1006, 1011, 4000, 4001, 4002, 4013, 4408, 4499])('close code %i reconnects', (code) => {
     const live = run([{ type: 'connect' }, { type: 'opened' }]);
     expect(step(live, closed(code)).state.status).toBe('reconnecting');
   });

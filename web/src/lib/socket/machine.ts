@@ -9,9 +9,13 @@
 //      │ terminal close,     │  └──retry (timer,  │ closed (any other code)
 //      │ disconnect(),       ▼     online, shown) ▼
 //      └─ network offline ─ reconnecting ◀────────┘   delay = full jitter(attempt)
+//
+// A link that needs a new token (refused 4501, expired 4401, or the gateway
+// requires one and the client has none) goes offline and is not wanted: no
+// retry with the same token. The client connects again once it has a new one.
 
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
-import { describeClose, isTerminalClose } from './closeCodes';
+import { describeClose, isTerminalClose, needsNewToken } from './closeCodes';
 
 export type LinkStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
 
@@ -47,7 +51,11 @@ export type LinkInput =
   /** The network came back or the page became visible: retry at once if waiting. */
   | { type: 'wake' }
   /** The browser says it is offline. */
-  | { type: 'network-offline' };
+  | { type: 'network-offline' }
+  /** The gateway wants a token the client does not have: close, and wait for one. */
+  | { type: 'token-needed'; reason: string }
+  /** Start over on a new socket at once (the current one is of no more use). */
+  | { type: 'reopen' };
 
 export type Command =
   | { type: 'open' }
@@ -109,7 +117,7 @@ export function step(state: LinkState, input: LinkInput, policy: BackoffPolicy =
     case 'closed': {
       if (!state.wanted || (state.status !== 'connecting' && state.status !== 'live')) return same;
       const reason = describeClose(input.code, input.reason);
-      if (isTerminalClose(input.code)) {
+      if (isTerminalClose(input.code) || needsNewToken(input.code)) {
         return {
           state: { ...state, status: 'offline', wanted: false, retryAt: null, reason, closeCode: input.code },
           commands: [{ type: 'cancel-stable' }],
@@ -155,6 +163,20 @@ export function step(state: LinkState, input: LinkInput, policy: BackoffPolicy =
       return {
         state: { ...state, status: 'offline', retryAt: null, reason: NETWORK_OFFLINE_REASON },
         commands: [{ type: 'cancel-retry' }, { type: 'cancel-stable' }, { type: 'close' }],
+      };
+
+    case 'token-needed':
+      if (!state.wanted) return same;
+      return {
+        state: { ...state, status: 'offline', wanted: false, retryAt: null, reason: input.reason, closeCode: null },
+        commands: [{ type: 'cancel-retry' }, { type: 'cancel-stable' }, { type: 'close' }],
+      };
+
+    case 'reopen':
+      if (!state.wanted || (state.status !== 'connecting' && state.status !== 'live')) return same;
+      return {
+        state: { ...state, status: 'connecting', retryAt: null },
+        commands: [{ type: 'cancel-stable' }, { type: 'open' }],
       };
   }
 }

@@ -5,7 +5,7 @@ import type { BusFrame, WelcomeFrame } from '../../../lib/socket/frames';
 import { bootComplete, deriveChecks, type BootInputs } from './checks';
 
 const NOW = Date.parse('2026-11-28T15:00:00.000Z');
-const live: LinkInfo = { status: 'live', retryAt: null, attempt: 0, reason: null, closeCode: null };
+const live: LinkInfo = { status: 'live', retryAt: null, attempt: 0, reason: null, closeCode: null, auth: { phase: 'none' } };
 const STATUS = { server: 'tactical-link/0.1.0', protocol: 1, bus: BUS_UP as BusFrame, connections: 1, events_relayed: 0 };
 
 function inputs(overrides: Partial<BootInputs> = {}): BootInputs {

@@ -4,7 +4,7 @@ import type { BusFrame } from '../../../lib/socket/frames';
 import { busText } from './BusStatus';
 import { linkText } from './LinkStatus';
 
-const base: LinkInfo = { status: 'live', retryAt: null, attempt: 0, reason: null, closeCode: null };
+const base: LinkInfo = { status: 'live', retryAt: null, attempt: 0, reason: null, closeCode: null, auth: { phase: 'none' } };
 const bus = (kind: string, state: 'up' | 'down'): BusFrame => ({ type: 'bus', kind, state, since: '', detail: null, lossy: false });
 
 describe('linkText', () => {

@@ -201,6 +201,9 @@ export function pipelineReducer(state: PipelineState, action: PipelineAction): P
         // A later snapshot that resumed nothing does not hide an unread notice.
         resumeFailed: frame.resume_failed ?? state.resumeFailed,
       };
+    case 'authenticated':
+      // Who the page is: the link status has it (LinkInfo.auth).
+      return state;
     case 'resumed':
       // Not a reset: the replayed events that follow bring the state up to date.
       return { ...state, bus: frame.bus };
