@@ -1,11 +1,16 @@
-// Entry point: mounts the dashboard.
+// Entry point: takes a `#token=` off the address (into the tab's session
+// storage, see lib/token.ts), then mounts the dashboard.
 
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/App';
+import { adoptFragmentToken, sessionStore } from './lib/token';
 import './styles/base.css';
 import './styles/timeline.css';
 import './styles/boot.css';
+import './styles/auth.css';
+
+adoptFragmentToken(window, sessionStore());
 
 const root = document.getElementById('root');
 if (!root) throw new Error('#root is missing from index.html');

@@ -1,19 +1,56 @@
 // The dashboard: System Boot first, then the Operations Timeline. State is
 // held once (the pipeline store in useGateway); both screens derive from it.
+// When the gateway wants a token the page does not have (or refused or let
+// expire the one it had), the token prompt shows: in the boot console, or
+// over the timeline.
 
-import { useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { TokenPrompt } from '../features/auth/components/TokenPrompt';
 import { SystemBoot } from '../features/boot/components/SystemBoot';
 import type { BootInputs } from '../features/boot/model/checks';
 import { OperationsTimeline } from '../features/timeline/components/OperationsTimeline';
+import { forgetToken, loadToken, saveToken, sessionStore, takeFragmentToken } from '../lib/token';
 import { resolveEndpoints } from './config';
 import { useGateway } from './useGateway';
 import { useGatewayProbe } from './useGatewayProbe';
 
 export function App() {
   const endpoints = useMemo(() => resolveEndpoints(window.location), []);
-  const { state, link, retryNow, latency, dismissResumeNotice } = useGateway(endpoints.wsUrl);
+  // main.tsx has already moved a `#token=` of the address into the tab's storage.
+  const [initialToken] = useState(() => loadToken(sessionStore()) ?? undefined);
+  const { state, link, retryNow, setToken, latency, dismissResumeNotice } = useGateway(endpoints.wsUrl, initialToken);
   const probe = useGatewayProbe(endpoints.statusUrl, link.status === 'live' ? 'live' : 'not-live');
   const [booted, setBooted] = useState(endpoints.skipBoot);
+
+  const giveToken = useCallback(
+    (token: string) => {
+      saveToken(sessionStore(), token);
+      setToken(token);
+    },
+    [setToken],
+  );
+
+  // A link with a new `#token=` opened in this tab: the token is taken (and
+  // the address cleaned) at once, as a renewal when the link is up.
+  useEffect(() => {
+    const onHashChange = () => {
+      const token = takeFragmentToken(window);
+      if (token !== null) giveToken(token);
+    };
+    window.addEventListener('hashchange', onHashChange);
+    return () => window.removeEventListener('hashchange', onHashChange);
+  }, [giveToken]);
+
+  // A token the gateway refused or let expire is not kept for the next load.
+  const need = link.auth.phase === 'needed' ? link.auth.need : null;
+  useEffect(() => {
+    if (need === 'refused' || need === 'expired') forgetToken(sessionStore());
+  }, [need]);
+
+  const prompt = (variant: 'inline' | 'overlay') =>
+    need === null ? null : (
+      <TokenPrompt need={need} variant={variant} onSubmit={giveToken} detail={link.closeCode !== null ? link.reason : null} />
+    );
 
   if (!booted) {
     const inputs: BootInputs = {
@@ -30,7 +67,7 @@ export function App() {
         events: state.events.length,
       },
     };
-    return <SystemBoot inputs={inputs} onDone={() => setBooted(true)} />;
+    return <SystemBoot inputs={inputs} onDone={() => setBooted(true)} prompt={prompt('inline')} />;
   }
 
   return (
@@ -41,6 +78,7 @@ export function App() {
       gateway={probe.phase === 'ok' ? probe.status : null}
       latency={latency}
       onDismissResumeNotice={dismissResumeNotice}
+      overlay={prompt('overlay')}
     />
   );
 }

@@ -10,7 +10,8 @@ import type { ServerFrame } from '../lib/socket/frames';
 import { latencyStart, LatencyTracker } from '../features/timeline/model/latency';
 import { INITIAL_PIPELINE_STATE, pipelineReducer } from '../features/timeline/model/pipeline';
 
-export function useGateway(wsUrl: string) {
+/** `token`: the one to start with (later ones: `setToken`). */
+export function useGateway(wsUrl: string, token?: string) {
   const [state, dispatch] = useReducer(pipelineReducer, INITIAL_PIPELINE_STATE);
   const [latency] = useState(() => new LatencyTracker());
   const onFrame = useCallback(
@@ -21,7 +22,7 @@ export function useGateway(wsUrl: string) {
     },
     [latency],
   );
-  const { link, retryNow } = useSocket({ url: wsUrl }, onFrame);
+  const { link, retryNow, setToken } = useSocket({ url: wsUrl, token }, onFrame);
   const dismissResumeNotice = useCallback(() => dispatch({ type: 'dismiss-resume-notice' }), []);
-  return { state, link, retryNow, latency, dismissResumeNotice };
+  return { state, link, retryNow, setToken, latency, dismissResumeNotice };
 }
