@@ -1,8 +1,10 @@
 // The System Boot screen: a console that runs the real start-up checks, line
 // by line, and gives way to the timeline as soon as every blocking check
-// passes. Escape, Enter or Space skip it. With reduced motion, no animation.
+// passes. Escape, Enter or Space skip it (not while typing in a field). With
+// reduced motion, no animation. The page may put a prompt under the lines
+// (the access-token form, when the gateway wants a token).
 
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useNow } from '../../../hooks/useNow';
 import { usePrefersReducedMotion } from '../../../hooks/usePrefersReducedMotion';
 import { bootComplete, deriveChecks, type BootCheck, type BootInputs } from '../model/checks';
@@ -15,6 +17,13 @@ const HOLD_MS = 320;
 interface Props {
   inputs: BootInputs;
   onDone: () => void;
+  /** Shown under the checks, e.g. the token prompt. */
+  prompt?: ReactNode;
+}
+
+/** Keys typed into a form field are the field's, not the skip shortcut's. */
+function inField(target: EventTarget | null): boolean {
+  return target instanceof Element && target.closest('input, textarea, select, [contenteditable="true"]') !== null;
 }
 
 function dots(label: string): string {
@@ -48,7 +57,7 @@ function Line({ check, index, revealed }: { check: BootCheck; index: number; rev
   );
 }
 
-export function SystemBoot({ inputs, onDone }: Props) {
+export function SystemBoot({ inputs, onDone, prompt }: Props) {
   const reducedMotion = usePrefersReducedMotion();
   const now = useNow(250);
   const checks = deriveChecks(inputs, now);
@@ -86,6 +95,7 @@ export function SystemBoot({ inputs, onDone }: Props) {
   // Escape / Enter / Space skip to the timeline, checks pending or not.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
+      if (inField(e.target)) return;
       if (e.key === 'Escape' || e.key === 'Enter' || e.key === ' ' || e.key === 'Spacebar') {
         e.preventDefault();
         doneRef.current();
@@ -96,15 +106,21 @@ export function SystemBoot({ inputs, onDone }: Props) {
   }, []);
 
   const skipRef = useRef<HTMLButtonElement>(null);
-  useEffect(() => skipRef.current?.focus(), []);
+  // The prompt, when there is one, takes the focus itself.
+  const hasPrompt = prompt !== undefined && prompt !== null;
+  useEffect(() => {
+    if (!hasPrompt) skipRef.current?.focus();
+  }, [hasPrompt]);
 
   const summary = complete
     ? degraded
       ? 'OPERATIONAL — EVENT BUS DEGRADED'
       : 'ALL SYSTEMS NOMINAL'
-    : failing
-      ? `HOLDING — ${failing.label.toUpperCase()} FAILED, RETRYING`
-      : 'INITIALISING';
+    : failing?.id === 'auth'
+      ? 'HOLDING — ACCESS TOKEN NEEDED'
+      : failing
+        ? `HOLDING — ${failing.label.toUpperCase()} FAILED, RETRYING`
+        : 'INITIALISING';
 
   return (
     <div className={`boot ${reducedMotion ? 'boot--still' : ''}`} data-testid="system-boot" data-complete={complete}>
@@ -124,6 +140,7 @@ export function SystemBoot({ inputs, onDone }: Props) {
             <Line key={check.id} check={check} index={i} revealed={i < revealed} />
           ))}
         </ol>
+        {prompt}
         <div className="boot__footer">
           <div
             className={`boot__summary boot__summary--${tone}`}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { LinkInfo } from '../../../lib/socket/client';
-import { BUS_DOWN, BUS_UP, WELCOME } from '../../../testing/fixtures';
+import type { AuthInfo, LinkInfo } from '../../../lib/socket/client';
+import { BUS_DOWN, BUS_UP, WELCOME, WELCOME_AUTH } from '../../../testing/fixtures';
 import type { BusFrame, WelcomeFrame } from '../../../lib/socket/frames';
 import { bootComplete, deriveChecks, type BootInputs } from './checks';
 
@@ -44,7 +44,7 @@ describe('deriveChecks', () => {
   it('shows nothing as done before it is', () => {
     const b = inputs({
       probe: { phase: 'pending' },
-      link: { ...live, status: 'connecting' },
+      link: { ...live, status: 'connecting', auth: { phase: 'unknown' } },
       socketBus: null,
       welcome: null,
       snapshot: { received: false, runs: 0, events: 0 },
@@ -55,7 +55,12 @@ describe('deriveChecks', () => {
   });
 
   it('shows a failing gateway probe with its error and the retry countdown', () => {
-    const c = byId(inputs({ probe: { phase: 'failed', error: 'HTTP 502 Bad Gateway', retryAt: NOW + 2_100 } }));
+    const c = byId(
+      inputs({
+        probe: { phase: 'failed', error: 'HTTP 502 Bad Gateway', retryAt: NOW + 2_100 },
+        link: { ...live, status: 'connecting', auth: { phase: 'unknown' } },
+      }),
+    );
     expect(c.gateway).toMatchObject({ state: 'failed', badge: 'FAIL' });
     expect(c.gateway!.detail).toBe('HTTP 502 Bad Gateway · retry in 3 s');
     expect(c.auth!.state).toBe('pending');
@@ -84,9 +89,44 @@ describe('deriveChecks', () => {
     expect(refused.stream!.detail).toBe('refused by the gateway (4501)');
   });
 
-  it('fails the auth line when the gateway announces a required token', () => {
-    const c = byId(inputs({ probe: { phase: 'ok', status: { ...STATUS, auth: { required: true } } } }));
-    expect(c.auth!.state).toBe('failed');
+  describe('the auth line', () => {
+    const required = { phase: 'ok', status: { ...STATUS, auth: { required: true } } } as const;
+    const withAuth = (auth: AuthInfo, overrides: Partial<BootInputs> = {}) =>
+      byId(inputs({ probe: required, link: { ...live, auth }, welcome: WELCOME_AUTH as WelcomeFrame, ...overrides })).auth!;
+
+    it('is not required when the welcome says auth none, even before the status probe answers', () => {
+      const c = byId(inputs({ probe: { phase: 'pending' }, link: { ...live, auth: { phase: 'none' } } })).auth!;
+      expect(c).toMatchObject({ state: 'ok', badge: 'N/A' });
+      expect(c.detail).toMatch(/^not required/);
+    });
+
+    it('waits while the gateway is unknown, and while a required token has not been answered', () => {
+      expect(byId(inputs({ probe: { phase: 'pending' }, link: { ...live, auth: { phase: 'unknown' } } })).auth!.state).toBe('pending');
+      const announced = withAuth({ phase: 'unknown' }, { link: { ...live, status: 'connecting', auth: { phase: 'unknown' } } });
+      expect(announced).toMatchObject({ state: 'pending' });
+      expect(announced.detail).toContain('requires a token');
+      const sent = withAuth({ phase: 'pending' });
+      expect(sent).toMatchObject({ state: 'pending', badge: 'WAIT' });
+      expect(bootComplete(deriveChecks(inputs({ probe: required, link: { ...live, auth: { phase: 'pending' } } }), NOW))).toBe(false);
+    });
+
+    it('is ok as the user and tenant of the authenticated frame', () => {
+      const identity = { sub: 'alice', tenant: 'acme', roles: ['viewer'], expires_at: '2026-11-28T16:00:00.000Z' };
+      expect(withAuth({ phase: 'authenticated', identity })).toMatchObject({ state: 'ok', badge: 'OK', detail: 'as alice (tenant acme)' });
+      expect(withAuth({ phase: 'authenticated', identity: { ...identity, tenant: null } }).detail).toBe('as alice');
+      expect(bootComplete(deriveChecks(inputs({ probe: required, link: { ...live, auth: { phase: 'authenticated', identity } } }), NOW))).toBe(true);
+    });
+
+    it.each([
+      ['missing', 'the gateway requires a token: paste one below'],
+      ['refused', 'token refused by the gateway: paste another one'],
+      ['expired', 'token expired: paste a fresh one'],
+    ] as const)('fails with the reason when a token is %s', (need, detail) => {
+      const offline = { ...live, status: 'offline' as const, auth: { phase: 'needed' as const, need } };
+      const c = withAuth({ phase: 'needed', need }, { link: offline });
+      expect(c).toMatchObject({ state: 'failed', badge: 'FAIL', detail });
+      expect(bootComplete(deriveChecks(inputs({ probe: required, link: offline }), NOW))).toBe(false);
+    });
   });
 
   it('fails the stream line when the gateway speaks another protocol version', () => {

@@ -6,7 +6,7 @@
 // with the bus down the dashboard still shows the last known state and says
 // "Redis down", so boot goes on (the line reads DEGRADED).
 
-import type { LinkInfo } from '../../../lib/socket/client';
+import type { AuthInfo, LinkInfo, TokenNeed } from '../../../lib/socket/client';
 import { PROTOCOL_VERSION, type BusFrame, type WelcomeFrame } from '../../../lib/socket/frames';
 import type { GatewayStatus } from '../../../lib/gatewayStatus';
 import { busLabel } from '../../../lib/bus';
@@ -55,6 +55,36 @@ function inSeconds(at: number | null, now: number): string {
   return ` · retry in ${Math.max(0, Math.ceil((at - now) / 1000))} s`;
 }
 
+/** What the gateway asks of a token, and what became of the one sent. */
+function authCheck(auth: AuthInfo, probe: GatewayProbe): BootCheck {
+  const label = 'Authenticated';
+  switch (auth.phase) {
+    case 'none':
+      return check('auth', label, 'ok', NOT_REQUIRED, true, 'N/A');
+    case 'authenticated': {
+      const { sub, tenant } = auth.identity;
+      return check('auth', label, 'ok', `as ${sub}${tenant === null ? '' : ` (tenant ${tenant})`}`);
+    }
+    case 'pending':
+      return check('auth', label, 'pending', 'token sent, waiting for the gateway');
+    case 'needed':
+      return check('auth', label, 'failed', TOKEN_NEED_TEXT[auth.need]);
+    case 'unknown':
+      // No welcome yet: the status probe may already tell.
+      if (probe.phase !== 'ok') return check('auth', label, 'pending', 'waiting for the gateway');
+      if (probe.status.auth?.required) return check('auth', label, 'pending', 'the gateway requires a token; waiting for the live link');
+      return check('auth', label, 'ok', NOT_REQUIRED, true, 'N/A');
+  }
+}
+
+const NOT_REQUIRED = 'not required: the gateway accepts anonymous dashboards';
+
+const TOKEN_NEED_TEXT: Record<TokenNeed, string> = {
+  missing: 'the gateway requires a token: paste one below',
+  refused: 'token refused by the gateway: paste another one',
+  expired: 'token expired: paste a fresh one',
+};
+
 export function deriveChecks(inputs: BootInputs, now: number): BootCheck[] {
   const { probe, link } = inputs;
   const checks: BootCheck[] = [];
@@ -69,13 +99,7 @@ export function deriveChecks(inputs: BootInputs, now: number): BootCheck[] {
     checks.push(check('gateway', 'Gateway reachable', 'pending', `GET ${inputs.statusUrl}`));
   }
 
-  if (probe.phase !== 'ok') {
-    checks.push(check('auth', 'Authenticated', 'pending', 'waiting for the gateway'));
-  } else if (probe.status.auth?.required) {
-    checks.push(check('auth', 'Authenticated', 'failed', 'the gateway requires a token; this dashboard cannot send one yet'));
-  } else {
-    checks.push(check('auth', 'Authenticated', 'ok', 'not required: the gateway accepts anonymous dashboards', true, 'N/A'));
-  }
+  checks.push(authCheck(link.auth, probe));
 
   const bus = inputs.socketBus ?? (probe.phase === 'ok' ? probe.status.bus : null);
   if (!bus) {
