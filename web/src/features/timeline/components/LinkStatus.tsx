@@ -1,5 +1,7 @@
-// The link badge: LIVE, CONNECTING, RECONNECTING IN N s, OFFLINE, with a
-// "retry now" button whenever the page is waiting.
+// The link badge: LIVE, CONNECTING, RECONNECTING IN N s, OFFLINE (or TOKEN
+// NEEDED / REFUSED / EXPIRED), with a "retry now" button whenever the page
+// is waiting for the network or the gateway (a missing token is asked for
+// by the token prompt instead).
 
 import { useNow } from '../../../hooks/useNow';
 import type { LinkInfo } from '../../../lib/socket/client';
@@ -20,13 +22,15 @@ export function linkText(link: LinkInfo, now: number): string {
       return `RECONNECTING IN ${s} s`;
     }
     case 'offline':
-      return 'OFFLINE';
+      return link.auth.phase === 'needed' ? TOKEN_TEXT[link.auth.need] : 'OFFLINE';
   }
 }
 
+const TOKEN_TEXT = { missing: 'TOKEN NEEDED', refused: 'TOKEN REFUSED', expired: 'TOKEN EXPIRED' } as const;
+
 export function LinkStatus({ link, onRetry }: Props) {
   const now = useNow(250, link.status === 'reconnecting');
-  const waiting = link.status === 'reconnecting' || link.status === 'offline';
+  const waiting = (link.status === 'reconnecting' || link.status === 'offline') && link.auth.phase !== 'needed';
   return (
     <div className="link-status-wrap">
       <div

@@ -1,7 +1,8 @@
-// The Operations Timeline screen: header (link, bus, latency), run picker,
-// the six stages of the selected run, and the event log.
+// The Operations Timeline screen: header (link, who, bus, latency), run
+// picker, the six stages of the selected run, and the event log. An overlay
+// (the token prompt) makes the screen inert while it is shown.
 
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import type { LinkInfo } from '../../../lib/socket/client';
 import { STAGES } from '../../../lib/socket/frames';
 import type { GatewayStatus } from '../../../lib/gatewayStatus';
@@ -9,6 +10,7 @@ import type { LatencyTracker } from '../model/latency';
 import { runsNewestFirst, type PipelineState } from '../model/pipeline';
 import { BusStatus } from './BusStatus';
 import { EventLog } from './EventLog';
+import { IdentityBadge } from './IdentityBadge';
 import { LogoMark } from './icons';
 import { LatencyReadout } from './LatencyReadout';
 import { LinkStatus } from './LinkStatus';
@@ -25,11 +27,13 @@ interface Props {
   gateway: GatewayStatus | null;
   latency: LatencyTracker;
   onDismissResumeNotice: () => void;
+  /** A dialog over the screen; the screen is inert while there is one. */
+  overlay?: ReactNode;
 }
 
 const nf = new Intl.NumberFormat('en-US');
 
-export function OperationsTimeline({ state, link, onRetry, gateway, latency, onDismissResumeNotice }: Props) {
+export function OperationsTimeline({ state, link, onRetry, gateway, latency, onDismissResumeNotice, overlay }: Props) {
   const [pinned, setPinned] = useState<string | null>(null);
   const runs = useMemo(() => runsNewestFirst(state.runs), [state.runs]);
   // A pinned run that is no longer retained falls back to the newest.
@@ -42,71 +46,76 @@ export function OperationsTimeline({ state, link, onRetry, gateway, latency, onD
   // …and everything marked since is on screen once React has committed it.
   useEffect(() => latency.flush(Date.now()), [state.events, latency]);
 
+  const covered = overlay !== undefined && overlay !== null;
   return (
-    <div className="ops" data-testid="operations-timeline">
-      <header className="ops__header">
-        <div className="brand">
-          <LogoMark className="brand__mark" />
-          <div>
-            <p className="brand__name">Tactical Link</p>
-            <h1 className="brand__screen">Operations Timeline</h1>
-          </div>
-        </div>
-        <div className="ops__status" aria-label="System status">
-          <LinkStatus link={link} onRetry={onRetry} />
-          <BusStatus bus={bus} stale={link.status !== 'live'} />
-          <LatencyReadout tracker={latency} />
-          {gateway && (
-            <div className="gateway-stats" data-testid="gateway-stats" title={gateway.server}>
-              <span>
-                <span className="gateway-stats__value">{nf.format(gateway.connections)}</span>{' '}
-                {gateway.connections === 1 ? 'client' : 'clients'}
-              </span>
-              <span>
-                <span className="gateway-stats__value">{nf.format(gateway.events_relayed)}</span> relayed
-              </span>
+    <>
+      <div className="ops" data-testid="operations-timeline" inert={covered}>
+        <header className="ops__header">
+          <div className="brand">
+            <LogoMark className="brand__mark" />
+            <div>
+              <p className="brand__name">Tactical Link</p>
+              <h1 className="brand__screen">Operations Timeline</h1>
             </div>
-          )}
-        </div>
-      </header>
+          </div>
+          <div className="ops__status" aria-label="System status">
+            <LinkStatus link={link} onRetry={onRetry} />
+            <IdentityBadge auth={link.auth} />
+            <BusStatus bus={bus} stale={link.status !== 'live'} />
+            <LatencyReadout tracker={latency} />
+            {gateway && (
+              <div className="gateway-stats" data-testid="gateway-stats" title={gateway.server}>
+                <span>
+                  <span className="gateway-stats__value">{nf.format(gateway.connections)}</span>{' '}
+                  {gateway.connections === 1 ? 'client' : 'clients'}
+                </span>
+                <span>
+                  <span className="gateway-stats__value">{nf.format(gateway.events_relayed)}</span> relayed
+                </span>
+              </div>
+            )}
+          </div>
+        </header>
 
-      {link.status !== 'live' && state.snapshotReceived && (
-        <div className="stale-banner" role="note" data-testid="stale-banner">
-          Live link {link.status === 'offline' ? 'offline' : 'down'}
-          {link.reason ? ` — ${link.reason}` : ''}. Showing the last known state; it catches up on reconnect.
-        </div>
-      )}
-      {state.resumeFailed !== null && <ResumeNotice lastId={state.resumeFailed} onDismiss={onDismissResumeNotice} />}
-      {bus?.state === 'down' && (
-        <div className="stale-banner stale-banner--bus" role="note" data-testid="bus-banner">
-          The gateway has lost its event bus{bus.detail ? `: ${bus.detail}` : ''}. Stages may lag until it is back
-          {bus.lossy ? '; events published meanwhile are lost' : ''}.
-        </div>
-      )}
+        {link.status !== 'live' && state.snapshotReceived && (
+          <div className="stale-banner" role="note" data-testid="stale-banner">
+            Live link {link.status === 'offline' ? 'offline' : 'down'}
+            {link.reason ? ` — ${link.reason}` : ''}. Showing the last known state; it catches up on reconnect.
+          </div>
+        )}
+        {state.resumeFailed !== null && <ResumeNotice lastId={state.resumeFailed} onDismiss={onDismissResumeNotice} />}
+        {bus?.state === 'down' && (
+          <div className="stale-banner stale-banner--bus" role="note" data-testid="bus-banner">
+            The gateway has lost its event bus{bus.detail ? `: ${bus.detail}` : ''}. Stages may lag until it is back
+            {bus.lossy ? '; events published meanwhile are lost' : ''}.
+          </div>
+        )}
 
-      <main className="ops__main">
-        <section className="panel pipeline" aria-labelledby="pipeline-title">
-          <header className="panel__header pipeline__header">
-            <h2 id="pipeline-title" className="visually-hidden">
-              Pipeline
-            </h2>
-            <RunSelector runs={runs} pinned={pinnedRun ? pinnedRun.runId : null} onPin={setPinned} />
-            <RunSummary run={selected} />
-          </header>
-          <ol className="stages" aria-label={selected ? `Stages of ${selected.runId}` : 'Stages'} data-run-id={selected?.runId ?? ''}>
-            {STAGES.map((stage, i) => (
-              <StageCard
-                key={stage}
-                stage={stage}
-                index={i}
-                view={selected ? selected.stages[stage] : { status: 'idle', detail: null, startedAt: null, endedAt: null, error: null }}
-              />
-            ))}
-          </ol>
-        </section>
+        <main className="ops__main">
+          <section className="panel pipeline" aria-labelledby="pipeline-title">
+            <header className="panel__header pipeline__header">
+              <h2 id="pipeline-title" className="visually-hidden">
+                Pipeline
+              </h2>
+              <RunSelector runs={runs} pinned={pinnedRun ? pinnedRun.runId : null} onPin={setPinned} />
+              <RunSummary run={selected} />
+            </header>
+            <ol className="stages" aria-label={selected ? `Stages of ${selected.runId}` : 'Stages'} data-run-id={selected?.runId ?? ''}>
+              {STAGES.map((stage, i) => (
+                <StageCard
+                  key={stage}
+                  stage={stage}
+                  index={i}
+                  view={selected ? selected.stages[stage] : { status: 'idle', detail: null, startedAt: null, endedAt: null, error: null }}
+                />
+              ))}
+            </ol>
+          </section>
 
-        <EventLog events={state.events} />
-      </main>
-    </div>
+          <EventLog events={state.events} />
+        </main>
+      </div>
+      {overlay}
+    </>
   );
 }
