@@ -2,6 +2,7 @@
 // free ports), a publisher, and helpers to read the dashboard through its
 // test-contract attributes (data-testid, data-stage, data-status, data-state).
 
+import { writeFile } from 'node:fs/promises';
 import { test as base, expect, type Page, type TestInfo } from '@playwright/test';
 import { gatewayBinary, Proc, RedisPublisher, runCli, startGateway, startRedis } from './stack.mjs';
 
@@ -48,6 +49,16 @@ export interface Stack {
   startGateway(options?: { samePort?: boolean; args?: string[] }): Promise<void>;
   /** Starts `tactical-link simulate` against this Redis in the background; stopped after the test. */
   simulate(args: string[]): Proc;
+  /** `tactical-link token` with the test's `jwtSecret`: a signed token for these claims. */
+  mintToken(claims: { sub: string; tenant?: string; roles?: string[]; ttl?: string }): Promise<string>;
+}
+
+/** Per-file settings of the stack (`test.use({ … })`). */
+export interface StackOptions {
+  /** Extra `serve` arguments for every gateway of the test (restarts add theirs after these). */
+  gatewayArgs: string[];
+  /** An HS256 secret (32 bytes or more): the gateway then requires tokens, and `stack.mintToken` signs them. */
+  jwtSecret: string | null;
 }
 
 async function waitReady(url: string): Promise<void> {
@@ -72,16 +83,25 @@ function attachLogs(testInfo: TestInfo, procs: Proc[]): Promise<unknown> {
   );
 }
 
-export const test = base.extend<{ stack: Stack }>({
-  stack: async ({}, use, testInfo) => {
+export const test = base.extend<StackOptions & { stack: Stack }>({
+  gatewayArgs: [[], { option: true }],
+  jwtSecret: [null, { option: true }],
+  stack: async ({ gatewayArgs, jwtSecret }, use, testInfo) => {
     const procs: Proc[] = [];
+    // The secret goes to the gateway as a file (never on a command line).
+    const secretFile = testInfo.outputPath('jwt-secret');
+    const baseArgs = [...gatewayArgs];
+    if (jwtSecret !== null) {
+      await writeFile(secretFile, jwtSecret, { mode: 0o600 });
+      baseArgs.push('--jwt-secret-file', secretFile);
+    }
     const redis = await startRedis();
     procs.push(redis.proc);
     const publisher = new RedisPublisher(redis.port);
     let gateway: Awaited<ReturnType<typeof startGateway>> | null = null;
     try {
       await publisher.connect();
-      gateway = await startGateway({ redisUrl: redis.url });
+      gateway = await startGateway({ redisUrl: redis.url, args: baseArgs });
       procs.push(gateway.proc);
       await waitReady(gateway.url);
       let port = gateway.port;
@@ -114,7 +134,7 @@ export const test = base.extend<{ stack: Stack }>({
           // The old socket may linger for a moment: retry a bind that fails.
           for (let attempt = 1; ; attempt += 1) {
             try {
-              gateway = await startGateway({ redisUrl: redis.url, port: wanted, args: options.args ?? [] });
+              gateway = await startGateway({ redisUrl: redis.url, port: wanted, args: [...baseArgs, ...(options.args ?? [])] });
               break;
             } catch (err) {
               if (attempt >= 5) throw err;
@@ -130,6 +150,15 @@ export const test = base.extend<{ stack: Stack }>({
           const proc = new Proc('tactical-link simulate', gatewayBinary(), ['simulate', '--redis', redis.url, ...args]);
           procs.push(proc);
           return proc;
+        },
+        async mintToken({ sub, tenant, roles = [], ttl = '1h' }) {
+          if (jwtSecret === null) throw new Error('mintToken needs test.use({ jwtSecret })');
+          const args = ['token', '--jwt-secret-file', secretFile, '--sub', sub, '--ttl', ttl];
+          if (tenant !== undefined) args.push('--tenant', tenant);
+          for (const role of roles) args.push('--role', role);
+          const token = (await runCli(args)).match(/^[\w-]+\.[\w-]+\.[\w-]+$/m)?.[0];
+          if (!token) throw new Error(`tactical-link token printed no token`);
+          return token;
         },
       };
       await use(stack);
