@@ -734,6 +734,18 @@ describe('SocketClient: authentication', () => {
     expect(client.getStatus().auth).toEqual({ phase: 'needed', need: 'missing' });
   });
 
+  it('a token given after disconnect() is kept but does not reopen the link', () => {
+    const client = makeClient();
+    client.connect({ url: URL });
+    openWithAuth();
+    client.disconnect();
+    client.setToken('tok-1');
+    expect(sockets).toHaveLength(1);
+    client.connect({ url: URL });
+    openWithAuth();
+    expect(sent(last())).toEqual([{ type: 'auth', token: 'tok-1' }]);
+  });
+
   it('4408 (no auth in time) reconnects with back-off like any drop', () => {
     const client = makeClient();
     client.connect({ url: URL, token: 'tok-1' });

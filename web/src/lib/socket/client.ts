@@ -197,6 +197,8 @@ export class SocketClient {
   private viewOwner: string | null = null;
   /** The current socket asked to resume. */
   private resuming = false;
+  /** disconnect() was called and no connect() since: a token alone does not reopen the link. */
+  private closedByOwner = false;
   /** Event frames still to come as the replay announced by `resumed` on the current socket. */
   private replayLeft = 0;
 
@@ -245,6 +247,7 @@ export class SocketClient {
     }
     if (options.token !== undefined && options.token !== this.options?.token) this.token = options.token || null;
     this.options = options;
+    this.closedByOwner = false;
     this.stopWatching ??= this.env.watch({
       online: () => this.input({ type: 'wake' }),
       visible: () => this.input({ type: 'wake' }),
@@ -262,6 +265,7 @@ export class SocketClient {
 
   /** Closes the link for good; no reconnect until `connect` is called again. */
   disconnect(): void {
+    this.closedByOwner = true;
     this.input({ type: 'disconnect' });
     this.stopWatching?.();
     this.stopWatching = null;
@@ -282,7 +286,7 @@ export class SocketClient {
       if (fresh !== (this.unanswered.at(-1) ?? this.acceptedToken)) this.sendAuth(fresh);
       return;
     }
-    if (this.auth.phase === 'needed' && this.options) {
+    if (this.auth.phase === 'needed' && this.options && !this.closedByOwner) {
       this.auth = AUTH_PENDING;
       this.connect(this.options);
     }
