@@ -365,7 +365,8 @@ async fn record(
     let mut ping = tokio::time::interval(config.ping_interval);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.reset();
-    let mut batch = Vec::with_capacity(RECORD_BATCH);
+    let batch_limit = record_batch_limit(config.history_size);
+    let mut batch = Vec::with_capacity(batch_limit);
     loop {
         tokio::select! {
             message = messages.next() => {
@@ -381,7 +382,7 @@ async fn record(
                     if let Ok(event) = health.hub.validate(message.get_payload_bytes()) {
                         batch.push((message, event));
                     }
-                    if batch.len() < RECORD_BATCH {
+                    if batch.len() < batch_limit {
                         match messages.next().now_or_never() {
                             Some(Some(message)) => next = Some(message),
                             Some(None) => closed = true,
@@ -410,6 +411,15 @@ async fn record(
 
 /// Most messages recorded in one pipeline.
 const RECORD_BATCH: usize = 512;
+
+/// Messages recorded in one pipeline for a stream that keeps `history_size`
+/// entries: at most a quarter of them. The stream runs ahead of what the
+/// hub has relayed by up to one pipeline; were that more than the stream
+/// keeps, the stream reader (`XREAD` from the hub's last id) could find
+/// the entries after that id trimmed away, and skip them.
+fn record_batch_limit(history_size: usize) -> usize {
+    (history_size / 4).clamp(1, RECORD_BATCH)
+}
 
 /// One pipeline of [`RECORD_SCRIPT`] calls.
 struct Recording<'a> {
@@ -601,4 +611,44 @@ pub async fn publish_recorded(
         .arg(channel)
         .invoke_async(connection)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pipeline_never_outruns_the_stream_it_records_into() {
+        assert_eq!(record_batch_limit(10_000), RECORD_BATCH);
+        assert_eq!(record_batch_limit(64), 16);
+        assert_eq!(record_batch_limit(2), 1);
+        for size in [1, 3, 64, 100, 2047, 2048, 100_000] {
+            assert!(record_batch_limit(size) * 4 <= size.max(4));
+        }
+    }
+
+    #[test]
+    fn the_record_reply_gives_the_id_and_the_one_before() {
+        let bulk = |s: &str| redis::Value::BulkString(s.as_bytes().to_vec());
+        let id = |ms, seq| EventId { ms, seq };
+        assert_eq!(
+            recorded_ids(redis::Value::Array(vec![bulk("5-1"), bulk("5-0")])),
+            Some((id(5, 1), Some(id(5, 0))))
+        );
+        assert_eq!(
+            recorded_ids(redis::Value::Array(vec![bulk("5-0"), bulk("")])),
+            Some((id(5, 0), None)),
+            "the first entry of an empty stream"
+        );
+        assert_eq!(
+            recorded_ids(redis::Value::Nil),
+            None,
+            "an unknown duplicate"
+        );
+        assert_eq!(
+            recorded_ids(redis::Value::Array(vec![bulk("5-0")])),
+            None,
+            "another shape"
+        );
+    }
 }
