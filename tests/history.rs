@@ -277,6 +277,9 @@ async fn a_client_moving_between_two_gateways_resumes_without_gap_or_duplicate()
     let b = Gateway::start(&["serve", "--redis", &redis.url()]);
     wait_ready(&a).await;
     wait_ready(&b).await;
+    // Connected before the first publish, so every event reaches it as an
+    // event frame (one published earlier would be in its snapshot instead).
+    let (mut on_a, _) = Client::connect_ready(&a.ws_url()).await;
     // Plain PUBLISH, as the existing services do: both gateways receive
     // every message; each must be recorded once.
     let publisher = tokio::task::spawn_blocking({
@@ -294,7 +297,6 @@ async fn a_client_moving_between_two_gateways_resumes_without_gap_or_duplicate()
             }
         }
     });
-    let (mut on_a, _) = Client::connect_ready(&a.ws_url()).await;
     let mut seen = Vec::new();
     while seen.len() < 60 {
         let frame = on_a.expect_type("event").await;

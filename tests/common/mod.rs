@@ -309,6 +309,18 @@ impl Drop for Gateway {
             let _ = child.kill();
             let _ = child.wait();
         }
+        // A failing test shows what the gateway said (the tail of it).
+        if std::thread::panicking() {
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
+            eprintln!(
+                "--- last lines of the log of the gateway at {} ---",
+                self.addr
+            );
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
         let _ = std::fs::remove_file(&self.stderr_log);
     }
 }
