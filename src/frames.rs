@@ -4,9 +4,9 @@
 //! [`Frame`] is a reference-counted UTF-8 buffer, so fanning it out to ten
 //! thousand clients copies a pointer, not the JSON.
 
-use axum::extract::ws::Utf8Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::clock;
 use crate::event::{PipelineUpdate, Scope};

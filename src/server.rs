@@ -11,11 +11,13 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Query, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::handshake::server::create_response_with_body;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -208,12 +210,33 @@ struct WsParams {
 /// The upgrade: origin, per-IP limit and an `Authorization` header are
 /// checked here, before any socket exists.
 async fn websocket(
-    ws: WebSocketUpgrade,
     Query(params): Query<WsParams>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     State(state): State<AppState>,
+    request: Request,
 ) -> Response {
+    // The handshake (method, Connection, Upgrade, version, key) is checked
+    // by tungstenite; the gateway owns the upgraded stream from then on.
+    let (mut parts, body) = request.into_parts();
+    let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
+        return (
+            StatusCode::UPGRADE_REQUIRED,
+            "a WebSocket upgrade is required\n",
+        )
+            .into_response();
+    };
+    let request = Request::from_parts(parts, body);
+    let switching = match create_response_with_body(&request, Body::empty) {
+        Ok(response) => response,
+        Err(err) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("not a WebSocket upgrade: {err}\n"),
+            )
+                .into_response();
+        }
+    };
+    let headers = request.headers();
     let ctx = &state.connections;
     let metrics = ctx.hub.metrics();
     let header = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
@@ -233,7 +256,7 @@ async fn websocket(
         )
             .into_response();
     };
-    let principal = match (api::bearer_token(&headers), &ctx.verifier) {
+    let principal = match (api::bearer_token(headers), &ctx.verifier) {
         (Some(token), Some(verifier)) => match verifier.verify(token) {
             Ok(principal) => Some(principal),
             Err(err) => {
@@ -248,5 +271,6 @@ async fn websocket(
         resume_from: params.last_id,
         ip_slot,
     };
-    ws::upgrade(ws, state.connections, admission)
+    ws::start(on_upgrade, state.connections, admission);
+    switching.into_response()
 }

@@ -12,11 +12,15 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::task::Poll;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
-use futures_util::SinkExt;
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use hyper_util::rt::TokioIo;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::time::{Instant, timeout};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -110,21 +114,43 @@ pub struct Admission {
     pub ip_slot: Counted,
 }
 
-/// Accepts an upgrade request and starts the connection task.
-pub fn upgrade(ws: WebSocketUpgrade, ctx: ConnectionContext, admission: Admission) -> Response {
+/// The WebSocket of one client.
+type WebSocket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// Frames larger than this are written in fragments of this size, so that
+/// tungstenite's write buffer, which keeps the capacity of the largest
+/// frame it ever held, stays this small: a 90 KB snapshot written whole
+/// would leave every connection holding 90 KB for its whole life.
+const FRAGMENT_BYTES: usize = 8 * 1024;
+
+/// Starts the connection task once the HTTP upgrade completes.
+pub fn start(on_upgrade: hyper::upgrade::OnUpgrade, ctx: ConnectionContext, admission: Admission) {
     let config = &ctx.config;
-    // The write buffer may hold a whole snapshot plus a batch of frames;
-    // past that, writes fail instead of growing without bound.
-    let max_write_buffer = config.write_buffer_bytes + 8 * 1024 * 1024;
-    ws.read_buffer_size(config.read_buffer_bytes)
+    // A batch of fragments and frames fits; past the maximum, writes fail
+    // instead of growing without bound.
+    let socket_config = WebSocketConfig::default()
+        .read_buffer_size(config.read_buffer_bytes)
         .write_buffer_size(config.write_buffer_bytes)
-        .max_write_buffer_size(max_write_buffer)
-        .max_message_size(config.max_client_frame_bytes)
-        .max_frame_size(config.max_client_frame_bytes)
-        .on_upgrade(move |socket| {
-            let tracker = ctx.tracker.clone();
-            tracker.track_future(serve(socket, ctx, admission))
-        })
+        .max_write_buffer_size(config.write_buffer_bytes + 8 * 1024 * 1024)
+        .max_message_size(Some(config.max_client_frame_bytes))
+        .max_frame_size(Some(config.max_client_frame_bytes));
+    let tracker = ctx.tracker.clone();
+    tracker.spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(err) => {
+                tracing::debug!("WebSocket upgrade failed: {err}");
+                return;
+            }
+        };
+        let socket = WebSocketStream::from_raw_socket(
+            TokioIo::new(upgraded),
+            Role::Server,
+            Some(socket_config),
+        )
+        .await;
+        serve(socket, ctx, admission).await;
+    });
 }
 
 /// Why the server ended a connection.
@@ -152,7 +178,7 @@ async fn serve(mut socket: WebSocket, ctx: ConnectionContext, admission: Admissi
     if let Some(close) = close {
         tracing::debug!(%session, code = close.code, reason = close.reason, "closing client");
         let frame = Message::Close(Some(CloseFrame {
-            code: close.code,
+            code: close.code.into(),
             reason: Utf8Bytes::from_static(close.reason),
         }));
         let _ = timeout(Duration::from_secs(1), socket.send(frame)).await;
@@ -296,7 +322,7 @@ async fn run(
                 }
                 metrics.delivery_latency.observe(oldest.elapsed().as_secs_f64());
             }
-            incoming = socket.recv() => {
+            incoming = socket.next() => {
                 last_heard = Instant::now();
                 let text = match incoming {
                     None => return None,
@@ -310,6 +336,7 @@ async fn run(
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     // tungstenite replies to the close handshake itself.
                     Some(Ok(Message::Close(_))) => return None,
+                    Some(Ok(Message::Frame(_))) => continue,
                 };
                 if !bucket.allow() {
                     metrics.rate_limited.fetch_add(1, Relaxed);
@@ -372,7 +399,7 @@ async fn authenticate(
 ) -> Result<Principal, Option<Close>> {
     let deadline = Instant::now() + limit;
     loop {
-        let message = match tokio::time::timeout_at(deadline, socket.recv()).await {
+        let message = match tokio::time::timeout_at(deadline, socket.next()).await {
             Err(_) => {
                 metrics.auth_failures.fetch_add(1, Relaxed);
                 return Err(Some(Close {
@@ -404,7 +431,7 @@ async fn authenticate(
                     reason: "binary frames are not accepted",
                 }));
             }
-            Message::Ping(_) | Message::Pong(_) => {}
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             Message::Close(_) => return Err(None),
         }
     }
@@ -446,19 +473,20 @@ fn slow_consumer(metrics: &Metrics) -> Close {
 }
 
 /// Maps a read error to the close frame the client is owed.
-fn read_error(err: axum::Error) -> Option<Close> {
-    use tokio_tungstenite::tungstenite::Error as WsError;
-    let inner = err.into_inner();
-    match inner.downcast_ref::<WsError>() {
-        Some(WsError::Capacity(_)) => Some(Close {
+fn read_error(err: tungstenite::Error) -> Option<Close> {
+    use tungstenite::Error as WsError;
+    match err {
+        WsError::Capacity(_) => Some(Close {
             code: close_code::TOO_BIG,
             reason: "frame too large",
         }),
-        Some(WsError::Utf8(_)) => Some(Close {
+        WsError::Utf8(_) => Some(Close {
             code: 1007,
             reason: "invalid UTF-8",
         }),
-        Some(WsError::Protocol(_)) => Some(Close {
+        // The peer went away without a close frame: nobody to tell.
+        WsError::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake) => None,
+        WsError::Protocol(_) => Some(Close {
             code: 1002,
             reason: "protocol error",
         }),
@@ -493,11 +521,17 @@ async fn write_all(
     let write = async {
         let mut count = 0u64;
         for frame in batch {
-            socket.feed(Message::Text(frame)).await?;
+            if frame.len() <= FRAGMENT_BYTES {
+                socket.feed(Message::Text(frame)).await?;
+            } else {
+                for fragment in fragments(frame) {
+                    socket.feed(fragment).await?;
+                }
+            }
             count += 1;
         }
         socket.flush().await?;
-        Ok::<u64, axum::Error>(count)
+        Ok::<u64, tungstenite::Error>(count)
     };
     // Most writes complete at once (the socket buffer has room): only a
     // write that has to wait gets a timer, so the common case does not
@@ -515,5 +549,56 @@ async fn write_all(
         }
         Ok(Err(_)) => Err(WriteFailure::Broken),
         Err(_) => Err(WriteFailure::TimedOut),
+    }
+}
+
+/// A large text frame as a fragmented message (RFC 6455, section 5.4):
+/// slices of the shared bytes, no copy.
+fn fragments(frame: Frame) -> impl Iterator<Item = Message> {
+    let bytes = Bytes::from(frame);
+    let count = bytes.len().div_ceil(FRAGMENT_BYTES);
+    (0..count).map(move |index| {
+        let start = index * FRAGMENT_BYTES;
+        let end = (start + FRAGMENT_BYTES).min(bytes.len());
+        let opcode = if index == 0 {
+            OpCode::Data(Data::Text)
+        } else {
+            OpCode::Data(Data::Continue)
+        };
+        let is_final = index + 1 == count;
+        Message::Frame(tungstenite::protocol::frame::Frame::message(
+            bytes.slice(start..end),
+            opcode,
+            is_final,
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_frame_is_split_into_fragments_that_join_back_exactly() {
+        let text: String = (0..3 * FRAGMENT_BYTES + 17)
+            .map(|i| if i % 7 == 0 { 'é' } else { 'x' })
+            .collect();
+        let parts: Vec<_> = fragments(Frame::from(text.clone()))
+            .map(|message| match message {
+                Message::Frame(frame) => frame,
+                other => panic!("a raw frame, not {other:?}"),
+            })
+            .collect();
+        assert!(parts.len() > 3, "split into several fragments");
+        assert_eq!(parts[0].header().opcode, OpCode::Data(Data::Text));
+        for (index, part) in parts.iter().enumerate() {
+            assert!(part.len() <= FRAGMENT_BYTES + 14, "header + one slice");
+            if index > 0 {
+                assert_eq!(part.header().opcode, OpCode::Data(Data::Continue));
+            }
+            assert_eq!(part.header().is_final, index + 1 == parts.len());
+        }
+        let joined: Vec<u8> = parts.iter().flat_map(|p| p.payload().to_vec()).collect();
+        assert_eq!(joined, text.as_bytes());
     }
 }
