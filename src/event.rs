@@ -358,7 +358,13 @@ fn parse_pipeline(head: &Head<'_>) -> Result<PipelineUpdate, Rejection> {
         Some(Field::Str(s)) => Some(s.to_string()),
         Some(_) => return Err(invalid("`detail` must be a string".into())),
     };
-    if head.ts.as_ref().is_some_and(|ts| parse_ts(ts).is_none()) {
+    // A number is always accepted (parse_ts ignores one beyond the years
+    // RFC 3339 can write); a string must be an RFC 3339 time.
+    let malformed_ts = |ts: &Field<'_>| match ts {
+        Field::Int(_) | Field::Float(_) => false,
+        _ => parse_ts(ts).is_none(),
+    };
+    if head.ts.as_ref().is_some_and(malformed_ts) {
         return Err(invalid(
             "`ts` must be an RFC 3339 time or Unix milliseconds".into(),
         ));
@@ -371,15 +377,30 @@ fn parse_pipeline(head: &Head<'_>) -> Result<PipelineUpdate, Rejection> {
     })
 }
 
+/// Earliest Unix milliseconds accepted in a numeric `ts`:
+/// 0000-01-01T00:00:00.000Z, the first instant RFC 3339 can write.
+const MIN_TS_MS: i64 = -62_167_219_200_000;
+
+/// Latest Unix milliseconds accepted in a numeric `ts`:
+/// 9999-12-31T23:59:59.999Z, the last instant RFC 3339 can write.
+const MAX_TS_MS: i64 = 253_402_300_799_999;
+
+/// The event's time, when `ts` holds a usable one. A number beyond the years
+/// RFC 3339 can write is no time at all (it could not be written into a run's
+/// state, and subtracting it from the clock could overflow): it is ignored,
+/// as if absent, and the receive time stands in.
 fn parse_ts(field: &Field<'_>) -> Option<PublishedAt> {
-    match field {
-        Field::Str(s) => crate::clock::parse_rfc3339_ms(s).map(|unix_ms| PublishedAt { unix_ms }),
-        Field::Int(ms) => Some(PublishedAt { unix_ms: *ms }),
-        Field::Float(ms) if ms.is_finite() => Some(PublishedAt {
-            unix_ms: *ms as i64,
-        }),
-        _ => None,
-    }
+    let unix_ms = match field {
+        Field::Str(s) => {
+            return crate::clock::parse_rfc3339_ms(s).map(|unix_ms| PublishedAt { unix_ms });
+        }
+        Field::Int(ms) => *ms,
+        Field::Float(ms) if (MIN_TS_MS as f64..=MAX_TS_MS as f64).contains(ms) => *ms as i64,
+        _ => return None,
+    };
+    (MIN_TS_MS..=MAX_TS_MS)
+        .contains(&unix_ms)
+        .then_some(PublishedAt { unix_ms })
 }
 
 /// The deepest nesting of arrays and objects in a valid JSON text, in one
@@ -454,6 +475,40 @@ mod tests {
         assert_eq!(a.published_at.unwrap().unix_ms, 1_795_878_000_123);
         let b = parse(r#"{"type":"x","ts":1795878000123}"#).unwrap();
         assert_eq!(b.published_at.unwrap().unix_ms, 1_795_878_000_123);
+    }
+
+    #[test]
+    fn ts_beyond_the_years_rfc3339_can_write_is_ignored() {
+        // Found by the event_parser fuzz target: such a time was kept, then
+        // written as 1970 in the run's state; and a ts of i64::MIN (or a
+        // large negative float, which saturates to it) overflowed the ingest
+        // latency, receive time minus ts.
+        for text in [
+            r#"{"type":"","ts":599999999175465}"#,
+            r#"{"type":"x","ts":9223372036854775807}"#,
+            r#"{"type":"x","ts":-9223372036854775808}"#,
+            r#"{"type":"x","ts":18446744073709551615}"#,
+            r#"{"type":"x","ts":-1.5e300}"#,
+            r#"{"type":"x","ts":253402300800000}"#,
+            r#"{"type":"x","ts":-62167219200001}"#,
+        ] {
+            let event = parse(text).unwrap();
+            assert_eq!(event.published_at, None, "{text}");
+        }
+        let pipeline = parse(
+            r#"{"type":"pipeline.stage","run_id":"r","stage":"radar","status":"idle","ts":1e300}"#,
+        )
+        .unwrap();
+        assert!(pipeline.pipeline.is_some(), "a number is still a valid ts");
+        assert_eq!(pipeline.published_at, None);
+
+        let first = crate::clock::parse_rfc3339_ms("0000-01-01T00:00:00.000Z").unwrap();
+        let last = crate::clock::parse_rfc3339_ms("9999-12-31T23:59:59.999Z").unwrap();
+        assert_eq!((first, last), (MIN_TS_MS, MAX_TS_MS));
+        for ms in [MIN_TS_MS, MAX_TS_MS] {
+            let event = parse(&format!(r#"{{"type":"x","ts":{ms}}}"#)).unwrap();
+            assert_eq!(event.published_at, Some(PublishedAt { unix_ms: ms }));
+        }
     }
 
     #[test]
