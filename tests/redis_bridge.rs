@@ -404,3 +404,60 @@ fn process_cpu_ticks(pid: u32) -> u64 {
     // utime and stime are fields 14 and 15 of stat; 12 and 13 after the name.
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_stalls_for_a_second_and_a_half_loses_nothing_and_drops_no_link() {
+    let redis = RedisServer::start();
+    let gateway = Gateway::start(&["serve", "--redis", &redis.url()]);
+    eventually(Duration::from_secs(10), "bus up", async || {
+        reqwest::get(gateway.http("/readyz"))
+            .await
+            .unwrap()
+            .status()
+            == 200
+    })
+    .await;
+    let (mut client, _) = Client::connect_ready(&gateway.ws_url()).await;
+    let mut publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
+        .await
+        .unwrap();
+    // A script that keeps Redis busy for 1.5 s: every other command waits.
+    let stall = tokio::task::spawn_blocking({
+        let url = redis.url();
+        move || {
+            let mut conn = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let busy = "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] \
+                        repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 1500000 \
+                        return 1";
+            let _: i64 = redis::cmd("EVAL")
+                .arg(busy)
+                .arg(0)
+                .query(&mut conn)
+                .unwrap();
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    publisher
+        .publish(&stage_event(
+            "stall",
+            "radar",
+            "processing",
+            "during the stall",
+        ))
+        .await
+        .expect("a publish waits out a slow Redis (up to 5 s), it does not fail at 500 ms");
+    assert!(
+        started.elapsed() > Duration::from_millis(1000),
+        "the publish really waited for the stall: {:?}",
+        started.elapsed()
+    );
+    stall.await.unwrap();
+    let frame = client.expect_type("event").await;
+    assert_eq!(frame["event"]["detail"], "during the stall");
+    assert_eq!(
+        gateway.metric("tactical_link_bus_disconnects_total").await,
+        0.0,
+        "the gateway's link waited too"
+    );
+}

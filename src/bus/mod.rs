@@ -49,7 +49,8 @@ impl Publisher {
     /// Connects to Redis at `url` for publishing on `channel`.
     pub async fn connect_redis(url: &str, channel: &str) -> Result<Publisher, PublishError> {
         let client = ::redis::Client::open(url)?;
-        let connect = client.get_multiplexed_async_connection();
+        let config = redis::command_connection_config();
+        let connect = client.get_multiplexed_async_connection_with_config(&config);
         let mut connection = tokio::time::timeout(redis::CONNECT_TIMEOUT, connect)
             .await
             .map_err(|_| PublishError::Timeout(redis::CONNECT_TIMEOUT))??;

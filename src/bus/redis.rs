@@ -189,6 +189,15 @@ enum LinkError {
     Closed,
 }
 
+/// A connection for commands: our own limits, not redis-rs's default
+/// response timeout of 500 ms, which a pipeline of large events on a busy
+/// Redis can exceed (the link would then drop and reconnect for nothing).
+pub fn command_connection_config() -> AsyncConnectionConfig {
+    AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+        .set_response_timeout(Some(COMMAND_TIMEOUT))
+}
+
 async fn within<T>(
     limit: Duration,
     work: impl Future<Output = redis::RedisResult<T>>,
@@ -337,7 +346,9 @@ async fn record(
     let connect = async {
         let mut pubsub = client.get_async_pubsub().await?;
         pubsub.subscribe(config.channel.as_str()).await?;
-        let mut commands = client.get_multiplexed_async_connection().await?;
+        let mut commands = client
+            .get_multiplexed_async_connection_with_config(&command_connection_config())
+            .await?;
         // Publishers read the stream length from here.
         let _: () = commands
             .hset(&keys.settings, "maxlen", config.history_size)
