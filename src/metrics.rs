@@ -63,6 +63,9 @@ pub struct Metrics {
     /// Redis only: events the stream reader relayed before the recorder's
     /// reply for them came (or that this gateway's subscription missed).
     pub events_relayed_from_stream: AtomicU64,
+    /// Redis only: times the stream reader found that entries after the
+    /// last relayed one had been trimmed before it read them.
+    pub history_gaps: AtomicU64,
     rejected: [AtomicU64; Rejection::REASONS.len()],
     pub connections_open: AtomicI64,
     pub connections_total: AtomicU64,
@@ -145,6 +148,11 @@ impl Metrics {
             "tactical_link_events_relayed_from_stream_total",
             "Redis only: events the stream reader relayed before the recorder's reply for them came (or that this gateway's subscription missed).",
             self.events_relayed_from_stream.load(Relaxed),
+        );
+        counter(
+            "tactical_link_history_gaps_total",
+            "Redis only: times entries were trimmed from the stream before this gateway relayed them (its clients miss those events).",
+            self.history_gaps.load(Relaxed),
         );
         counter(
             "tactical_link_bus_connects_total",

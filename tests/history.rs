@@ -339,3 +339,57 @@ async fn a_client_moving_between_two_gateways_resumes_without_gap_or_duplicate()
         Next::TimedOut
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logged() {
+    let redis = RedisServer::start();
+    let gateway = Gateway::start(&["serve", "--redis", &redis.url(), "--history-size", "8"]);
+    wait_ready(&gateway).await;
+    let mut publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
+        .await
+        .unwrap();
+    let event = |i: usize| stage_event("cut", "radar", "processing", &format!("seq {i}"));
+    publisher.publish(&event(0)).await.unwrap();
+    let (mut client, _) = Client::connect_ready(&gateway.ws_url()).await;
+    // The gateway is frozen and its subscription cut, so the only way it
+    // can learn of the next events is the stream, which keeps about 8.
+    gateway.signal("STOP");
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query(&mut redis.connection())
+        .unwrap();
+    assert_eq!(killed, 1, "the gateway's subscription");
+    for i in 1..=400 {
+        publisher.publish(&event(i)).await.unwrap();
+    }
+    gateway.signal("CONT");
+    eventually(Duration::from_secs(10), "the gap counted", async || {
+        gateway.metric("tactical_link_history_gaps_total").await >= 1.0
+    })
+    .await;
+    assert!(
+        gateway.log().contains("trimmed from the Redis stream"),
+        "and logged"
+    );
+    // The client still gets what the stream kept, ending with the newest.
+    loop {
+        let frame = client.expect_type("event").await;
+        if frame["event"]["detail"] == "seq 400" {
+            break;
+        }
+    }
+    // A gateway that keeps up never reports a gap.
+    let fresh = Gateway::start(&["serve", "--redis", &redis.url(), "--history-size", "8"]);
+    wait_ready(&fresh).await;
+    let (mut on_fresh, _) = Client::connect_ready(&fresh.ws_url()).await;
+    for i in 401..=600 {
+        publisher.publish(&event(i)).await.unwrap();
+    }
+    for i in 401..=600 {
+        let frame = on_fresh.expect_type("event").await;
+        assert_eq!(frame["event"]["detail"], format!("seq {i}"));
+    }
+    assert_eq!(fresh.metric("tactical_link_history_gaps_total").await, 0.0);
+}

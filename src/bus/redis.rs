@@ -61,6 +61,10 @@ const READ_BLOCK: Duration = Duration::from_secs(2);
 const READ_BATCH: usize = 1000;
 /// Field of a stream entry that holds the event's JSON.
 const EVENT_FIELD: &str = "e";
+/// Field of a stream entry that holds the id of the entry before it
+/// (empty for the first): lets a reader tell that entries between the last
+/// one it relayed and this one were trimmed before it read them.
+const PREVIOUS_FIELD: &str = "p";
 /// Default length of the de-duplication window, in seconds.
 pub const DEFAULT_DEDUP_WINDOW_S: u64 = 60;
 
@@ -89,7 +93,7 @@ if mine > highest then
   local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
   local previous = ''
   if #last > 0 then previous = last[1][1] end
-  local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'e', ARGV[3])
+  local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'e', ARGV[3], 'p', previous)
   redis.call('HSET', seen, '#' .. mine, id .. ' ' .. previous)
   return {id, previous}
 end
@@ -121,7 +125,7 @@ redis.call('HSET', seen, '~publisher', n)
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local previous = ''
 if #last > 0 then previous = last[1][1] end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[2])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[2], 'p', previous)
 redis.call('HSET', seen, '#' .. n, id .. ' ' .. previous)
 redis.call('EXPIRE', seen, ARGV[4])
 redis.call('PUBLISH', ARGV[5], ARGV[2])
@@ -555,6 +559,9 @@ async fn read(
                     (Ok(id), Some(last)) => id > last,
                     _ => true,
                 };
+                if is_new {
+                    report_trimmed_gap(hub, &entry);
+                }
                 if is_new && relay_entry(hub, &entry) {
                     hub.metrics()
                         .events_relayed_from_stream
@@ -580,6 +587,30 @@ async fn reload(
         relay_entry(hub, entry);
     }
     Ok(entries)
+}
+
+/// Counts and logs it when `entry`, about to be relayed, does not follow the
+/// last relayed event: the entries between were trimmed from the stream
+/// before this gateway read them (it was cut off, or far behind, for longer
+/// than the stream keeps), and its clients never get them. Entries written
+/// before the stream carried the previous id are not checked.
+fn report_trimmed_gap(hub: &Hub, entry: &StreamId) {
+    let (Some(redis::Value::BulkString(previous)), Some(last)) =
+        (entry.map.get(PREVIOUS_FIELD), hub.last_id())
+    else {
+        return;
+    };
+    let previous = std::str::from_utf8(previous).unwrap_or("");
+    if previous.parse::<EventId>() == Ok(last) {
+        return;
+    }
+    hub.metrics().history_gaps.fetch_add(1, Relaxed);
+    tracing::warn!(
+        last_relayed = %last,
+        next = %entry.id,
+        entry_before_next = previous,
+        "events between these ids were trimmed from the Redis stream before this gateway read them; its clients miss them (raise --history-size)"
+    );
 }
 
 /// Relays one stream entry; true when it was new to the hub.

@@ -297,6 +297,13 @@ impl Gateway {
     }
 }
 
+impl Gateway {
+    /// Sends `signal` (`STOP`, `CONT`, …) to the gateway process.
+    pub fn signal(&self, signal: &str) {
+        unsafe_kill(self.pid(), signal);
+    }
+}
+
 fn unsafe_kill(pid: u32, signal: &str) {
     let _ = Command::new("kill")
         .args([&format!("-{signal}"), &pid.to_string()])
