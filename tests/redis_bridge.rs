@@ -6,6 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Client, Gateway, Next, RedisServer, eventually, stage_event};
+use futures_util::StreamExt;
 use futures_util::future::join_all;
 
 const STAGES: [&str; 6] = [
@@ -460,4 +461,61 @@ async fn a_redis_that_stalls_for_a_second_and_a_half_loses_nothing_and_drops_no_
         0.0,
         "the gateway's link waited too"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_larger_than_one_fragment_arrives_whole() {
+    let redis = RedisServer::start();
+    let gateway = Gateway::start(&["serve", "--redis", &redis.url()]);
+    eventually(Duration::from_secs(10), "bus up", async || {
+        reqwest::get(gateway.http("/readyz"))
+            .await
+            .unwrap()
+            .status()
+            == 200
+    })
+    .await;
+    let mut publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
+        .await
+        .unwrap();
+    let detail = |i: usize| format!("{i:03} {}", "é".repeat(150));
+    for i in 0..150 {
+        publisher
+            .publish(&stage_event("big", STAGES[i % 6], "processing", &detail(i)))
+            .await
+            .unwrap();
+    }
+    eventually(Duration::from_secs(10), "all relayed", async || {
+        gateway.metric("tactical_link_events_relayed_total").await >= 150.0
+    })
+    .await;
+    // Read the raw message: one text message, however it was framed.
+    let (mut socket, _) = tokio_tungstenite::connect_async(gateway.ws_url())
+        .await
+        .unwrap();
+    let mut texts = Vec::new();
+    while texts.len() < 2 {
+        match socket.next().await.unwrap().unwrap() {
+            tokio_tungstenite::tungstenite::Message::Text(text) => texts.push(text.to_string()),
+            _ => continue,
+        }
+    }
+    let snapshot: serde_json::Value = serde_json::from_str(&texts[1]).unwrap();
+    assert_eq!(snapshot["type"], "snapshot");
+    assert!(
+        texts[1].len() > 4 * 8192,
+        "several 8 KiB fragments: {} bytes",
+        texts[1].len()
+    );
+    let details: Vec<String> = snapshot["recent_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"]["detail"].as_str().unwrap().to_owned())
+        .collect();
+    let mut expected: Vec<String> = (0..150).map(detail).collect();
+    if details.first() != expected.first() {
+        expected.reverse();
+    }
+    assert_eq!(details, expected, "every event, intact, in order");
 }
