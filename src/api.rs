@@ -51,12 +51,12 @@ impl ApiState {
     }
 
     /// The principal of a request, or why it has none.
-    fn principal(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
+    async fn principal(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
         let Some(verifier) = &self.verifier else {
             return Ok(Principal::anonymous());
         };
         let token = bearer_token(headers).ok_or(AuthError::Missing)?;
-        verifier.verify(token).inspect_err(|_| {
+        verifier.verify(token).await.inspect_err(|_| {
             self.hub.metrics().auth_failures.fetch_add(1, Relaxed);
         })
     }
@@ -137,7 +137,7 @@ async fn metrics(State(state): State<ApiState>) -> Response {
 }
 
 async fn list_runs(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    let principal = match state.principal(&headers) {
+    let principal = match state.principal(&headers).await {
         Ok(principal) => principal,
         Err(err) => return unauthorized(&err),
     };
@@ -149,7 +149,7 @@ async fn one_run(
     headers: HeaderMap,
     Path(run_id): Path<String>,
 ) -> Response {
-    let principal = match state.principal(&headers) {
+    let principal = match state.principal(&headers).await {
         Ok(principal) => principal,
         Err(err) => return unauthorized(&err),
     };
@@ -175,7 +175,7 @@ async fn list_events(
     headers: HeaderMap,
     Query(query): Query<EventsQuery>,
 ) -> Response {
-    let principal = match state.principal(&headers) {
+    let principal = match state.principal(&headers).await {
         Ok(principal) => principal,
         Err(err) => return unauthorized(&err),
     };
@@ -220,7 +220,7 @@ async fn publish_event(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let principal = match state.principal(&headers) {
+    let principal = match state.principal(&headers).await {
         Ok(principal) => principal,
         Err(err) => return unauthorized(&err),
     };

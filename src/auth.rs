@@ -9,6 +9,13 @@
 //! `alg: none` never verifies. `exp` is required; `nbf`, `iss` and `aud` are
 //! checked when configured. `sub` names the user.
 //!
+//! Key rotation: a token whose `kid` no loaded key has makes the gateway
+//! load its JWKS again at once (at most once per [`UNKNOWN_KID_REFRESH`],
+//! so tokens with made-up `kid`s cannot turn it into a flood of requests to
+//! the identity provider), then verify the token against the new keys. A
+//! key the identity provider has just started signing with works on the
+//! first token, not after the next periodic refresh.
+//!
 //! What a principal sees is [`Principal::sees`]: an event's `tenant` (when
 //! it has one) must be the token's `tenant` claim, its `user_id` (when it has
 //! one) must be the token's `sub`, unless the token has the `admin` role.
@@ -33,6 +40,11 @@ pub const ADMIN_ROLE: &str = "admin";
 pub const PUBLISHER_ROLE: &str = "publisher";
 /// Shortest HMAC secret accepted, in bytes.
 pub const MIN_SECRET_BYTES: usize = 32;
+/// Least time between two JWKS loads caused by tokens with an unknown `kid`.
+pub const UNKNOWN_KID_REFRESH: Duration = Duration::from_secs(10);
+/// Longest wait for one JWKS load caused by a token with an unknown `kid`
+/// (the token waits for it).
+const UNKNOWN_KID_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Who is on the other end of a connection or request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,6 +188,27 @@ struct KeyRing {
 pub struct Verifier {
     config: AuthConfig,
     keys: RwLock<Option<Arc<KeyRing>>>,
+    /// Fetches a JWKS URL.
+    http: reqwest::Client,
+    /// When a token with an unknown `kid` last caused a JWKS load; held
+    /// while that load runs, so concurrent such tokens wait for one load.
+    last_unknown_kid_load: tokio::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+/// Why [`Verifier::check`] refused a token: the error for the client, and
+/// whether the token named a `kid` that no loaded key has.
+struct Refusal {
+    error: AuthError,
+    unknown_kid: bool,
+}
+
+impl From<AuthError> for Refusal {
+    fn from(error: AuthError) -> Refusal {
+        Refusal {
+            error,
+            unknown_kid: false,
+        }
+    }
 }
 
 impl std::fmt::Debug for Verifier {
@@ -235,25 +268,102 @@ impl Verifier {
             KeySource::JwksFile(path) => Some(read_jwks_file(path)?),
             KeySource::JwksUrl(_) => None,
         };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|err| format!("cannot build an HTTP client: {err}"))?;
         Ok(Verifier {
             config,
             keys: RwLock::new(keys.map(Arc::new)),
+            http,
+            last_unknown_kid_load: tokio::sync::Mutex::new(None),
         })
     }
 
-    /// Verifies a token and returns its principal.
-    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+    /// Verifies a token and returns its principal. A token whose `kid` no
+    /// loaded key has first makes a JWKS load again (see the module docs).
+    pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        match self.check(token) {
+            Err(refusal) if refusal.unknown_kid && self.load_for_unknown_kid().await => {
+                self.verify_loaded(token)
+            }
+            result => result.map_err(|refusal| refusal.error),
+        }
+    }
+
+    /// Verifies a token against the keys loaded now.
+    pub fn verify_loaded(&self, token: &str) -> Result<Principal, AuthError> {
+        self.check(token).map_err(|refusal| refusal.error)
+    }
+
+    /// Loads a JWKS again for a token with an unknown `kid`, unless one was
+    /// loaded for that reason less than [`UNKNOWN_KID_REFRESH`] ago. True
+    /// when the keys may have changed since the token was checked.
+    async fn load_for_unknown_kid(&self) -> bool {
+        if !matches!(
+            self.config.source,
+            KeySource::JwksUrl(_) | KeySource::JwksFile(_)
+        ) {
+            return false;
+        }
+        let mut last = self.last_unknown_kid_load.lock().await;
+        if last.is_some_and(|at| at.elapsed() < UNKNOWN_KID_REFRESH) {
+            // Loaded a moment ago, maybe while this token waited for the
+            // lock: check against what that load brought.
+            return true;
+        }
+        *last = Some(tokio::time::Instant::now());
+        match tokio::time::timeout(UNKNOWN_KID_FETCH_TIMEOUT, self.load_jwks()).await {
+            Ok(Ok(ring)) => {
+                tracing::info!(
+                    keys = ring.by_kid.len(),
+                    "JWKS loaded again for a token with an unknown kid"
+                );
+                *self.keys.write() = Some(Arc::new(ring));
+                true
+            }
+            Ok(Err(err)) => {
+                tracing::warn!("cannot load the JWKS for a token with an unknown kid: {err}");
+                false
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "cannot load the JWKS for a token with an unknown kid: no answer within {UNKNOWN_KID_FETCH_TIMEOUT:?}"
+                );
+                false
+            }
+        }
+    }
+
+    /// Reads or fetches the configured JWKS.
+    async fn load_jwks(&self) -> Result<KeyRing, String> {
+        match &self.config.source {
+            KeySource::JwksUrl(url) => fetch_jwks(&self.http, url).await,
+            KeySource::JwksFile(path) => read_jwks_file(path),
+            _ => Err("the key source is not a JWKS".into()),
+        }
+    }
+
+    /// Verifies a token against the loaded keys.
+    fn check(&self, token: &str) -> Result<Principal, Refusal> {
         let token = token.trim();
         if token.is_empty() {
-            return Err(AuthError::Missing);
+            return Err(AuthError::Missing.into());
         }
         let header = jsonwebtoken::decode_header(token)
             .map_err(|err| AuthError::Invalid(err.to_string()))?;
         let keys = self.keys.read().clone().ok_or(AuthError::KeysUnavailable)?;
-        let candidates = keys
+        let mut candidates = keys
             .by_kid
             .iter()
-            .filter(|(kid, _, _)| kid.is_none() || header.kid.is_none() || *kid == header.kid);
+            .filter(|(kid, _, _)| kid.is_none() || header.kid.is_none() || *kid == header.kid)
+            .peekable();
+        if candidates.peek().is_none() {
+            return Err(Refusal {
+                error: AuthError::Invalid("no key matches the token's kid".into()),
+                unknown_kid: true,
+            });
+        }
         let mut last_error = AuthError::Invalid("no key matches the token's kid".into());
         for (_, key, algorithms) in candidates {
             if !algorithms.contains(&header.alg) {
@@ -281,7 +391,7 @@ impl Verifier {
                 Err(err) => {
                     use jsonwebtoken::errors::ErrorKind;
                     last_error = match err.kind() {
-                        ErrorKind::ExpiredSignature => return Err(AuthError::Expired),
+                        ErrorKind::ExpiredSignature => return Err(AuthError::Expired.into()),
                         ErrorKind::ImmatureSignature => {
                             AuthError::Invalid("token not valid yet (nbf)".into())
                         }
@@ -293,21 +403,17 @@ impl Verifier {
                 }
             }
         }
-        Err(last_error)
+        Err(last_error.into())
     }
 
     /// Keeps a JWKS (URL or file) fresh until `shutdown`. Does nothing for
     /// the other key sources.
     pub async fn refresh_loop(self: Arc<Self>, shutdown: CancellationToken) {
-        let (url, file) = match &self.config.source {
-            KeySource::JwksUrl(url) => (Some(url.clone()), None),
-            KeySource::JwksFile(path) => (None, Some(path.clone())),
+        let from_url = match &self.config.source {
+            KeySource::JwksUrl(_) => true,
+            KeySource::JwksFile(_) => false,
             _ => return,
         };
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("an HTTP client builds");
         let mut first = true;
         loop {
             if !first {
@@ -317,12 +423,7 @@ impl Verifier {
                 }
             }
             first = false;
-            let loaded = match (&url, &file) {
-                (Some(url), _) => fetch_jwks(&client, url).await,
-                (_, Some(path)) => read_jwks_file(path),
-                _ => unreachable!(),
-            };
-            match loaded {
+            match self.load_jwks().await {
                 Ok(ring) => {
                     tracing::debug!(keys = ring.by_kid.len(), "JWKS loaded");
                     *self.keys.write() = Some(Arc::new(ring));
@@ -330,7 +431,7 @@ impl Verifier {
                 // Keep the keys we have; try again at the next refresh.
                 Err(err) => tracing::warn!("cannot refresh the JWKS: {err}"),
             }
-            if url.is_some() && self.keys.read().is_none() {
+            if from_url && self.keys.read().is_none() {
                 // Not loaded at all yet: retry soon rather than at the next refresh.
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
@@ -501,7 +602,7 @@ mod tests {
             None,
         )
         .unwrap();
-        let p = verifier(None, None).verify(&t).unwrap();
+        let p = verifier(None, None).verify_loaded(&t).unwrap();
         assert_eq!(p.sub, "alice");
         assert_eq!(p.tenant.as_deref(), Some("acme"));
         assert!(p.has_role("publisher") && !p.is_admin());
@@ -512,32 +613,32 @@ mod tests {
         let v = verifier(Some("issuer-a"), Some("aud-a"));
         let good = serde_json::json!({"sub":"a","exp":now()+60,"iss":"issuer-a","aud":"aud-a"});
         assert!(
-            v.verify(&token(good.clone(), SECRET, Algorithm::HS256))
+            v.verify_loaded(&token(good.clone(), SECRET, Algorithm::HS256))
                 .is_ok()
         );
         let expired =
             serde_json::json!({"sub":"a","exp":now()-3600,"iss":"issuer-a","aud":"aud-a"});
         assert_eq!(
-            v.verify(&token(expired, SECRET, Algorithm::HS256)),
+            v.verify_loaded(&token(expired, SECRET, Algorithm::HS256)),
             Err(AuthError::Expired)
         );
         let no_exp = serde_json::json!({"sub":"a","iss":"issuer-a","aud":"aud-a"});
         assert!(matches!(
-            v.verify(&token(no_exp, SECRET, Algorithm::HS256)),
+            v.verify_loaded(&token(no_exp, SECRET, Algorithm::HS256)),
             Err(AuthError::Invalid(_))
         ));
         let early = serde_json::json!({"sub":"a","exp":now()+600,"nbf":now()+300,"iss":"issuer-a","aud":"aud-a"});
         assert!(
-            matches!(v.verify(&token(early, SECRET, Algorithm::HS256)), Err(AuthError::Invalid(m)) if m.contains("nbf"))
+            matches!(v.verify_loaded(&token(early, SECRET, Algorithm::HS256)), Err(AuthError::Invalid(m)) if m.contains("nbf"))
         );
         let wrong_iss = serde_json::json!({"sub":"a","exp":now()+60,"iss":"other","aud":"aud-a"});
         assert!(
-            matches!(v.verify(&token(wrong_iss, SECRET, Algorithm::HS256)), Err(AuthError::Invalid(m)) if m.contains("issuer"))
+            matches!(v.verify_loaded(&token(wrong_iss, SECRET, Algorithm::HS256)), Err(AuthError::Invalid(m)) if m.contains("issuer"))
         );
         let wrong_aud =
             serde_json::json!({"sub":"a","exp":now()+60,"iss":"issuer-a","aud":"other"});
         assert!(
-            matches!(v.verify(&token(wrong_aud, SECRET, Algorithm::HS256)), Err(AuthError::Invalid(m)) if m.contains("audience"))
+            matches!(v.verify_loaded(&token(wrong_aud, SECRET, Algorithm::HS256)), Err(AuthError::Invalid(m)) if m.contains("audience"))
         );
         let other_secret = token(
             good.clone(),
@@ -545,10 +646,10 @@ mod tests {
             Algorithm::HS256,
         );
         assert!(
-            matches!(v.verify(&other_secret), Err(AuthError::Invalid(m)) if m.contains("signature"))
+            matches!(v.verify_loaded(&other_secret), Err(AuthError::Invalid(m)) if m.contains("signature"))
         );
-        assert_eq!(v.verify(""), Err(AuthError::Missing));
-        assert!(v.verify("not.a.token").is_err());
+        assert_eq!(v.verify_loaded(""), Err(AuthError::Missing));
+        assert!(v.verify_loaded("not.a.token").is_err());
     }
 
     #[test]
@@ -556,7 +657,7 @@ mod tests {
         let header = base64_url(br#"{"alg":"none","typ":"JWT"}"#);
         let claims = base64_url(format!(r#"{{"sub":"a","exp":{}}}"#, now() + 60).as_bytes());
         let unsigned = format!("{header}.{claims}.");
-        assert!(verifier(None, None).verify(&unsigned).is_err());
+        assert!(verifier(None, None).verify_loaded(&unsigned).is_err());
     }
 
     /// Base64url without padding, for hand-made tokens.

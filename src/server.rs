@@ -257,7 +257,7 @@ async fn websocket(
             .into_response();
     };
     let principal = match (api::bearer_token(headers), &ctx.verifier) {
-        (Some(token), Some(verifier)) => match verifier.verify(token) {
+        (Some(token), Some(verifier)) => match verifier.verify(token).await {
             Ok(principal) => Some(principal),
             Err(err) => {
                 metrics.auth_failures.fetch_add(1, Relaxed);

@@ -349,7 +349,7 @@ async fn run(
                             // Authentication is off: nothing to renew.
                             continue;
                         };
-                        let renewed = match verifier.verify(&token) {
+                        let renewed = match verifier.verify(&token).await {
                             Ok(renewed) => renewed,
                             Err(err) => {
                                 metrics.auth_failures.fetch_add(1, Relaxed);
@@ -420,7 +420,7 @@ async fn authenticate(
                         "authenticate first: send {\"type\":\"auth\",\"token\":…}",
                     ));
                 };
-                return verifier.verify(&token).map_err(|err| {
+                return verifier.verify(&token).await.map_err(|err| {
                     metrics.auth_failures.fetch_add(1, Relaxed);
                     Some(auth_close(&err))
                 });

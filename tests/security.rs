@@ -880,6 +880,62 @@ async fn a_jwks_url_is_fetched_and_refreshed_when_keys_rotate() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_signed_with_a_just_published_key_works_at_once() {
+    let (old_private, old_jwk) = ed25519_pair("old");
+    let (new_private, new_jwk) = ed25519_pair("new");
+    let served = std::sync::Arc::new(std::sync::Mutex::new(json!({"keys": [old_jwk]})));
+    let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let app = axum::Router::new().route(
+        "/jwks.json",
+        axum::routing::get({
+            let served = served.clone();
+            let fetches = fetches.clone();
+            move || {
+                fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let body = served.lock().unwrap().clone();
+                async move { axum::Json(body) }
+            }
+        }),
+    );
+    let idp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let jwks_url = format!("http://{}/jwks.json", idp.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(idp, app).await });
+    // The periodic refresh is an hour away: only an unknown kid can make
+    // the gateway fetch the set again during this test.
+    let gateway = Gateway::start(&["serve", "--jwks-url", &jwks_url, "--jwks-refresh", "3600"]);
+    let old = ed_token(&old_private, "old", "alice");
+    eventually(Duration::from_secs(10), "JWKS loaded", async || {
+        get_json(&gateway, "/api/runs", &old).await.0 == 200
+    })
+    .await;
+    let fetches_at_start = fetches.load(std::sync::atomic::Ordering::SeqCst);
+    // The identity provider starts signing with a new key and publishes it.
+    *served.lock().unwrap() = json!({"keys": [old_jwk, new_jwk]});
+    let new = ed_token(&new_private, "new", "alice");
+    let (_, start) = login(&gateway.ws_url(), &new).await;
+    assert_eq!(
+        start["type"], "snapshot",
+        "the first token with the new kid"
+    );
+    assert_eq!(get_json(&gateway, "/api/runs", &new).await.0, 200);
+    assert_eq!(
+        fetches.load(std::sync::atomic::Ordering::SeqCst),
+        fetches_at_start + 1,
+        "one fetch for the new kid"
+    );
+    // Tokens with made-up kids are refused without a fetch each.
+    for i in 0..20 {
+        let stranger = ed_token(&new_private, &format!("made-up-{i}"), "mallory");
+        assert_eq!(get_json(&gateway, "/api/runs", &stranger).await.0, 401);
+    }
+    assert_eq!(
+        fetches.load(std::sync::atomic::Ordering::SeqCst),
+        fetches_at_start + 1,
+        "no fetch per made-up kid"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jwks_file_verifies_and_refuses_unknown_kids() {
     let (private, jwk) = ed25519_pair("file-key");
     let (stranger, _) = ed25519_pair("file-key");
