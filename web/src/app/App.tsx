@@ -2,9 +2,11 @@
 // held once (the pipeline store in useGateway); both screens derive from it.
 // When the gateway wants a token the page does not have (or refused or let
 // expire the one it had), the token prompt shows: in the boot console, or
-// over the timeline.
+// over the timeline. While the live link's token is about to run out, the
+// timeline shows the expiry warning, which renews it on the same socket.
 
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { ExpiryWarning } from '../features/auth/components/ExpiryWarning';
 import { TokenPrompt } from '../features/auth/components/TokenPrompt';
 import { SystemBoot } from '../features/boot/components/SystemBoot';
 import type { BootInputs } from '../features/boot/model/checks';
@@ -19,12 +21,15 @@ export function App() {
   // main.tsx has already moved a `#token=` of the address into the tab's storage.
   const [initialToken] = useState(() => loadToken(sessionStore()) ?? undefined);
   const { state, link, retryNow, setToken, latency, dismissResumeNotice } = useGateway(endpoints.wsUrl, initialToken);
+  /** The latest token given (the expiry warning reads its lifetime). */
+  const [heldToken, setHeldToken] = useState<string | null>(initialToken ?? null);
   const probe = useGatewayProbe(endpoints.statusUrl, link.status === 'live' ? 'live' : 'not-live');
   const [booted, setBooted] = useState(endpoints.skipBoot);
 
   const giveToken = useCallback(
     (token: string) => {
       saveToken(sessionStore(), token);
+      setHeldToken(token);
       setToken(token);
     },
     [setToken],
@@ -78,6 +83,7 @@ export function App() {
       gateway={probe.phase === 'ok' ? probe.status : null}
       latency={latency}
       onDismissResumeNotice={dismissResumeNotice}
+      notice={<ExpiryWarning auth={link.auth} live={link.status === 'live'} token={heldToken} onRenew={giveToken} />}
       overlay={prompt('overlay')}
     />
   );

@@ -1,6 +1,7 @@
 // The Operations Timeline screen: header (link, who, bus, latency), run
-// picker, the six stages of the selected run, and the event log. An overlay
-// (the token prompt) makes the screen inert while it is shown.
+// picker, the six stages of the selected run, and the event log. A notice
+// (the token expiry warning) shows under the header; an overlay (the token
+// prompt) makes the screen inert while it is shown.
 
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import type { LinkInfo } from '../../../lib/socket/client';
@@ -27,13 +28,24 @@ interface Props {
   gateway: GatewayStatus | null;
   latency: LatencyTracker;
   onDismissResumeNotice: () => void;
+  /** A banner under the header (the token expiry warning), if any. */
+  notice?: ReactNode;
   /** A dialog over the screen; the screen is inert while there is one. */
   overlay?: ReactNode;
 }
 
 const nf = new Intl.NumberFormat('en-US');
 
-export function OperationsTimeline({ state, link, onRetry, gateway, latency, onDismissResumeNotice, overlay }: Props) {
+export function OperationsTimeline({
+  state,
+  link,
+  onRetry,
+  gateway,
+  latency,
+  onDismissResumeNotice,
+  notice,
+  overlay,
+}: Props) {
   const [pinned, setPinned] = useState<string | null>(null);
   const runs = useMemo(() => runsNewestFirst(state.runs), [state.runs]);
   // A pinned run that is no longer retained falls back to the newest.
@@ -77,6 +89,7 @@ export function OperationsTimeline({ state, link, onRetry, gateway, latency, onD
           </div>
         </header>
 
+        {notice}
         {link.status !== 'live' && state.snapshotReceived && (
           <div className="stale-banner" role="note" data-testid="stale-banner">
             Live link {link.status === 'offline' ? 'offline' : 'down'}
