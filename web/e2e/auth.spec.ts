@@ -1,8 +1,9 @@
 // 6. Authentication: the gateway is started with an HS256 secret, so it
 //    relays nothing before a token. The page asks for one (boot console or a
 //    dialog over the timeline), takes one from `#token=` (and cleans the
-//    address), says when a token is refused or has expired, and shows only
-//    the events of the token's tenant.
+//    address), says when a token is refused or has expired, warns before a
+//    token runs out and renews it on the live socket, and shows only the
+//    events of the token's tenant.
 
 import type { Page } from '@playwright/test';
 import { expect, logEventIds, pipelineEvent, stageCard, test, type Stack } from './fixtures';
@@ -197,5 +198,64 @@ test('an expired token: the page says so, keeps its state, and resumes with a fr
   const last = frames.at(-1)!;
   expect(new URL(last.url).searchParams.get('last_id')).toBe(lastSeen);
   expect(last.types.slice(0, 3)).toEqual(['welcome', 'authenticated', 'resumed']);
+  expect(await logEventIds(page)).toHaveLength(2);
+});
+
+/** The `exp` claim of a token, in Unix ms. */
+function expiryMs(token: string): number {
+  const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number };
+  return payload.exp * 1000;
+}
+
+test('a token about to run out: a countdown warning, and a fresh token pasted renews it on the same socket', async ({
+  page,
+  stack,
+}) => {
+  const frames = watchFrames(page);
+  // A 20 s token is warned about for the last quarter of its life: 5 s.
+  const shortLived = await viewer(stack, { ttl: '20s' });
+  const expiresAt = expiryMs(shortLived);
+  // Minted now, so that the 5 s window is spent on the page only.
+  const fresh = await viewer(stack);
+  const stranger = await stack.mintToken({ sub: 'bob', tenant: 'acme', roles: ['viewer'] });
+
+  await page.goto(`${stack.gatewayUrl}/?boot=skip#token=${shortLived}`);
+  await expect(page.getByTestId('link-status')).toHaveAttribute('data-state', 'live', { timeout: 15_000 });
+  const warning = page.getByTestId('expiry-warning');
+  await expect(warning).toHaveCount(0);
+  await stack.publish(pipelineEvent('run-renew', 'radar', 'processing'));
+  await expect(stageCard(page, 'radar')).toHaveAttribute('data-status', 'processing');
+
+  await expect(warning).toBeVisible({ timeout: 20_000 });
+  // Not before the last 5 s (the page and this test share a clock).
+  expect(expiresAt - Date.now()).toBeLessThanOrEqual(5_000);
+  await expect(warning.getByRole('status')).toContainText('Access token expires soon');
+  await expect(warning.getByTestId('expiry-countdown')).toHaveText(/^00:0[0-5]$/);
+
+  // A token for another user is refused on the page: the link is left alone.
+  const field = warning.getByLabel('Fresh access token');
+  await field.fill(stranger);
+  await warning.getByRole('button', { name: 'Renew' }).click();
+  await expect(warning.getByRole('alert')).toContainText('must be for the same user and tenant');
+  await expect(field).toHaveAttribute('aria-invalid', 'true');
+
+  await field.fill(fresh);
+  await warning.getByRole('button', { name: 'Renew' }).click();
+  await expect(warning).toHaveCount(0);
+  expect(await storedToken(page)).toBe(fresh);
+  // The renewal went on the live socket, which answered with a second `authenticated`.
+  expect(frames).toHaveLength(1);
+  expect(frames[0]!.types.filter((type) => type === 'authenticated')).toHaveLength(2);
+
+  // Past the first token's expiry the same socket is still live, and events still arrive on it.
+  await page.waitForTimeout(Math.max(0, expiresAt + 1_500 - Date.now()));
+  await stack.publish(pipelineEvent('run-renew', 'radar', 'complete'));
+  await expect(stageCard(page, 'radar')).toHaveAttribute('data-status', 'complete');
+  await expect(page.getByTestId('link-status')).toHaveAttribute('data-state', 'live');
+  await expect(page.getByTestId('token-prompt')).toHaveCount(0);
+  await expect(warning).toHaveCount(0);
+  expect(frames).toHaveLength(1);
+  const types = frames[0]!.types;
+  expect(types.lastIndexOf('event')).toBeGreaterThan(types.lastIndexOf('authenticated'));
   expect(await logEventIds(page)).toHaveLength(2);
 });
