@@ -395,3 +395,31 @@ async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logge
     }
     assert_eq!(fresh.metric("tactical_link_history_gaps_total").await, 0.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_behind_by_more_than_the_stream_keeps_still_relays_what_it_was_sent() {
+    let redis = RedisServer::start();
+    let gateway = Gateway::start(&["serve", "--redis", &redis.url(), "--history-size", "8"]);
+    wait_ready(&gateway).await;
+    let mut publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
+        .await
+        .unwrap();
+    let event = |i: usize| stage_event("behind", "radar", "processing", &format!("seq {i}"));
+    let (mut client, _) = Client::connect_ready(&gateway.ws_url()).await;
+    // Frozen, with its subscription up: every event waits in its socket,
+    // while the stream (keeping about 8) trims most of them. On waking, its
+    // stream reader finds a hole the recorder is about to fill.
+    gateway.signal("STOP");
+    for i in 0..400 {
+        publisher.publish(&event(i)).await.unwrap();
+    }
+    gateway.signal("CONT");
+    for i in 0..400 {
+        let frame = client.expect_type("event").await;
+        assert_eq!(frame["event"]["detail"], format!("seq {i}"));
+    }
+    assert_eq!(
+        gateway.metric("tactical_link_history_gaps_total").await,
+        0.0
+    );
+}

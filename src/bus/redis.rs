@@ -551,23 +551,71 @@ async fn read(
             Err(err) => return err,
         };
         // Most entries were relayed already, straight from the recorder's
-        // reply: skip them without parsing.
+        // reply: skip them without parsing or taking the hub's lock.
         let relayed = hub.last_id();
         for stream in reply.map(|r| r.keys).unwrap_or_default() {
             for entry in stream.ids {
-                let is_new = match (entry.id.parse::<EventId>(), relayed) {
-                    (Ok(id), Some(last)) => id > last,
-                    _ => true,
-                };
-                if is_new {
-                    report_trimmed_gap(hub, &entry);
+                if !is_after(&entry, relayed) || !is_new(hub, &entry) {
+                    continue;
                 }
-                if is_new && relay_entry(hub, &entry) {
+                if !follows_last_relayed(hub, &entry) {
+                    // The entries before this one were trimmed from the
+                    // stream. A live recorder that is behind may still hold
+                    // them on its subscription: give it a moment.
+                    if health.recorder_up.load(Relaxed) {
+                        wait_for_recorder(hub, &entry).await;
+                        if !is_new(hub, &entry) {
+                            continue;
+                        }
+                    }
+                    if !follows_last_relayed(hub, &entry) {
+                        report_trimmed_gap(hub, &entry);
+                    }
+                }
+                if relay_entry(hub, &entry) {
                     hub.metrics()
                         .events_relayed_from_stream
                         .fetch_add(1, Relaxed);
                 }
             }
+        }
+    }
+}
+
+/// How long the reader waits for a live recorder that makes no progress
+/// to relay the events before a hole in the stream, before it moves past
+/// them. While the recorder makes progress, the reader waits on.
+const RECORDER_GRACE: Duration = Duration::from_millis(500);
+
+/// True when the hub has not relayed `entry` yet (or its id is unreadable:
+/// [`relay_entry`] says so).
+fn is_new(hub: &Hub, entry: &StreamId) -> bool {
+    is_after(entry, hub.last_id())
+}
+
+/// True when `entry` comes after `last` (or either is unknown).
+fn is_after(entry: &StreamId, last: Option<EventId>) -> bool {
+    match (entry.id.parse::<EventId>(), last) {
+        (Ok(id), Some(last)) => id > last,
+        _ => true,
+    }
+}
+
+/// Waits until the hub has relayed what comes before `entry`, or `entry`
+/// itself, or the hub has relayed nothing new for [`RECORDER_GRACE`]. Holes
+/// are rare (a gateway far behind, or cut off), so this polls.
+async fn wait_for_recorder(hub: &Hub, entry: &StreamId) {
+    let mut last = hub.last_id();
+    let mut deadline = tokio::time::Instant::now() + RECORDER_GRACE;
+    while tokio::time::Instant::now() < deadline {
+        if follows_last_relayed(hub, entry) || !is_new(hub, entry) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let now = hub.last_id();
+        if now != last {
+            last = now;
+            deadline = tokio::time::Instant::now() + RECORDER_GRACE;
         }
     }
 }
@@ -589,26 +637,36 @@ async fn reload(
     Ok(entries)
 }
 
-/// Counts and logs it when `entry`, about to be relayed, does not follow the
-/// last relayed event: the entries between were trimmed from the stream
-/// before this gateway read them (it was cut off, or far behind, for longer
-/// than the stream keeps), and its clients never get them. Entries written
-/// before the stream carried the previous id are not checked.
-fn report_trimmed_gap(hub: &Hub, entry: &StreamId) {
+/// False when `entry` does not follow the last relayed event: the entries
+/// between were trimmed from the stream before this gateway read them (it
+/// was cut off, or far behind, for longer than the stream keeps). True when
+/// it follows, and for entries written before the stream carried the
+/// previous id.
+fn follows_last_relayed(hub: &Hub, entry: &StreamId) -> bool {
     let (Some(redis::Value::BulkString(previous)), Some(last)) =
         (entry.map.get(PREVIOUS_FIELD), hub.last_id())
     else {
-        return;
+        return true;
     };
-    let previous = std::str::from_utf8(previous).unwrap_or("");
-    if previous.parse::<EventId>() == Ok(last) {
-        return;
-    }
+    std::str::from_utf8(previous)
+        .ok()
+        .and_then(|p| p.parse::<EventId>().ok())
+        == Some(last)
+}
+
+/// Counts and logs a hole before `entry`: its clients never get the
+/// events trimmed from the stream there.
+fn report_trimmed_gap(hub: &Hub, entry: &StreamId) {
+    let previous = match entry.map.get(PREVIOUS_FIELD) {
+        Some(redis::Value::BulkString(previous)) => String::from_utf8_lossy(previous),
+        _ => "".into(),
+    };
+    let last = hub.last_id().map(|id| id.to_string()).unwrap_or_default();
     hub.metrics().history_gaps.fetch_add(1, Relaxed);
     tracing::warn!(
         last_relayed = %last,
         next = %entry.id,
-        entry_before_next = previous,
+        entry_before_next = %previous,
         "events between these ids were trimmed from the Redis stream before this gateway read them; its clients miss them (raise --history-size)"
     );
 }
