@@ -452,6 +452,22 @@ impl Hub {
     pub fn last_id(&self) -> Option<EventId> {
         self.state.lock().last_id
     }
+
+    /// Waits, at most `limit`, until the hub has relayed `id` or a later
+    /// event. A client moving from a gateway that is a moment ahead of this
+    /// one resumes from an id this one is about to relay. Rare, so it polls.
+    pub async fn wait_until_relayed(&self, id: EventId, limit: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if self.last_id().is_some_and(|last| last >= id) {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
 }
 
 /// Allows at most `per_second` events per wall-clock second; counts the rest

@@ -26,7 +26,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::admission::{AdmissionConfig, ConnectionCounter, Counted, TokenBucket};
 use crate::auth::{AuthError, Principal, Verifier};
-use crate::frames::{self, ClientFrame, Frame};
+use crate::frames::{self, BusKind, ClientFrame, Frame};
 use crate::hub::{Hub, Start, Subscription};
 use crate::metrics::Metrics;
 
@@ -89,6 +89,9 @@ impl Default for ConnectionConfig {
 
 /// Longest a new client waits for the history to be loaded at start-up.
 const HISTORY_WAIT: Duration = Duration::from_secs(5);
+/// Longest wait for this gateway to relay the event a resuming client last
+/// saw on another gateway.
+const AHEAD_WAIT: Duration = Duration::from_secs(1);
 
 /// What every connection shares.
 #[derive(Clone)]
@@ -229,6 +232,15 @@ async fn run(
             code: close_code::TRY_AGAIN_LATER,
             reason: "history not loaded yet: try again",
         });
+    }
+    // On Redis, a client coming from another gateway may have seen an event
+    // this one has not relayed yet: wait a moment for it rather than refuse
+    // the resume. (On the in-process bus no other gateway gives out ids.)
+    if let Some(id) = resume_from.as_deref().and_then(|id| id.parse().ok())
+        && ctx.hub.bus_state().kind == BusKind::Redis
+        && ctx.hub.last_id().is_none_or(|last| last < id)
+    {
+        ctx.hub.wait_until_relayed(id, AHEAD_WAIT).await;
     }
     let _user_slot = match ctx.verifier {
         None => None,

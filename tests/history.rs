@@ -423,3 +423,47 @@ async fn a_gateway_behind_by_more_than_the_stream_keeps_still_relays_what_it_was
         0.0
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resuming_on_a_gateway_a_moment_behind_waits_for_it() {
+    let redis = RedisServer::start();
+    let ahead = Gateway::start(&["serve", "--redis", &redis.url()]);
+    let behind = Gateway::start(&["serve", "--redis", &redis.url()]);
+    wait_ready(&ahead).await;
+    wait_ready(&behind).await;
+    let mut publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
+        .await
+        .unwrap();
+    let (mut on_ahead, _) = Client::connect_ready(&ahead.ws_url()).await;
+    // `behind` is frozen: it has not relayed what `ahead` delivers next.
+    behind.signal("STOP");
+    for i in 0..3 {
+        let event = stage_event("lagging", "quality", "processing", &format!("seq {i}"));
+        publisher.publish(&event).await.unwrap();
+    }
+    let mut last_id = String::new();
+    for i in 0..3 {
+        let frame = on_ahead.expect_type("event").await;
+        assert_eq!(frame["event"]["detail"], format!("seq {i}"));
+        last_id = frame["id"].as_str().unwrap().to_owned();
+    }
+    // The client moves while `behind` is still frozen; it wakes a moment
+    // later with the connection, the subscription and the stream all
+    // waiting at once.
+    let moving = tokio::spawn(tokio_tungstenite::connect_async(format!(
+        "{}?last_id={last_id}",
+        behind.ws_url()
+    )));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    behind.signal("CONT");
+    let (socket, _) = moving.await.unwrap().unwrap();
+    let mut on_behind = Client { socket };
+    on_behind.expect_type("welcome").await;
+    let start = on_behind.expect_frame().await;
+    assert_eq!(start["type"], "resumed", "{start}");
+    assert_eq!(start["replayed"], 0);
+    let event = stage_event("lagging", "quality", "complete", "after the move");
+    publisher.publish(&event).await.unwrap();
+    let frame = on_behind.expect_type("event").await;
+    assert_eq!(frame["event"]["detail"], "after the move");
+}
