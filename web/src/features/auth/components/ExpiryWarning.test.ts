@@ -61,9 +61,12 @@ describe('ExpiryWarning', () => {
     // A 1 h token: two minutes.
     expect(render(authenticated(120_000), { token: token(120_000, 3_600_000) })).toContain('>02:00<');
     expect(render(authenticated(120_001), { token: token(120_001, 3_600_000) })).toBe('');
-    // A 20 s token: its last 5 s.
-    expect(render(authenticated(5_000), { token: token(5_000, 20_000) })).toContain('>00:05<');
-    expect(render(authenticated(5_001), { token: token(5_001, 20_000) })).toBe('');
+    // A 4 min token: its last minute.
+    expect(render(authenticated(60_000), { token: token(60_000, 240_000) })).toContain('>01:00<');
+    expect(render(authenticated(60_001), { token: token(60_001, 240_000) })).toBe('');
+    // A 30 s token: its last 15 s.
+    expect(render(authenticated(15_000), { token: token(15_000, 30_000) })).toContain('>00:15<');
+    expect(render(authenticated(15_001), { token: token(15_001, 30_000) })).toBe('');
     // No token held and the expiry first seen now, 90 s ahead: a lifetime of 90 s, so 22.5 s.
     expect(render(authenticated(90_000))).toBe('');
   });

@@ -36,9 +36,16 @@ describe('warningThresholdMs', () => {
   });
 
   it('is a quarter of the lifetime when that is shorter', () => {
-    expect(warningThresholdMs(20 * S)).toBe(5 * S);
     expect(warningThresholdMs(5 * 60 * S)).toBe(75 * S);
+    expect(warningThresholdMs(4 * 60 * S)).toBe(60 * S);
     expect(warningThresholdMs(8 * 60 * S - 4)).toBe(2 * 60 * S - 1);
+    expect(warningThresholdMs(60 * S + 4)).toBe(15 * S + 1);
+  });
+
+  it('is never under 15 s, the time to paste a token', () => {
+    expect(warningThresholdMs(60 * S)).toBe(15 * S);
+    expect(warningThresholdMs(20 * S)).toBe(15 * S);
+    expect(warningThresholdMs(10 * S)).toBe(15 * S);
   });
 });
 
@@ -111,11 +118,19 @@ describe('expiryView', () => {
   });
 
   it('shows for the last quarter of a short token', () => {
-    const expMs = T0 + 20 * S;
+    const expMs = T0 + 4 * 60 * S;
+    const token = jwt({ sub: 'a', exp: expMs / 1000, iat: T0 / 1000 });
+    const at = (now: number) => expiryView({ expiresAt: iso(expMs), now, token, seenAtMs: T0 + 2 * S });
+    expect(at(T0 + 3 * 60 * S - 1).show).toBe(false);
+    expect(at(T0 + 3 * 60 * S)).toMatchObject({ show: true, remainingMs: 60 * S, thresholdMs: 60 * S });
+  });
+
+  it('shows for the last 15 s of a token shorter than a minute', () => {
+    const expMs = T0 + 30 * S;
     const token = jwt({ sub: 'a', exp: expMs / 1000, iat: T0 / 1000 });
     const at = (now: number) => expiryView({ expiresAt: iso(expMs), now, token, seenAtMs: T0 + 2 * S });
     expect(at(T0 + 14_999).show).toBe(false);
-    expect(at(T0 + 15 * S)).toMatchObject({ show: true, remainingMs: 5 * S, thresholdMs: 5 * S });
+    expect(at(T0 + 15 * S)).toMatchObject({ show: true, remainingMs: 15 * S, thresholdMs: 15 * S });
   });
 
   it('after a reload late in a long token, still warns two minutes ahead (the token says its lifetime)', () => {
@@ -123,7 +138,7 @@ describe('expiryView', () => {
     const seen = expMs - 3 * 60 * S;
     expect(expiryView({ expiresAt: iso(expMs), now: expMs - 119 * S, token: hourToken(expMs), seenAtMs: seen }).show).toBe(true);
     // Without the token, the lifetime seen (3 min) gives 45 s.
-    expect(expiryView({ expiresAt: iso(expMs), now: expMs - 119 * S, token: null, seenAtMs: seen }).show).toBe(false);
+    expect(expiryView({ expiresAt: iso(expMs), now: expMs - 46 * S, token: null, seenAtMs: seen }).show).toBe(false);
     expect(expiryView({ expiresAt: iso(expMs), now: expMs - 45 * S, token: null, seenAtMs: seen }).show).toBe(true);
   });
 

@@ -2,10 +2,14 @@
 // what it checks of a fresh token before sending it as an in-band renewal.
 //
 // Threshold: the warning shows while the token in force on the live link has
-// `min(2 min, lifetime / 4)` or less left. Two minutes is time enough to
-// fetch a token and paste it; the quarter keeps a short-lived token (under
-// 8 minutes) from warning for most of its life: a 20 s token warns for its
-// last 5 s, a 1 h token for its last 2 min. The lifetime is `exp − iat` of
+// a quarter of its lifetime left, but at least 15 s and at most 2 min:
+// `clamp(lifetime / 4, 15 s, 2 min)`. Two minutes is time enough to fetch a
+// token and paste it; the quarter keeps a short-lived token (under 8
+// minutes) from warning for most of its life; 15 s is about the least in
+// which a person can paste one, so a token shorter than a minute warns for
+// more than its last quarter (and one under 15 s from the start). A 1 h token
+// warns for its last 2 min, a 4 min one for its last minute, a 30 s one for
+// its last 15 s. The lifetime is `exp − iat` of
 // the token the page holds when that token is the one in force (its `exp` is
 // the identity's `expires_at`); otherwise (no `iat`, or a token the page
 // does not hold) the time from when the page first saw that expiry to the
@@ -25,7 +29,9 @@ import { formatClock, parseRfc3339 } from '../../../lib/time';
 
 /** The most warning a token gets. */
 export const MAX_WARNING_MS = 2 * 60_000;
-/** The share of a short token's lifetime that is warned about. */
+/** The least warning a token gets: time to paste a fresh one. */
+export const MIN_WARNING_MS = 15_000;
+/** The share of a token's lifetime that is warned about, between the two. */
 export const WARNING_SHARE = 1 / 4;
 
 /** Who the gateway took the page for (the `authenticated` frame), as far as expiry goes. */
@@ -39,7 +45,7 @@ export interface IdentityLike {
 /** How long before expiry the warning starts. `lifetimeMs` null: unknown, the full two minutes. */
 export function warningThresholdMs(lifetimeMs: number | null): number {
   if (lifetimeMs === null || !Number.isFinite(lifetimeMs) || lifetimeMs <= 0) return MAX_WARNING_MS;
-  return Math.min(MAX_WARNING_MS, lifetimeMs * WARNING_SHARE);
+  return Math.min(MAX_WARNING_MS, Math.max(MIN_WARNING_MS, lifetimeMs * WARNING_SHARE));
 }
 
 /** The claims of a JWT the page reads (unverified: for checks and lifetimes, never for trust). */
