@@ -62,16 +62,37 @@ impl ApiState {
     }
 }
 
-/// The routes of this module.
-pub fn routes(state: ApiState) -> Router {
-    Router::new()
+/// The routes of this module; `/metrics` among them unless it is served
+/// on an address of its own ([`operations_routes`]).
+pub fn routes(state: ApiState, with_metrics: bool) -> Router {
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/status", get(status))
-        .route("/metrics", get(metrics))
         .route("/api/runs", get(list_runs))
         .route("/api/runs/{run_id}", get(one_run))
-        .route("/api/events", get(list_events).post(publish_event))
+        .route("/api/events", get(list_events).post(publish_event));
+    // Without it, a 404 of its own: the dashboard's fallback would answer
+    // a page's path with the page.
+    let router = if with_metrics {
+        router.route("/metrics", get(metrics))
+    } else {
+        router.route("/metrics", get(not_here))
+    };
+    router.with_state(state)
+}
+
+async fn not_here() -> Response {
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+/// What the metrics address serves (`--metrics-listen`): metrics and the
+/// probes, nothing about events.
+pub fn operations_routes(state: ApiState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .with_state(state)
 }
 

@@ -71,6 +71,11 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "TACTICAL_LINK_LISTEN", default_value = "127.0.0.1:8000")]
     pub listen: SocketAddr,
+    /// Serve /metrics (with /healthz and /readyz) on this address instead,
+    /// e.g. an internal port only Prometheus reaches; the main address then
+    /// has no /metrics. Plain HTTP, no token.
+    #[arg(long, env = "TACTICAL_LINK_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Redis URL (redis://host:port/db). Without it, the in-process bus.
     #[arg(long, env = "TACTICAL_LINK_REDIS")]
     pub redis: Option<String>,

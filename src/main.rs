@@ -72,12 +72,18 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => {
             let config = args.server_config()?;
-            serve(args.listen, config, None).await
+            serve(args.listen, args.metrics_listen, config, None).await
         }
         Command::Demo(args) => {
             let config = args.serve.server_config()?;
             let simulation = args.simulation.simulator_config(0)?;
-            serve(args.serve.listen, config, Some(simulation)).await
+            serve(
+                args.serve.listen,
+                args.serve.metrics_listen,
+                config,
+                Some(simulation),
+            )
+            .await
         }
         Command::Simulate(args) => simulate(args).await,
         Command::Publish(args) => publish(args).await,
@@ -112,6 +118,7 @@ fn token(args: cli::TokenArgs) -> anyhow::Result<()> {
 /// Runs the gateway (and, for the demo, the simulator) until a signal.
 async fn serve(
     listen: std::net::SocketAddr,
+    metrics_listen: Option<std::net::SocketAddr>,
     config: tactical_link::server::ServerConfig,
     simulation: Option<simulator::SimulatorConfig>,
 ) -> anyhow::Result<()> {
@@ -119,6 +126,14 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let address = listener.local_addr()?;
+    let metrics_listener = match metrics_listen {
+        Some(at) => Some(
+            TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen on {at} for metrics"))?,
+        ),
+        None => None,
+    };
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
 
@@ -169,10 +184,17 @@ async fn serve(
             "this binary carries no dashboard (built with TACTICAL_LINK_SKIP_WEB_BUILD=1)"
         );
     }
-    // Tests and scripts read this line to find the port.
+    if let Some(metrics_listener) = &metrics_listener {
+        println!(
+            "tactical-link metrics on http://{}/metrics",
+            metrics_listener.local_addr()?
+        );
+    }
+    // Tests and scripts read this line to find the port (and the metrics
+    // line, printed before it).
     println!("tactical-link listening on {scheme}://{address}");
     println!("dashboard: {scheme}://{address}/");
-    gateway.serve(listener, shutdown).await?;
+    gateway.serve(listener, metrics_listener, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -119,10 +119,12 @@ impl Gateway {
         &self.hub
     }
 
-    /// Serves until `shutdown` is cancelled, then drains.
+    /// Serves until `shutdown` is cancelled, then drains. With
+    /// `metrics_listener`, `/metrics` is served there and not on `listener`.
     pub async fn serve(
         self,
         listener: TcpListener,
+        metrics_listener: Option<TcpListener>,
         shutdown: CancellationToken,
     ) -> std::io::Result<()> {
         let tracker = TaskTracker::new();
@@ -170,10 +172,22 @@ impl Gateway {
             per_ip: ConnectionCounter::new(config.admission.max_connections_per_ip),
         };
         let api_state = ApiState::new(self.hub.clone(), config.verifier.clone(), &config.bus);
+        let metrics_listener_absent = metrics_listener.is_none();
+        if let Some(metrics_listener) = metrics_listener {
+            let routes = api::operations_routes(api_state.clone());
+            let stop = shutdown.clone();
+            tracker.spawn(async move {
+                let serving = axum::serve(metrics_listener, routes)
+                    .with_graceful_shutdown(async move { stop.cancelled().await });
+                if let Err(err) = serving.await {
+                    tracing::error!("the metrics address stopped serving: {err}");
+                }
+            });
+        }
         let app = Router::new()
             .route("/dashboard/ws", get(websocket))
             .with_state(state)
-            .merge(api::routes(api_state))
+            .merge(api::routes(api_state, metrics_listener_absent))
             .fallback(web::serve_asset);
         listener::serve(
             listener,

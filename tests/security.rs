@@ -962,3 +962,34 @@ async fn a_jwks_file_verifies_and_refuses_unknown_kids() {
         "right kid, wrong key"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_be_served_on_an_address_of_their_own() {
+    let gateway = secured(&["--metrics-listen", "127.0.0.1:0"]);
+    let metrics_addr = gateway
+        .metrics_addr
+        .expect("the metrics address is printed");
+    assert_ne!(metrics_addr, gateway.addr);
+    let public = reqwest::get(gateway.http("/metrics")).await.unwrap();
+    assert_eq!(public.status(), 404, "no metrics on the public address");
+    let internal = reqwest::get(format!("http://{metrics_addr}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(internal.status(), 200);
+    let body = internal.text().await.unwrap();
+    assert!(body.contains("tactical_link_connections_open"), "{body}");
+    for probe in ["/healthz", "/readyz"] {
+        let response = reqwest::get(format!("http://{metrics_addr}{probe}"))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{probe}");
+    }
+    // Nothing about events is served there.
+    let runs = reqwest::get(format!("http://{metrics_addr}/api/runs"))
+        .await
+        .unwrap();
+    assert_eq!(runs.status(), 404);
+    // The public address keeps everything else.
+    let status = reqwest::get(gateway.http("/api/status")).await.unwrap();
+    assert_eq!(status.status(), 200);
+}

@@ -168,6 +168,8 @@ thread_local! {
 /// The `tactical-link` binary, serving on a free port.
 pub struct Gateway {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when started with `--metrics-listen`.
+    pub metrics_addr: Option<SocketAddr>,
     child: Option<Child>,
     pub stderr_log: std::path::PathBuf,
 }
@@ -194,16 +196,21 @@ impl Gateway {
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            let mut metrics_addr = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("tactical-link metrics on http://") {
+                    let at = rest.trim_end_matches("/metrics");
+                    metrics_addr = Some(at.parse::<SocketAddr>().unwrap());
+                }
                 let rest = line
                     .strip_prefix("tactical-link listening on http://")
                     .or_else(|| line.strip_prefix("tactical-link listening on https://"));
                 if let Some(rest) = rest {
-                    let _ = tx.send(rest.parse::<SocketAddr>().unwrap());
+                    let _ = tx.send((rest.parse::<SocketAddr>().unwrap(), metrics_addr));
                 }
             }
         });
-        let addr = rx
+        let (addr, metrics_addr) = rx
             .recv_timeout(Duration::from_secs(20))
             .unwrap_or_else(|_| {
                 panic!(
@@ -213,6 +220,7 @@ impl Gateway {
             });
         Gateway {
             addr,
+            metrics_addr,
             child: Some(child),
             stderr_log,
         }
