@@ -67,7 +67,7 @@ pub enum BenchAction {
 pub enum PublishVia {
     /// `PUBLISH <channel> <json>` on Redis, as the services do.
     Redis,
-    /// HTTP publish: the gateway has no such endpoint yet.
+    /// `POST /api/events` on the gateway: not driven by the benchmark yet.
     Http,
 }
 
