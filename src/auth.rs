@@ -33,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock;
 use crate::event::Scope;
+use crate::revocation::RevocationList;
 
 /// The role that sees every event and may publish anywhere.
 pub const ADMIN_ROLE: &str = "admin";
@@ -55,6 +56,8 @@ pub struct Principal {
     /// Unix seconds; `None` for the anonymous principal of a gateway
     /// running without authentication.
     pub expires_at: Option<i64>,
+    /// The token's `jti` claim, when it has one (what revokes one token).
+    pub token_id: Option<String>,
 }
 
 impl Principal {
@@ -65,6 +68,7 @@ impl Principal {
             tenant: None,
             roles: vec![ADMIN_ROLE.into()],
             expires_at: None,
+            token_id: None,
         }
     }
 
@@ -143,6 +147,9 @@ pub struct Claims {
     pub nbf: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
+    /// Token id: what a revocation list names to revoke this token alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -193,6 +200,8 @@ pub struct Verifier {
     /// When a token with an unknown `kid` last caused a JWKS load; held
     /// while that load runs, so concurrent such tokens wait for one load.
     last_unknown_kid_load: tokio::sync::Mutex<Option<tokio::time::Instant>>,
+    /// Tokens and users revoked before their tokens expire.
+    revocations: Option<Arc<RevocationList>>,
 }
 
 /// Why [`Verifier::check`] refused a token: the error for the client, and
@@ -277,7 +286,26 @@ impl Verifier {
             keys: RwLock::new(keys.map(Arc::new)),
             http,
             last_unknown_kid_load: tokio::sync::Mutex::new(None),
+            revocations: None,
         })
+    }
+
+    /// Refuses the tokens and users on `list` ([`crate::revocation`]).
+    pub fn with_revocations(mut self, list: Arc<RevocationList>) -> Verifier {
+        self.revocations = Some(list);
+        self
+    }
+
+    /// The revocation list, if one is configured.
+    pub fn revocations(&self) -> Option<&Arc<RevocationList>> {
+        self.revocations.as_ref()
+    }
+
+    /// True when `principal` (verified earlier) has been revoked since.
+    pub fn is_revoked(&self, principal: &Principal) -> bool {
+        self.revocations
+            .as_ref()
+            .is_some_and(|list| list.is_revoked(principal))
     }
 
     /// Verifies a token and returns its principal. A token whose `kid` no
@@ -387,7 +415,13 @@ impl Verifier {
                 None => validation.validate_aud = false,
             }
             match jsonwebtoken::decode::<Claims>(token, key, &validation) {
-                Ok(data) => return Ok(principal(data.claims)),
+                Ok(data) => {
+                    let principal = principal(data.claims);
+                    if self.is_revoked(&principal) {
+                        return Err(AuthError::Invalid("token revoked".into()).into());
+                    }
+                    return Ok(principal);
+                }
                 Err(err) => {
                     use jsonwebtoken::errors::ErrorKind;
                     last_error = match err.kind() {
@@ -457,6 +491,7 @@ fn principal(claims: Claims) -> Principal {
         tenant: claims.tenant,
         roles,
         expires_at: Some(claims.exp),
+        token_id: claims.jti,
     }
 }
 
@@ -557,6 +592,7 @@ pub fn mint_hs256(
         aud: audience.map(str::to_owned),
         nbf: None,
         iat: Some(now),
+        jti: Some(uuid::Uuid::new_v4().to_string()),
     };
     let key = EncodingKey::from_secret(secret).map_err(|err| err.to_string())?;
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key)
@@ -702,6 +738,7 @@ mod tests {
             tenant: Some("acme".into()),
             roles: vec!["viewer".into()],
             expires_at: None,
+            token_id: None,
         };
         assert!(alice.sees(&scope(None, None)));
         assert!(alice.sees(&scope(Some("acme"), None)));

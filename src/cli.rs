@@ -18,6 +18,7 @@ use crate::bus::redis::LinkConfig;
 use crate::event::DEFAULT_MAX_EVENT_BYTES;
 use crate::hub::HubConfig;
 use crate::pipeline::Retention;
+use crate::revocation::RevocationList;
 use crate::server::{BusConfig, ServerConfig};
 use crate::simulator::SimulatorConfig;
 use crate::ws::ConnectionConfig;
@@ -170,6 +171,11 @@ pub struct AuthArgs {
     /// Required `aud` claim.
     #[arg(long, env = "TACTICAL_LINK_JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
+    /// Deny list of revoked tokens (`jti <id>`) and users (`sub <user>`),
+    /// one per line; re-read when it changes. Open connections of a revoked
+    /// token are closed (4501).
+    #[arg(long, env = "TACTICAL_LINK_REVOKED_TOKENS")]
+    pub revoked_tokens: Option<PathBuf>,
     /// Seconds of clock skew tolerated on `exp` and `nbf`.
     #[arg(long, env = "TACTICAL_LINK_JWT_LEEWAY", default_value_t = 10.0)]
     pub jwt_leeway: f64,
@@ -482,6 +488,12 @@ impl AuthArgs {
             ));
         }
         let Some((flag, source)) = sources.pop() else {
+            if self.revoked_tokens.is_some() {
+                return Err(bad(
+                    "revoked-tokens",
+                    "revokes tokens, but no JWT key is configured",
+                ));
+            }
             return Ok(None);
         };
         let config = AuthConfig {
@@ -491,9 +503,14 @@ impl AuthArgs {
             leeway: Duration::from_secs_f64(self.jwt_leeway.clamp(0.0, 3600.0)),
             jwks_refresh: seconds("jwks-refresh", self.jwks_refresh)?,
         };
-        Verifier::new(config)
-            .map(|verifier| Some(Arc::new(verifier)))
-            .map_err(|message| bad(flag, message))
+        let verifier = Verifier::new(config).map_err(|message| bad(flag, message))?;
+        let verifier = match &self.revoked_tokens {
+            Some(path) => verifier.with_revocations(Arc::new(
+                RevocationList::load(path).map_err(|message| bad("revoked-tokens", message))?,
+            )),
+            None => verifier,
+        };
+        Ok(Some(Arc::new(verifier)))
     }
 }
 

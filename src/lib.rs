@@ -36,6 +36,7 @@ pub mod hub;
 pub mod listener;
 pub mod metrics;
 pub mod pipeline;
+pub mod revocation;
 pub mod server;
 pub mod simulator;
 pub mod web;

@@ -158,6 +158,10 @@ impl Gateway {
         }
         if let Some(verifier) = &config.verifier {
             tracker.spawn(verifier.clone().refresh_loop(shutdown.clone()));
+            if let Some(list) = verifier.revocations() {
+                let (list, stop) = (list.clone(), shutdown.clone());
+                tracker.spawn(async move { list.follow_file(stop).await });
+            }
         }
         let state = AppState {
             connections: ConnectionContext {

@@ -294,6 +294,12 @@ async fn run(
     // unregister a waiter on the shared token every time.
     let shutdown = ctx.shutdown.cancelled();
     tokio::pin!(shutdown);
+    // Told when the revocation list changes, to check this connection's token.
+    let mut revocations = ctx
+        .verifier
+        .as_ref()
+        .and_then(|verifier| verifier.revocations())
+        .map(|list| list.changes());
     let mut last_heard = Instant::now();
     let mut heartbeat =
         tokio::time::interval_at(Instant::now() + config.heartbeat, config.heartbeat);
@@ -306,6 +312,12 @@ async fn run(
             _ = &mut expiry => {
                 metrics.token_expiries.fetch_add(1, Relaxed);
                 return Some(Close { code: close_code::TOKEN_EXPIRED, reason: "token expired" });
+            }
+            () = revocation_change(&mut revocations) => {
+                if ctx.verifier.as_ref().is_some_and(|verifier| verifier.is_revoked(&principal)) {
+                    metrics.auth_failures.fetch_add(1, Relaxed);
+                    return Some(Close { code: close_code::AUTH_FAILED, reason: "token revoked" });
+                }
             }
             received = live.recv() => {
                 let first = match received {
@@ -465,6 +477,16 @@ fn auth_close(err: &AuthError) -> Close {
             reason: "authentication failed",
         },
     }
+}
+
+/// Resolves when the revocation list changes; never without one.
+async fn revocation_change(changes: &mut Option<tokio::sync::watch::Receiver<u64>>) {
+    if let Some(receiver) = changes
+        && receiver.changed().await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
 }
 
 /// When the principal's token runs out (far away for the anonymous one).
