@@ -294,12 +294,16 @@ async fn run(
     // unregister a waiter on the shared token every time.
     let shutdown = ctx.shutdown.cancelled();
     tokio::pin!(shutdown);
-    // Told when the revocation list changes, to check this connection's token.
-    let mut revocations = ctx
+    // Fires when the revocation list changes, to check this connection's
+    // token. Without a list, a channel that never changes.
+    let (_no_list, unchanging) = tokio::sync::watch::channel(0);
+    let revocations = ctx
         .verifier
         .as_ref()
         .and_then(|verifier| verifier.revocations())
-        .map(|list| list.changes());
+        .map_or(unchanging, |list| list.changes());
+    let revocation_changed = next_change(revocations);
+    tokio::pin!(revocation_changed);
     let mut last_heard = Instant::now();
     let mut heartbeat =
         tokio::time::interval_at(Instant::now() + config.heartbeat, config.heartbeat);
@@ -313,11 +317,12 @@ async fn run(
                 metrics.token_expiries.fetch_add(1, Relaxed);
                 return Some(Close { code: close_code::TOKEN_EXPIRED, reason: "token expired" });
             }
-            () = revocation_change(&mut revocations) => {
+            revocations = &mut revocation_changed => {
                 if ctx.verifier.as_ref().is_some_and(|verifier| verifier.is_revoked(&principal)) {
                     metrics.auth_failures.fetch_add(1, Relaxed);
                     return Some(Close { code: close_code::AUTH_FAILED, reason: "token revoked" });
                 }
+                revocation_changed.set(next_change(revocations));
             }
             received = live.recv() => {
                 let first = match received {
@@ -479,14 +484,17 @@ fn auth_close(err: &AuthError) -> Close {
     }
 }
 
-/// Resolves when the revocation list changes; never without one.
-async fn revocation_change(changes: &mut Option<tokio::sync::watch::Receiver<u64>>) {
-    if let Some(receiver) = changes
-        && receiver.changed().await.is_ok()
-    {
-        return;
+/// Waits for the next change of the revocation list, then hands the
+/// receiver back to wait again. Made once per change, not per wake-up of the
+/// connection: each new wait registers a waiter on the shared channel.
+async fn next_change(
+    mut changes: tokio::sync::watch::Receiver<u64>,
+) -> tokio::sync::watch::Receiver<u64> {
+    if changes.changed().await.is_err() {
+        // The list is gone (shutdown): nothing more to wait for.
+        std::future::pending::<()>().await;
     }
-    std::future::pending().await
+    changes
 }
 
 /// When the principal's token runs out (far away for the anonymous one).
