@@ -29,6 +29,7 @@ use crate::auth::{AuthError, Principal, Verifier};
 use crate::frames::{self, BusKind, ClientFrame, Frame};
 use crate::hub::{Hub, Start, Subscription};
 use crate::metrics::Metrics;
+use crate::revocation;
 
 /// Close codes the gateway sends (docs/protocol.md, "Close codes").
 pub mod close_code {
@@ -294,16 +295,17 @@ async fn run(
     // unregister a waiter on the shared token every time.
     let shutdown = ctx.shutdown.cancelled();
     tokio::pin!(shutdown);
-    // Fires when the revocation list changes, to check this connection's
-    // token. Without a list, a channel that never changes.
-    let (_no_list, unchanging) = tokio::sync::watch::channel(0);
+    // With a revocation list, this connection checks its token whenever
+    // the list's generation changes (looked at every POLL_INTERVAL).
     let revocations = ctx
         .verifier
         .as_ref()
-        .and_then(|verifier| verifier.revocations())
-        .map_or(unchanging, |list| list.changes());
-    let revocation_changed = next_change(revocations);
-    tokio::pin!(revocation_changed);
+        .and_then(|verifier| verifier.revocations());
+    let mut revocations_seen = revocations.map_or(0, |list| list.generation());
+    let mut revocation_check = tokio::time::interval_at(
+        Instant::now() + revocation::POLL_INTERVAL,
+        revocation::POLL_INTERVAL,
+    );
     let mut last_heard = Instant::now();
     let mut heartbeat =
         tokio::time::interval_at(Instant::now() + config.heartbeat, config.heartbeat);
@@ -317,12 +319,16 @@ async fn run(
                 metrics.token_expiries.fetch_add(1, Relaxed);
                 return Some(Close { code: close_code::TOKEN_EXPIRED, reason: "token expired" });
             }
-            revocations = &mut revocation_changed => {
-                if ctx.verifier.as_ref().is_some_and(|verifier| verifier.is_revoked(&principal)) {
-                    metrics.auth_failures.fetch_add(1, Relaxed);
-                    return Some(Close { code: close_code::AUTH_FAILED, reason: "token revoked" });
+            _ = revocation_check.tick(), if revocations.is_some() => {
+                let Some(list) = revocations else { continue };
+                let generation = list.generation();
+                if generation != revocations_seen {
+                    revocations_seen = generation;
+                    if list.is_revoked(&principal) {
+                        metrics.auth_failures.fetch_add(1, Relaxed);
+                        return Some(Close { code: close_code::AUTH_FAILED, reason: "token revoked" });
+                    }
                 }
-                revocation_changed.set(next_change(revocations));
             }
             received = live.recv() => {
                 let first = match received {
@@ -482,19 +488,6 @@ fn auth_close(err: &AuthError) -> Close {
             reason: "authentication failed",
         },
     }
-}
-
-/// Waits for the next change of the revocation list, then hands the
-/// receiver back to wait again. Made once per change, not per wake-up of the
-/// connection: each new wait registers a waiter on the shared channel.
-async fn next_change(
-    mut changes: tokio::sync::watch::Receiver<u64>,
-) -> tokio::sync::watch::Receiver<u64> {
-    if changes.changed().await.is_err() {
-        // The list is gone (shutdown): nothing more to wait for.
-        std::future::pending::<()>().await;
-    }
-    changes
 }
 
 /// When the principal's token runs out (far away for the anonymous one).
