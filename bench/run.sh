@@ -76,6 +76,11 @@ if [ "$EXTRAS" = 1 ]; then
   run_case 1 idle-15000-history "--clients 15000 --events 0 --prefill 1000" ""
   # Authentication on: every client has a token of its own (Bearer header).
   run_ours auth-1000x500 "--clients 1000 --rate 500 --duration 10 --auth"
+  # Publishing over HTTP (POST /api/events) to a gateway on the in-process
+  # bus: no Redis anywhere.
+  step "http-1000x500 · tactical-link"
+  "$BIN" bench --spawn --publish http --case http-1000x500 --clients 1000 --rate 500 --duration 10 \
+    --json "$OUT/http-1000x500-tactical-link-1.json" || echo "warning: http-1000x500 failed" >&2
 fi
 
 COMMIT=${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}

@@ -41,7 +41,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::ConfigError;
 use client::{ClientOutcome, Readiness, Shared, Sources, Target};
 use process::Spawned;
-use publisher::{EventKind, PublishPlan};
+use publisher::{Destination, EventKind, PublishPlan};
 use report::{Latency, Report};
 use tally::Totals;
 
@@ -67,7 +67,8 @@ pub enum BenchAction {
 pub enum PublishVia {
     /// `PUBLISH <channel> <json>` on Redis, as the services do.
     Redis,
-    /// `POST /api/events` on the gateway: not driven by the benchmark yet.
+    /// `POST /api/events` on the gateway (on the in-process bus unless
+    /// --redis or --spawn-redis is given too).
     Http,
 }
 
@@ -98,8 +99,8 @@ pub struct RunArgs {
     /// Pid of the server, for its memory and CPU (--spawn knows it).
     #[arg(long)]
     pub server_pid: Option<u32>,
-    /// Redis URL the gateway reads.
-    #[arg(long, required_unless_present = "spawn_redis")]
+    /// Redis URL the gateway reads (needed to publish on Redis).
+    #[arg(long)]
     pub redis: Option<String>,
     /// Start a redis-server of our own on a free port.
     #[arg(long, conflicts_with = "redis")]
@@ -205,11 +206,20 @@ impl RunArgs {
                 "needs --spawn (a gateway of our own, given our secret); use --token for another",
             ));
         }
-        if self.publish == PublishVia::Http {
-            return Err(bad(
-                "publish",
-                "the benchmark does not drive POST /api/events yet; only redis is available",
-            ));
+        match self.publish {
+            PublishVia::Redis if self.redis.is_none() && !self.spawn_redis => {
+                return Err(bad(
+                    "redis",
+                    "publishing on Redis needs --redis URL or --spawn-redis",
+                ));
+            }
+            PublishVia::Http if self.spawn_baseline => {
+                return Err(bad(
+                    "publish",
+                    "the Python baseline has no HTTP publish endpoint",
+                ));
+            }
+            _ => {}
         }
         if self.clients == 0 {
             return Err(bad("clients", "must be greater than 0"));
@@ -298,12 +308,13 @@ async fn measure(args: &RunArgs) -> anyhow::Result<Report> {
     let dir = process::work_dir()?;
     let mut started = Started::default();
     let redis_url = match &args.redis {
-        Some(url) => url.clone(),
-        None => {
+        Some(url) => Some(url.clone()),
+        None if args.spawn_redis => {
             let (redis, url) = process::spawn_redis(&dir)?;
             started.redis = Some(redis);
-            url
+            Some(url)
         }
+        None => None,
     };
     let label = args.label.clone().unwrap_or_else(|| {
         if args.spawn_baseline {
@@ -324,7 +335,7 @@ async fn measure(args: &RunArgs) -> anyhow::Result<Report> {
         Some(url) => Target::parse(url)?,
         None => {
             let secret_file = auth_secret.as_ref().map(|_| secret_file.as_path());
-            let (server, addr) = spawn_server(args, &redis_url, &dir, secret_file)?;
+            let (server, addr) = spawn_server(args, redis_url.as_deref(), &dir, secret_file)?;
             started.server = Some(server);
             let addr_for_ready = addr;
             tokio::task::spawn_blocking(move || {
@@ -363,11 +374,30 @@ async fn measure(args: &RunArgs) -> anyhow::Result<Report> {
         auth: args.token.is_some() || args.auth,
         readiness: format!("{readiness:?}").to_lowercase(),
         open_files_limit: open_files,
+        publish: match (args.publish, &redis_url) {
+            (PublishVia::Redis, _) => "on Redis".into(),
+            (PublishVia::Http, Some(_)) => "over HTTP, gateway on Redis".into(),
+            (PublishVia::Http, None) => "over HTTP, gateway on the in-process bus".into(),
+        },
     };
     report.server.pid = server_pid;
 
+    let destination = match (args.publish, &redis_url) {
+        (PublishVia::Redis, Some(url)) => Destination::Redis {
+            url: url.clone(),
+            channel: args.channel.clone(),
+        },
+        (PublishVia::Redis, None) => bail!("publishing on Redis needs --redis or --spawn-redis"),
+        (PublishVia::Http, _) => Destination::Http {
+            url: format!("http://{}/api/events", target.addr),
+            token: match (&auth_secret, &args.token) {
+                (Some(secret), _) => Some(publisher_token(secret.as_bytes())?),
+                (None, token) => token.clone(),
+            },
+        },
+    };
     if args.prefill > 0 {
-        prefill(args, &redis_url).await?;
+        prefill(args, &destination).await?;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     report.server.rss_before_kib = server_pid.and_then(process::rss_kib);
@@ -451,8 +481,7 @@ async fn measure(args: &RunArgs) -> anyhow::Result<Report> {
         let phase = Instant::now();
         let stop_publishing = Arc::new(AtomicBool::new(false));
         let plan = PublishPlan {
-            redis_url: redis_url.clone(),
-            channel: args.channel.clone(),
+            destination: destination.clone(),
             events,
             rate: args.rate,
             kind: args.event_kind,
@@ -521,7 +550,7 @@ async fn measure(args: &RunArgs) -> anyhow::Result<Report> {
                 + irq;
             report.server.others_cpu_percent = Some((machine - ours).max(0.0));
         }
-        if redis_pid.is_none() {
+        if redis_pid.is_none() && redis_url.is_some() {
             report
                 .notes
                 .push("Redis was not started by the benchmark: its CPU is not measured".into());
@@ -619,7 +648,7 @@ async fn server_metrics_at(addr: std::net::SocketAddr) -> std::collections::BTre
 /// Starts the gateway or the baseline on a free port.
 fn spawn_server(
     args: &RunArgs,
-    redis_url: &str,
+    redis_url: Option<&str>,
     dir: &std::path::Path,
     secret_file: Option<&std::path::Path>,
 ) -> anyhow::Result<(Spawned, std::net::SocketAddr)> {
@@ -630,6 +659,9 @@ fn spawn_server(
                 args.baseline_python.display()
             );
         }
+        let Some(redis_url) = redis_url else {
+            bail!("the Python baseline needs --redis or --spawn-redis");
+        };
         let mut command = Command::new(&args.baseline_python);
         command
             .arg(&args.baseline_script)
@@ -647,8 +679,11 @@ fn spawn_server(
         None => std::env::current_exe().context("cannot find this binary")?,
     };
     let mut command = Command::new(bin);
+    command.args(["serve", "--listen", "127.0.0.1:0"]);
+    if let Some(redis_url) = redis_url {
+        command.args(["--redis", redis_url]);
+    }
     command
-        .args(["serve", "--listen", "127.0.0.1:0", "--redis", redis_url])
         .args(["--channel", &args.channel])
         .args(&args.gateway_args)
         .env("TACTICAL_LINK_LOG", "warn")
@@ -669,11 +704,24 @@ fn spawn_server(
     )
 }
 
+/// A token of the publisher role, for `POST /api/events` with --auth.
+fn publisher_token(secret: &[u8]) -> anyhow::Result<String> {
+    crate::auth::mint_hs256(
+        secret,
+        "bench-publisher",
+        None,
+        &[crate::auth::PUBLISHER_ROLE.to_owned()],
+        Duration::from_secs(3600),
+        None,
+        None,
+    )
+    .map_err(|err| anyhow::anyhow!("cannot mint the publisher's token: {err}"))
+}
+
 /// Publishes `--prefill` events, then waits for the gateway to take them in.
-async fn prefill(args: &RunArgs, redis_url: &str) -> anyhow::Result<()> {
+async fn prefill(args: &RunArgs, destination: &Destination) -> anyhow::Result<()> {
     let plan = PublishPlan {
-        redis_url: redis_url.to_owned(),
-        channel: args.channel.clone(),
+        destination: destination.clone(),
         events: args.prefill,
         rate: 10_000.0,
         kind: args.event_kind,
@@ -781,8 +829,13 @@ mod tests {
         assert_eq!(ok.run.event_count(), 10_000, "1000/s for 10 s");
         let none = parse(&["--spawn-redis"]).unwrap();
         assert_eq!(none.run.validate().unwrap_err().flag, "target");
-        let http = parse(&["--spawn", "--spawn-redis", "--publish", "http"]).unwrap();
-        assert_eq!(http.run.validate().unwrap_err().flag, "publish");
+        let http = parse(&["--spawn", "--publish", "http"]).unwrap();
+        assert!(http.run.validate().is_ok(), "HTTP on the in-process bus");
+        let http_baseline = parse(&["--spawn-baseline", "--spawn-redis", "--publish", "http"]);
+        assert_eq!(
+            http_baseline.unwrap().run.validate().unwrap_err().flag,
+            "publish"
+        );
         let slow = parse(&[
             "--spawn",
             "--spawn-redis",
@@ -793,9 +846,15 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(slow.run.validate().unwrap_err().flag, "slow-clients");
-        assert!(
-            parse(&["--spawn"]).is_err(),
-            "needs --redis or --spawn-redis"
+        assert_eq!(
+            parse(&["--spawn"])
+                .unwrap()
+                .run
+                .validate()
+                .unwrap_err()
+                .flag,
+            "redis",
+            "publishing on Redis needs --redis or --spawn-redis"
         );
         assert!(parse(&["--spawn", "--spawn-baseline", "--spawn-redis"]).is_err());
         let auth = parse(&["--spawn-baseline", "--spawn-redis", "--auth"]).unwrap();

@@ -1,10 +1,13 @@
 //! The load: M events at R events/s, published to Redis with plain
-//! `PUBLISH system_events <json>`, as any service would.
+//! `PUBLISH system_events <json>`, as any service would, or to the
+//! gateway's `POST /api/events` (one keep-alive HTTP connection, one request
+//! at a time).
 //!
-//! The publisher runs on its own OS thread with a blocking Redis
-//! connection, not as a task of the clients' runtime: ten thousand client
-//! tasks would otherwise delay it by whole milliseconds, and tokio's timer
-//! cannot pace finer than 1 ms. Each event is stamped just before it is
+//! The publisher runs on its own OS thread (with a blocking Redis
+//! connection, or a single-threaded runtime of its own for HTTP), not as a
+//! task of the clients' runtime: ten thousand client tasks would otherwise
+//! delay it by whole milliseconds, and tokio's timer cannot pace finer than
+//! 1 ms. Each event is stamped just before it is
 //! written, so a late send never inflates the measured latency; it shows up
 //! as a lower achieved rate instead.
 
@@ -70,11 +73,20 @@ pub fn event_json(kind: EventKind, seq: u64, sent_us: u64, padding: &str) -> Str
     out
 }
 
+/// Where events are published.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    /// `PUBLISH <channel>` on Redis.
+    Redis { url: String, channel: String },
+    /// `POST` to the gateway's `/api/events` URL, with a token of the
+    /// publisher role when authentication is on.
+    Http { url: String, token: Option<String> },
+}
+
 /// What to publish, and where.
 #[derive(Debug, Clone)]
 pub struct PublishPlan {
-    pub redis_url: String,
-    pub channel: String,
+    pub destination: Destination,
     pub events: u64,
     /// Events per second.
     pub rate: f64,
@@ -93,7 +105,8 @@ pub struct PublishOutcome {
     pub achieved_rate: f64,
     /// Longest the publisher ran behind its schedule, in milliseconds.
     pub max_behind_ms: f64,
-    /// Lowest `PUBLISH` reply: how many subscribers Redis delivered to.
+    /// Lowest `PUBLISH` reply: how many subscribers Redis delivered to
+    /// (none when publishing over HTTP).
     pub min_subscribers: Option<i64>,
     /// Microseconds since the epoch of the first publish.
     pub first_us: u64,
@@ -106,20 +119,65 @@ pub fn spawn(
     plan: PublishPlan,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<std::thread::JoinHandle<PublishOutcome>> {
-    let client = redis::Client::open(plan.redis_url.as_str())?;
-    let mut connection = client.get_connection_with_timeout(Duration::from_secs(5))?;
-    connection.set_write_timeout(Some(Duration::from_secs(5)))?;
-    connection.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let handle = std::thread::Builder::new()
-        .name("bench-publisher".into())
-        .spawn(move || publish(&mut connection, &plan, &stop))?;
+    let thread = std::thread::Builder::new().name("bench-publisher".into());
+    let handle = match plan.destination.clone() {
+        Destination::Redis { url, channel } => {
+            let client = redis::Client::open(url.as_str())?;
+            let mut connection = client.get_connection_with_timeout(Duration::from_secs(5))?;
+            connection.set_write_timeout(Some(Duration::from_secs(5)))?;
+            connection.set_read_timeout(Some(Duration::from_secs(5)))?;
+            thread.spawn(move || {
+                publish(&plan, &stop, |payload| {
+                    redis::cmd("PUBLISH")
+                        .arg(&channel)
+                        .arg(payload)
+                        .query::<i64>(&mut connection)
+                        .map(Some)
+                        .map_err(|err| err.to_string())
+                })
+            })?
+        }
+        Destination::Http { url, token } => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .pool_max_idle_per_host(1)
+                .build()?;
+            thread.spawn(move || {
+                publish(&plan, &stop, |payload| {
+                    let mut request = client
+                        .post(&url)
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(payload);
+                    if let Some(token) = &token {
+                        request = request.bearer_auth(token);
+                    }
+                    runtime.block_on(async {
+                        let response = request.send().await.map_err(|err| err.to_string())?;
+                        let status = response.status();
+                        // Read the body, so the connection is kept for the next.
+                        let body = response.text().await.map_err(|err| err.to_string())?;
+                        if status.is_success() {
+                            Ok(None)
+                        } else {
+                            Err(format!("{status}: {body}"))
+                        }
+                    })
+                })
+            })?
+        }
+    };
     Ok(handle)
 }
 
+/// Publishes the plan on schedule with `send`, which answers how many
+/// subscribers received the event, when it knows.
 fn publish(
-    connection: &mut redis::Connection,
     plan: &PublishPlan,
     stop: &AtomicBool,
+    mut send: impl FnMut(String) -> Result<Option<i64>, String>,
 ) -> PublishOutcome {
     let padding = "x".repeat(plan.payload_bytes);
     let mut outcome = PublishOutcome::default();
@@ -142,22 +200,20 @@ fn publish(
             outcome.first_us = sent_us;
         }
         let payload = event_json(plan.kind, seq, sent_us, &padding);
-        match redis::cmd("PUBLISH")
-            .arg(&plan.channel)
-            .arg(payload)
-            .query::<i64>(connection)
-        {
+        match send(payload) {
             Ok(subscribers) => {
                 outcome.published += 1;
-                outcome.min_subscribers = Some(
-                    outcome
-                        .min_subscribers
-                        .map_or(subscribers, |m| m.min(subscribers)),
-                );
+                if let Some(subscribers) = subscribers {
+                    outcome.min_subscribers = Some(
+                        outcome
+                            .min_subscribers
+                            .map_or(subscribers, |m| m.min(subscribers)),
+                    );
+                }
             }
             Err(err) => {
                 outcome.errors += 1;
-                outcome.last_error = Some(err.to_string());
+                outcome.last_error = Some(err);
             }
         }
         last = Instant::now();

@@ -46,6 +46,10 @@ pub struct Setup {
     pub auth: bool,
     pub readiness: String,
     pub open_files_limit: u64,
+    /// How events were published: `redis`, or `http` (`POST /api/events`);
+    /// and the gateway's bus. Empty in reports from before it was recorded.
+    #[serde(default)]
+    pub publish: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -215,7 +219,7 @@ impl Report {
         row(
             "load",
             format!(
-                "{} clients ({} slow) · {} events at {}/s ({} events, {} B padding) · auth {}",
+                "{} clients ({} slow) · {} events at {}/s ({} events, {} B padding) · auth {}{}",
                 s.clients,
                 s.slow_clients,
                 s.events,
@@ -223,6 +227,11 @@ impl Report {
                 s.event_kind,
                 s.payload_bytes,
                 if s.auth { "on" } else { "off" },
+                if s.publish.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · published {}", s.publish)
+                },
             ),
         );
         let c = &self.connect;
