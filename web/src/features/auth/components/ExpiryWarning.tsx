@@ -18,6 +18,7 @@ import { useNow } from '../../../hooks/useNow';
 import type { AuthInfo } from '../../../lib/socket/client';
 import { cleanToken } from '../../../lib/token';
 import { checkRenewal, expiryView, formatCountdown, spokenRemaining } from '../model/expiry';
+import { TokenField } from './TokenField';
 
 interface Props {
   /** Where authentication stands on the link (`link.auth`). */
@@ -110,16 +111,10 @@ export function ExpiryWarning({ auth, live, token, onRenew }: Props) {
         <label className="field-label expiry-warning__label" htmlFor={`${id}-token`}>
           Fresh access token
         </label>
-        <input
+        <TokenField
           id={`${id}-token`}
-          name="token"
           className="input expiry-warning__input"
-          data-testid="expiry-token-input"
-          type="password"
-          autoComplete="off"
-          autoCapitalize="off"
-          spellCheck={false}
-          placeholder="eyJhbGciOi…"
+          testId="expiry-token-input"
           value={value}
           aria-invalid={error !== null ? true : undefined}
           aria-describedby={error !== null ? `${id}-error` : undefined}

@@ -7,6 +7,7 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { TokenNeed } from '../../../lib/socket/client';
 import { cleanToken } from '../../../lib/token';
+import { TokenField } from './TokenField';
 
 interface Props {
   need: TokenNeed;
@@ -76,17 +77,11 @@ export function TokenPrompt({ need, variant, onSubmit, detail }: Props) {
           Access token
         </label>
         <div className="token-prompt__row">
-          <input
-            ref={inputRef}
+          <TokenField
+            inputRef={inputRef}
             id={`${id}-token`}
-            name="token"
             className="input token-prompt__input"
-            data-testid="token-input"
-            type="password"
-            autoComplete="off"
-            autoCapitalize="off"
-            spellCheck={false}
-            placeholder="eyJhbGciOi…"
+            testId="token-input"
             value={value}
             aria-invalid={empty || need === 'refused' ? true : undefined}
             aria-describedby={`${id}-hint${empty ? ` ${id}-empty` : ''}`}
