@@ -340,14 +340,23 @@ async fn a_client_moving_between_two_gateways_resumes_without_gap_or_duplicate()
     ));
 }
 
+/// A ready gateway whose stream keeps about 8 events, and a publisher of
+/// ours on the same Redis.
+async fn gateway_with_a_short_stream(
+    redis: &RedisServer,
+) -> (Gateway, tactical_link::bus::Publisher) {
+    let gateway = Gateway::start(&["serve", "--redis", &redis.url(), "--history-size", "8"]);
+    wait_ready(&gateway).await;
+    let publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
+        .await
+        .unwrap();
+    (gateway, publisher)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logged() {
     let redis = RedisServer::start();
-    let gateway = Gateway::start(&["serve", "--redis", &redis.url(), "--history-size", "8"]);
-    wait_ready(&gateway).await;
-    let mut publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
-        .await
-        .unwrap();
+    let (gateway, mut publisher) = gateway_with_a_short_stream(&redis).await;
     let event = |i: usize| stage_event("cut", "radar", "processing", &format!("seq {i}"));
     publisher.publish(&event(0)).await.unwrap();
     let (mut client, _) = Client::connect_ready(&gateway.ws_url()).await;
@@ -399,11 +408,7 @@ async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logge
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_behind_by_more_than_the_stream_keeps_still_relays_what_it_was_sent() {
     let redis = RedisServer::start();
-    let gateway = Gateway::start(&["serve", "--redis", &redis.url(), "--history-size", "8"]);
-    wait_ready(&gateway).await;
-    let mut publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
-        .await
-        .unwrap();
+    let (gateway, mut publisher) = gateway_with_a_short_stream(&redis).await;
     let event = |i: usize| stage_event("behind", "radar", "processing", &format!("seq {i}"));
     let (mut client, _) = Client::connect_ready(&gateway.ws_url()).await;
     // Frozen, with its subscription up: every event waits in its socket,
