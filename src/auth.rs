@@ -195,8 +195,8 @@ struct KeyRing {
 pub struct Verifier {
     config: AuthConfig,
     keys: RwLock<Option<Arc<KeyRing>>>,
-    /// Fetches a JWKS URL.
-    http: reqwest::Client,
+    /// Fetches the JWKS URL (only that key source has one).
+    http: Option<reqwest::Client>,
     /// When a token with an unknown `kid` last caused a JWKS load; held
     /// while that load runs, so concurrent such tokens wait for one load.
     last_unknown_kid_load: tokio::sync::Mutex<Option<tokio::time::Instant>>,
@@ -277,10 +277,17 @@ impl Verifier {
             KeySource::JwksFile(path) => Some(read_jwks_file(path)?),
             KeySource::JwksUrl(_) => None,
         };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|err| format!("cannot build an HTTP client: {err}"))?;
+        // Built only when there is a URL to fetch: building one reads the
+        // system's certificate store.
+        let http = match &config.source {
+            KeySource::JwksUrl(_) => Some(
+                reqwest::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .map_err(|err| format!("cannot build an HTTP client: {err}"))?,
+            ),
+            _ => None,
+        };
         Ok(Verifier {
             config,
             keys: RwLock::new(keys.map(Arc::new)),
@@ -365,9 +372,9 @@ impl Verifier {
 
     /// Reads or fetches the configured JWKS.
     async fn load_jwks(&self) -> Result<KeyRing, String> {
-        match &self.config.source {
-            KeySource::JwksUrl(url) => fetch_jwks(&self.http, url).await,
-            KeySource::JwksFile(path) => read_jwks_file(path),
+        match (&self.config.source, &self.http) {
+            (KeySource::JwksUrl(url), Some(http)) => fetch_jwks(http, url).await,
+            (KeySource::JwksFile(path), _) => read_jwks_file(path),
             _ => Err("the key source is not a JWKS".into()),
         }
     }
