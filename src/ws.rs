@@ -239,7 +239,6 @@ async fn run(
     // the resume. (On the in-process bus no other gateway gives out ids.)
     if let Some(id) = resume_from.as_deref().and_then(|id| id.parse().ok())
         && ctx.hub.bus_state().kind == BusKind::Redis
-        && ctx.hub.last_id().is_none_or(|last| last < id)
     {
         ctx.hub.wait_until_relayed(id, AHEAD_WAIT).await;
     }
