@@ -9,12 +9,7 @@ use common::{Client, Gateway, Next, RedisServer, eventually, stage_event};
 use serde_json::Value;
 
 async fn wait_ready(gateway: &Gateway) {
-    eventually(Duration::from_secs(15), "bus up", async || {
-        reqwest::get(gateway.http("/readyz"))
-            .await
-            .is_ok_and(|r| r.status() == 200)
-    })
-    .await;
+    gateway.wait_bus_up(Duration::from_secs(15)).await;
 }
 
 /// Every entry id of the event stream, in order: what was published.

@@ -19,14 +19,7 @@ const STAGES: [&str; 6] = [
 async fn relay(clients: usize, events: usize, gap: Duration) -> Vec<Duration> {
     let redis = RedisServer::start();
     let gateway = Gateway::start(&["serve", "--redis", &redis.url()]);
-    eventually(Duration::from_secs(10), "bus up", async || {
-        reqwest::get(gateway.http("/readyz"))
-            .await
-            .unwrap()
-            .status()
-            == 200
-    })
-    .await;
+    gateway.wait_bus_up(Duration::from_secs(10)).await;
     let url = gateway.ws_url();
     let connected = join_all((0..clients).map(|_| Client::connect_ready(&url))).await;
 
@@ -128,14 +121,7 @@ async fn invalid_messages_are_counted_and_never_relayed() {
         "--max-event-bytes",
         "1024",
     ]);
-    eventually(Duration::from_secs(10), "bus up", async || {
-        reqwest::get(gateway.http("/readyz"))
-            .await
-            .unwrap()
-            .status()
-            == 200
-    })
-    .await;
+    gateway.wait_bus_up(Duration::from_secs(10)).await;
     let (mut client, _) = Client::connect_ready(&gateway.ws_url()).await;
 
     let deep = format!(
@@ -203,14 +189,7 @@ async fn invalid_messages_are_counted_and_never_relayed() {
 async fn clients_survive_a_long_redis_outage_and_get_events_after_it() {
     let mut redis = RedisServer::start();
     let gateway = Gateway::start(&["serve", "--redis", &redis.url(), "--redis-backoff-max", "2"]);
-    eventually(Duration::from_secs(10), "bus up", async || {
-        reqwest::get(gateway.http("/readyz"))
-            .await
-            .unwrap()
-            .status()
-            == 200
-    })
-    .await;
+    gateway.wait_bus_up(Duration::from_secs(10)).await;
     let (mut a, snapshot) = Client::connect_ready(&gateway.ws_url()).await;
     assert_eq!(snapshot["bus"]["state"], "up");
     let (mut b, _) = Client::connect_ready(&gateway.ws_url()).await;
@@ -328,14 +307,7 @@ async fn a_client_that_stops_reading_is_dropped_and_others_are_not_delayed() {
         "--history-size",
         "64",
     ]);
-    eventually(Duration::from_secs(10), "bus up", async || {
-        reqwest::get(gateway.http("/readyz"))
-            .await
-            .unwrap()
-            .status()
-            == 200
-    })
-    .await;
+    gateway.wait_bus_up(Duration::from_secs(10)).await;
     let (mut slow, _) = Client::connect_ready(&gateway.ws_url()).await;
     let (mut fast, _) = Client::connect_ready(&gateway.ws_url()).await;
     let rss_before = gateway.rss_kib();
@@ -410,14 +382,7 @@ fn process_cpu_ticks(pid: u32) -> u64 {
 async fn a_redis_that_stalls_for_a_second_and_a_half_loses_nothing_and_drops_no_link() {
     let redis = RedisServer::start();
     let gateway = Gateway::start(&["serve", "--redis", &redis.url()]);
-    eventually(Duration::from_secs(10), "bus up", async || {
-        reqwest::get(gateway.http("/readyz"))
-            .await
-            .unwrap()
-            .status()
-            == 200
-    })
-    .await;
+    gateway.wait_bus_up(Duration::from_secs(10)).await;
     let (mut client, _) = Client::connect_ready(&gateway.ws_url()).await;
     let mut publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
         .await
@@ -467,14 +432,7 @@ async fn a_redis_that_stalls_for_a_second_and_a_half_loses_nothing_and_drops_no_
 async fn a_snapshot_larger_than_one_fragment_arrives_whole() {
     let redis = RedisServer::start();
     let gateway = Gateway::start(&["serve", "--redis", &redis.url()]);
-    eventually(Duration::from_secs(10), "bus up", async || {
-        reqwest::get(gateway.http("/readyz"))
-            .await
-            .unwrap()
-            .status()
-            == 200
-    })
-    .await;
+    gateway.wait_bus_up(Duration::from_secs(10)).await;
     let mut publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
         .await
         .unwrap();

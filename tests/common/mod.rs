@@ -239,6 +239,17 @@ impl Gateway {
         gateway
     }
 
+    /// Waits, at most `limit`, until `/readyz` answers 200: the bus link is
+    /// up (for Redis: subscribed and following the stream).
+    pub async fn wait_bus_up(&self, limit: Duration) {
+        eventually(limit, "bus up", async || {
+            reqwest::get(self.http("/readyz"))
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        })
+        .await;
+    }
+
     pub fn ws_url(&self) -> String {
         format!("ws://{}/dashboard/ws", self.addr)
     }
