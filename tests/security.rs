@@ -832,25 +832,57 @@ fn ed_token(private_pem: &[u8], kid: &str, sub: &str) -> String {
     )
 }
 
+/// An identity provider serving a JWKS at `url`, which the test can
+/// replace, and counting how often it was fetched.
+struct IdentityProvider {
+    url: String,
+    served: std::sync::Arc<std::sync::Mutex<Value>>,
+    fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl IdentityProvider {
+    async fn start(keys: Value) -> IdentityProvider {
+        let served = std::sync::Arc::new(std::sync::Mutex::new(keys));
+        let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let app = axum::Router::new().route(
+            "/jwks.json",
+            axum::routing::get({
+                let served = served.clone();
+                let fetches = fetches.clone();
+                move || {
+                    fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let body = served.lock().unwrap().clone();
+                    async move { axum::Json(body) }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        IdentityProvider {
+            url,
+            served,
+            fetches,
+        }
+    }
+
+    /// Serves `keys` from now on.
+    fn publish(&self, keys: Value) {
+        *self.served.lock().unwrap() = keys;
+    }
+
+    /// Times the set was fetched.
+    fn fetches(&self) -> usize {
+        self.fetches.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jwks_url_is_fetched_and_refreshed_when_keys_rotate() {
     let (old_private, old_jwk) = ed25519_pair("old");
     let (new_private, new_jwk) = ed25519_pair("new");
-    let served = std::sync::Arc::new(std::sync::Mutex::new(json!({"keys": [old_jwk]})));
-    let app = axum::Router::new().route(
-        "/jwks.json",
-        axum::routing::get({
-            let served = served.clone();
-            move || {
-                let body = served.lock().unwrap().clone();
-                async move { axum::Json(body) }
-            }
-        }),
-    );
-    let idp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let jwks_url = format!("http://{}/jwks.json", idp.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(idp, app).await });
-    let gateway = Gateway::start(&["serve", "--jwks-url", &jwks_url, "--jwks-refresh", "1"]);
+    let idp = IdentityProvider::start(json!({"keys": [old_jwk]})).await;
+    let gateway = Gateway::start(&["serve", "--jwks-url", &idp.url, "--jwks-refresh", "1"]);
     let old = ed_token(&old_private, "old", "alice");
     let new = ed_token(&new_private, "new", "alice");
     eventually(Duration::from_secs(10), "JWKS loaded", async || {
@@ -863,7 +895,7 @@ async fn a_jwks_url_is_fetched_and_refreshed_when_keys_rotate() {
         "key not published yet"
     );
     // Rotation: the identity provider now publishes only the new key.
-    *served.lock().unwrap() = json!({"keys": [new_jwk]});
+    idp.publish(json!({"keys": [new_jwk]}));
     eventually(
         Duration::from_secs(10),
         "rotated key accepted",
@@ -883,34 +915,18 @@ async fn a_jwks_url_is_fetched_and_refreshed_when_keys_rotate() {
 async fn a_token_signed_with_a_just_published_key_works_at_once() {
     let (old_private, old_jwk) = ed25519_pair("old");
     let (new_private, new_jwk) = ed25519_pair("new");
-    let served = std::sync::Arc::new(std::sync::Mutex::new(json!({"keys": [old_jwk]})));
-    let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let app = axum::Router::new().route(
-        "/jwks.json",
-        axum::routing::get({
-            let served = served.clone();
-            let fetches = fetches.clone();
-            move || {
-                fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let body = served.lock().unwrap().clone();
-                async move { axum::Json(body) }
-            }
-        }),
-    );
-    let idp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let jwks_url = format!("http://{}/jwks.json", idp.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(idp, app).await });
+    let idp = IdentityProvider::start(json!({"keys": [old_jwk]})).await;
     // The periodic refresh is an hour away: only an unknown kid can make
     // the gateway fetch the set again during this test.
-    let gateway = Gateway::start(&["serve", "--jwks-url", &jwks_url, "--jwks-refresh", "3600"]);
+    let gateway = Gateway::start(&["serve", "--jwks-url", &idp.url, "--jwks-refresh", "3600"]);
     let old = ed_token(&old_private, "old", "alice");
     eventually(Duration::from_secs(10), "JWKS loaded", async || {
         get_json(&gateway, "/api/runs", &old).await.0 == 200
     })
     .await;
-    let fetches_at_start = fetches.load(std::sync::atomic::Ordering::SeqCst);
+    let fetches_at_start = idp.fetches();
     // The identity provider starts signing with a new key and publishes it.
-    *served.lock().unwrap() = json!({"keys": [old_jwk, new_jwk]});
+    idp.publish(json!({"keys": [old_jwk, new_jwk]}));
     let new = ed_token(&new_private, "new", "alice");
     let (_, start) = login(&gateway.ws_url(), &new).await;
     assert_eq!(
@@ -919,7 +935,7 @@ async fn a_token_signed_with_a_just_published_key_works_at_once() {
     );
     assert_eq!(get_json(&gateway, "/api/runs", &new).await.0, 200);
     assert_eq!(
-        fetches.load(std::sync::atomic::Ordering::SeqCst),
+        idp.fetches(),
         fetches_at_start + 1,
         "one fetch for the new kid"
     );
@@ -929,7 +945,7 @@ async fn a_token_signed_with_a_just_published_key_works_at_once() {
         assert_eq!(get_json(&gateway, "/api/runs", &stranger).await.0, 401);
     }
     assert_eq!(
-        fetches.load(std::sync::atomic::Ordering::SeqCst),
+        idp.fetches(),
         fetches_at_start + 1,
         "no fetch per made-up kid"
     );
