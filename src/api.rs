@@ -18,8 +18,9 @@ use axum::routing::get;
 
 use crate::auth::{ADMIN_ROLE, AuthError, PUBLISHER_ROLE, Principal, Verifier};
 use crate::bus::Publisher;
+use crate::event::EventId;
 use crate::frames::{PROTOCOL_VERSION, SERVER_NAME};
-use crate::hub::{EventId, Hub};
+use crate::hub::Hub;
 use crate::server::BusConfig;
 
 /// Most events one `GET /api/events` returns.

@@ -8,8 +8,8 @@
 
 use std::collections::VecDeque;
 
+use crate::event::EventId;
 use crate::frames::Outbound;
-use crate::hub::EventId;
 
 /// Default number of events kept for resume.
 pub const DEFAULT_HISTORY_SIZE: usize = 10_000;

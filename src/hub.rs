@@ -15,8 +15,6 @@
 //! the ring's capacity behind is told so (`Lagged`) instead of holding memory.
 
 use std::collections::HashMap;
-use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
@@ -25,7 +23,7 @@ use tokio::sync::broadcast;
 
 use crate::auth::{Principal, View};
 use crate::clock;
-use crate::event::{self, Rejection, ValidEvent};
+use crate::event::{self, EventId, Rejection, ValidEvent};
 use crate::frames::{self, BusKind, BusState, Frame, Outbound};
 use crate::history::{self, History, Since};
 use crate::metrics::Metrics;
@@ -55,47 +53,6 @@ impl Default for HubConfig {
             recent_events: 200,
             history_size: history::DEFAULT_HISTORY_SIZE,
             history_bytes: history::DEFAULT_HISTORY_BYTES,
-        }
-    }
-}
-
-/// The id of a relayed event: Unix milliseconds and a sequence within that
-/// millisecond, written `ms-seq` like a Redis stream id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct EventId {
-    pub ms: i64,
-    pub seq: u64,
-}
-
-impl fmt::Display for EventId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.ms, self.seq)
-    }
-}
-
-impl FromStr for EventId {
-    type Err = ();
-
-    /// Parses `ms-seq`.
-    fn from_str(text: &str) -> Result<EventId, ()> {
-        let (ms, seq) = text.split_once('-').ok_or(())?;
-        Ok(EventId {
-            ms: ms.parse().map_err(|_| ())?,
-            seq: seq.parse().map_err(|_| ())?,
-        })
-    }
-}
-
-impl EventId {
-    /// The next id after `self`, at wall-clock time `now_ms`. Never goes
-    /// backwards, even when the clock does.
-    fn next(previous: Option<EventId>, now_ms: i64) -> EventId {
-        match previous {
-            Some(prev) if now_ms <= prev.ms => EventId {
-                ms: prev.ms,
-                seq: prev.seq + 1,
-            },
-            _ => EventId { ms: now_ms, seq: 0 },
         }
     }
 }

@@ -15,10 +15,10 @@ use tokio_util::sync::CancellationToken;
 
 use tactical_link::bus::Publisher;
 use tactical_link::cli::{self, Cli, Command, ConfigError, LogFormat};
-use tactical_link::event::{self, DEFAULT_MAX_EVENT_BYTES};
+use tactical_link::event::{self, DEFAULT_MAX_EVENT_BYTES, Stage, StageEvent, Status};
 use tactical_link::server::{BusConfig, Gateway};
 use tactical_link::simulator::{self, Progress};
-use tactical_link::{clock, web};
+use tactical_link::web;
 
 /// Exit code for a bad command line (EX_USAGE).
 const EXIT_USAGE: u8 = 64;
@@ -274,18 +274,23 @@ async fn publish(args: cli::PublishArgs) -> anyhow::Result<()> {
     let payload = match (&args.json, &args.run) {
         (Some(json), _) => json.clone(),
         (None, Some(run)) => {
-            let mut event = serde_json::json!({
-                "type": event::PIPELINE_STAGE_TYPE,
-                "run_id": run,
-                "stage": args.stage,
-                "status": args.status,
-                "ts": clock::format_ms(clock::now_ms()),
-                "source": "tactical-link publish",
-            });
+            let stage = args.stage.as_deref().unwrap_or_default();
+            let status = args.status.as_deref().unwrap_or_default();
+            let (Some(stage), Some(status)) = (Stage::parse(stage), Status::parse(status)) else {
+                return Err(ConfigError {
+                    flag: "run",
+                    message: format!(
+                        "the event would be rejected: unknown stage {stage:?} or status {status:?}"
+                    ),
+                }
+                .into());
+            };
+            let mut event =
+                StageEvent::new(run.as_str(), stage, status).source("tactical-link publish");
             if let Some(detail) = &args.detail {
-                event["detail"] = detail.clone().into();
+                event = event.detail(detail.as_str());
             }
-            event.to_string()
+            event.to_json()
         }
         (None, None) => unreachable!("clap requires --json or --run"),
     };

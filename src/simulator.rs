@@ -17,8 +17,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::{PublishError, Publisher};
-use crate::clock;
-use crate::event::{PIPELINE_STAGE_TYPE, Stage, Status};
+use crate::event::{Stage, StageEvent, Status};
 
 /// How the simulation runs.
 #[derive(Debug, Clone)]
@@ -163,16 +162,10 @@ const SCRIPTS: [StageScript; 6] = [
 
 /// Builds one `pipeline.stage` event.
 pub fn stage_event(run_id: &str, stage: Stage, status: Status, detail: &str) -> String {
-    serde_json::json!({
-        "type": PIPELINE_STAGE_TYPE,
-        "run_id": run_id,
-        "stage": stage.as_str(),
-        "status": status.as_str(),
-        "detail": detail,
-        "ts": clock::format_ms(clock::now_ms()),
-        "source": stage.as_str(),
-    })
-    .to_string()
+    StageEvent::new(run_id, stage, status)
+        .detail(detail)
+        .source(stage.as_str())
+        .to_json()
 }
 
 /// Plays runs until the configured number is done or `shutdown` is

@@ -48,8 +48,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
 use crate::event;
+use crate::event::EventId;
 use crate::history::DEFAULT_HISTORY_SIZE;
-use crate::hub::{EventId, Hub};
+use crate::hub::Hub;
 
 /// Longest wait for a TCP connection and handshake to Redis.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -7,6 +7,12 @@
 //! sends on, so unknown fields and letter case survive exactly.
 //! See docs/events.md for the format and schema.
 
+mod build;
+mod id;
+
+pub use build::StageEvent;
+pub use id::EventId;
+
 use std::fmt;
 use std::sync::Arc;
 
