@@ -24,7 +24,7 @@
 // socket. After a 4401 the new socket resumes from the last event seen.
 
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
-import { AUTH_FAILED, TOKEN_EXPIRED } from './closeCodes';
+import { AUTH_FAILED, BROWSER_CLOSE_CODES, NORMAL, SLOW_CONSUMER, TOKEN_EXPIRED } from './closeCodes';
 import { parseServerFrame, type AuthenticatedFrame, type FrameError, type ServerFrame } from './frames';
 import { INITIAL_LINK_STATE, step, type Command, type LinkInput, type LinkState, type LinkStatus } from './machine';
 
@@ -125,10 +125,6 @@ export type FrameListener = (frame: ServerFrame, meta: FrameMeta) => void;
 export type StatusListener = (info: LinkInfo) => void;
 export type ErrorListener = (error: FrameError) => void;
 
-/** Code used for links the client gives up on itself (timeouts). */
-const LOST = 1006;
-/** The gateway dropped a client that fell behind: it comes back with a fresh snapshot, not a long replay. */
-const SLOW_CONSUMER = 4001;
 /** The query parameter that names the event to resume after. */
 export const RESUME_PARAM = 'last_id';
 
@@ -453,6 +449,7 @@ export class SocketClient {
     socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.detach();
+      // Dropped for falling behind: back with a fresh snapshot, not a long replay.
       if (ev.code === SLOW_CONSUMER) this.lastId = null;
       const closed: LinkInput = {
         type: 'closed',
@@ -578,7 +575,7 @@ export class SocketClient {
     const socket = this.socket;
     if (!socket) return;
     this.dropSocket();
-    this.input({ type: 'closed', code: LOST, reason, now: this.now(), random: this.random(), online: this.env.isOnline() });
+    this.input({ type: 'closed', code: BROWSER_CLOSE_CODES.LOST, reason, now: this.now(), random: this.random(), online: this.env.isOnline() });
   }
 
   private dropSocket(): void {
@@ -586,7 +583,7 @@ export class SocketClient {
     this.detach();
     if (socket) {
       try {
-        socket.close(1000, 'client closed');
+        socket.close(NORMAL, 'client closed');
       } catch {
         // Closing a socket that never opened can throw in some browsers.
       }
