@@ -33,7 +33,7 @@ describe('close codes', () => {
     expect(source).not.toMatch(/^export const \w+ = 10(05|06|11|12|13|15);$/m);
   });
 
-  it.each([codes.UNSUPPORTED_DATA, codes.POLICY, codes.TOO_BIG, codes.AUTH_FAILED, 4500, 4999])('%i is terminal', (code) => {
+  it.each([codes.PROTOCOL_ERROR, codes.UNSUPPORTED_DATA, codes.INVALID_DATA, codes.POLICY, codes.TOO_BIG, codes.AUTH_FAILED, 4500, 4999])('%i is terminal', (code) => {
     expect(isTerminalClose(code)).toBe(true);
   });
 
@@ -65,6 +65,7 @@ describe('close codes', () => {
     expect(describeClose(codes.TOKEN_EXPIRED, 'Token expired')).toBe('token expired (4401)');
     expect(describeClose(4777)).toBe('refused by the gateway (4777)');
     expect(describeClose(4100, ' busy ')).toBe('dropped by the gateway: busy (4100)');
+    expect(describeClose(codes.INVALID_DATA)).toBe('invalid UTF-8 in a text frame (1007)');
     expect(describeClose(3000)).toBe('closed (3000)');
   });
 });

@@ -5,8 +5,8 @@
 // below; the gateway's Rust table has the same names and values, and a Rust
 // test parses this file to keep the two equal (so keep one per line, in this
 // form). Grouping: 4000–4499 reconnect (4001 without resuming), 4500–4999
-// and 1003 / 1008 / 1009 are terminal, every other code reconnects. 4401
-// and 4501 need a new token first.
+// and 1002 / 1003 / 1007 / 1008 / 1009 are terminal, every other code
+// reconnects. 4401 and 4501 need a new token first.
 //
 // Codes a browser reports but the gateway never sends (1005, 1006, …) are
 // kept apart, in BROWSER_CLOSE_CODES.
@@ -15,11 +15,11 @@
 export const NORMAL = 1000;
 /** The gateway is shutting down: reconnect with back-off. */
 export const GOING_AWAY = 1001;
-/** WebSocket protocol error. */
+/** WebSocket protocol error: terminal, the client must be fixed. */
 export const PROTOCOL_ERROR = 1002;
 /** A binary frame was sent (the protocol is text only): terminal. */
 export const UNSUPPORTED_DATA = 1003;
-/** Invalid UTF-8 in a text frame. */
+/** Invalid UTF-8 in a text frame: terminal. */
 export const INVALID_DATA = 1007;
 /** Policy: a frame before `auth`, too many connections, message rate exceeded, a renewal for another user: terminal. */
 export const POLICY = 1008;
@@ -59,7 +59,7 @@ export const BROWSER_CLOSE_CODES = Object.freeze({
 });
 
 /** Codes below 4000 that tell the client not to come back without a change. */
-const TERMINAL_CODES: ReadonlySet<number> = new Set([UNSUPPORTED_DATA, POLICY, TOO_BIG]);
+const TERMINAL_CODES: ReadonlySet<number> = new Set([PROTOCOL_ERROR, UNSUPPORTED_DATA, INVALID_DATA, POLICY, TOO_BIG]);
 
 /** True when the gateway told us not to come back without a change. */
 export function isTerminalClose(code: number): boolean {
@@ -79,7 +79,9 @@ export function forgetsResumePoint(code: number): boolean {
 const MEANINGS: Readonly<Record<number, string>> = {
   [NORMAL]: 'normal closure',
   [GOING_AWAY]: 'gateway shutting down',
+  [PROTOCOL_ERROR]: 'protocol error',
   [UNSUPPORTED_DATA]: 'binary frame refused',
+  [INVALID_DATA]: 'invalid UTF-8 in a text frame',
   [POLICY]: 'policy violation',
   [TOO_BIG]: 'client frame too large',
   [SLOW_CONSUMER]: 'slow consumer: fell behind',
