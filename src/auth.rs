@@ -312,7 +312,7 @@ impl Verifier {
     pub fn is_revoked(&self, principal: &Principal) -> bool {
         self.revocations
             .as_ref()
-            .is_some_and(|list| list.is_revoked(principal))
+            .is_some_and(|list| list.is_revoked(&principal.sub, principal.token_id.as_deref()))
     }
 
     /// Verifies a token and returns its principal. A token whose `kid` no
