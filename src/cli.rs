@@ -14,12 +14,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::admission::AdmissionConfig;
 use crate::auth::{AuthConfig, KeySource, Verifier};
+use crate::bus::BusConfig;
 use crate::bus::redis::LinkConfig;
 use crate::event::DEFAULT_MAX_EVENT_BYTES;
 use crate::hub::HubConfig;
 use crate::pipeline::Retention;
 use crate::revocation::RevocationList;
-use crate::server::{BusConfig, ServerConfig};
+use crate::server::ServerConfig;
 use crate::simulator::SimulatorConfig;
 use crate::ws::ConnectionConfig;
 
@@ -370,24 +371,6 @@ pub fn check_redis_url(flag: &'static str, url: &str) -> Result<(), ConfigError>
 impl ServeArgs {
     /// The validated server configuration.
     pub fn server_config(&self) -> Result<ServerConfig, ConfigError> {
-        if self.channel.is_empty() {
-            return Err(bad("channel", "must not be empty"));
-        }
-        let bus = match &self.redis {
-            None => BusConfig::Memory,
-            Some(url) => {
-                check_redis_url("redis", url)?;
-                let mut link = LinkConfig::new(url, &self.channel);
-                link.backoff_cap = seconds("redis-backoff-max", self.redis_backoff_max)?;
-                link.backoff_base = link.backoff_base.min(link.backoff_cap);
-                link.history_size = positive("history-size", self.history_size)?;
-                BusConfig::Redis(link)
-            }
-        };
-        if self.max_client_frame_bytes < 128 {
-            return Err(bad("max-client-frame-bytes", "must be at least 128"));
-        }
-        let retention_hours = seconds("run-retention-hours", self.run_retention_hours)?;
         let verifier = self.auth.verifier()?;
         if verifier.is_none() && !self.listen.ip().is_loopback() && !self.auth.insecure_no_auth {
             return Err(bad(
@@ -400,14 +383,81 @@ impl ServeArgs {
                 ),
             ));
         }
-        let limits = &self.limits;
-        if !(limits.client_message_rate.is_finite() && limits.client_message_rate > 0.0) {
+        Ok(ServerConfig {
+            verifier,
+            admission: self.limits.admission()?,
+            tls: self.tls()?,
+            handshake_timeout: seconds("handshake-timeout", self.handshake_timeout)?,
+            bus: self.bus_config()?,
+            hub: self.hub_config()?,
+            connection: self.connection_config()?,
+            drain_timeout: seconds("drain-timeout", self.drain_timeout)?,
+        })
+    }
+
+    fn bus_config(&self) -> Result<BusConfig, ConfigError> {
+        if self.channel.is_empty() {
+            return Err(bad("channel", "must not be empty"));
+        }
+        let Some(url) = &self.redis else {
+            return Ok(BusConfig::Memory);
+        };
+        check_redis_url("redis", url)?;
+        let mut link = LinkConfig::new(url, &self.channel);
+        link.backoff_cap = seconds("redis-backoff-max", self.redis_backoff_max)?;
+        link.backoff_base = link.backoff_base.min(link.backoff_cap);
+        link.history_size = positive("history-size", self.history_size)?;
+        Ok(BusConfig::Redis(link))
+    }
+
+    fn hub_config(&self) -> Result<HubConfig, ConfigError> {
+        let retention_hours = seconds("run-retention-hours", self.run_retention_hours)?;
+        Ok(HubConfig {
+            max_event_bytes: positive("max-event-bytes", self.max_event_bytes)?,
+            retention: Retention {
+                max_runs: positive("max-runs", self.max_runs)?,
+                max_age_ms: (retention_hours.as_secs_f64() * 3_600_000.0) as i64,
+            },
+            ring_capacity: positive("client-buffer", self.client_buffer)?,
+            history_size: positive("history-size", self.history_size)?,
+            history_bytes: positive("history-bytes", self.history_bytes)?,
+            ..HubConfig::default()
+        })
+    }
+
+    fn connection_config(&self) -> Result<ConnectionConfig, ConfigError> {
+        if self.max_client_frame_bytes < 128 {
+            return Err(bad("max-client-frame-bytes", "must be at least 128"));
+        }
+        Ok(ConnectionConfig {
+            heartbeat: seconds("heartbeat", self.heartbeat)?,
+            write_timeout: seconds("write-timeout", self.write_timeout)?,
+            max_client_frame_bytes: self.max_client_frame_bytes,
+            socket_send_buffer: self.socket_send_buffer,
+            ..ConnectionConfig::default()
+        })
+    }
+
+    fn tls(&self) -> Result<Option<tokio_rustls::TlsAcceptor>, ConfigError> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => crate::listener::tls_acceptor(cert, key)
+                .map(Some)
+                .map_err(|message| bad("tls-cert", message)),
+            _ => Ok(None),
+        }
+    }
+}
+
+impl LimitArgs {
+    /// The validated admission policy.
+    fn admission(&self) -> Result<AdmissionConfig, ConfigError> {
+        if !(self.client_message_rate.is_finite() && self.client_message_rate > 0.0) {
             return Err(bad("client-message-rate", "must be a positive number"));
         }
-        if !(limits.client_message_burst.is_finite() && limits.client_message_burst >= 1.0) {
+        if !(self.client_message_burst.is_finite() && self.client_message_burst >= 1.0) {
             return Err(bad("client-message-burst", "must be at least 1"));
         }
-        for origin in &limits.allowed_origin {
+        for origin in &self.allowed_origin {
             if !(origin.starts_with("http://") || origin.starts_with("https://")) {
                 return Err(bad(
                     "allowed-origin",
@@ -415,46 +465,13 @@ impl ServeArgs {
                 ));
             }
         }
-        let admission = AdmissionConfig {
-            allowed_origins: limits.allowed_origin.clone(),
-            auth_timeout: seconds("auth-timeout", limits.auth_timeout)?,
-            max_connections_per_user: limits.max_connections_per_user,
-            max_connections_per_ip: limits.max_connections_per_ip,
-            messages_per_second: limits.client_message_rate,
-            message_burst: limits.client_message_burst,
-        };
-        let tls = match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => Some(
-                crate::listener::tls_acceptor(cert, key)
-                    .map_err(|message| bad("tls-cert", message))?,
-            ),
-            _ => None,
-        };
-        Ok(ServerConfig {
-            verifier,
-            admission,
-            tls,
-            handshake_timeout: seconds("handshake-timeout", self.handshake_timeout)?,
-            bus,
-            hub: HubConfig {
-                max_event_bytes: positive("max-event-bytes", self.max_event_bytes)?,
-                retention: Retention {
-                    max_runs: positive("max-runs", self.max_runs)?,
-                    max_age_ms: (retention_hours.as_secs_f64() * 3_600_000.0) as i64,
-                },
-                ring_capacity: positive("client-buffer", self.client_buffer)?,
-                history_size: positive("history-size", self.history_size)?,
-                history_bytes: positive("history-bytes", self.history_bytes)?,
-                ..HubConfig::default()
-            },
-            connection: ConnectionConfig {
-                heartbeat: seconds("heartbeat", self.heartbeat)?,
-                write_timeout: seconds("write-timeout", self.write_timeout)?,
-                max_client_frame_bytes: self.max_client_frame_bytes,
-                socket_send_buffer: self.socket_send_buffer,
-                ..ConnectionConfig::default()
-            },
-            drain_timeout: seconds("drain-timeout", self.drain_timeout)?,
+        Ok(AdmissionConfig {
+            allowed_origins: self.allowed_origin.clone(),
+            auth_timeout: seconds("auth-timeout", self.auth_timeout)?,
+            max_connections_per_user: self.max_connections_per_user,
+            max_connections_per_ip: self.max_connections_per_ip,
+            messages_per_second: self.client_message_rate,
+            message_burst: self.client_message_burst,
         })
     }
 }
