@@ -17,11 +17,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::auth::{ADMIN_ROLE, AuthError, PUBLISHER_ROLE, Principal, Verifier};
-use crate::bus::Publisher;
+use crate::bus::Publish;
 use crate::event::EventId;
 use crate::frames::{PROTOCOL_VERSION, SERVER_NAME};
 use crate::hub::Hub;
-use crate::server::BusConfig;
 
 /// Most events one `GET /api/events` returns.
 const MAX_EVENTS_PAGE: usize = 1000;
@@ -31,23 +30,20 @@ const MAX_EVENTS_PAGE: usize = 1000;
 pub struct ApiState {
     hub: Arc<Hub>,
     verifier: Option<Arc<Verifier>>,
-    /// Redis URL and channel for publishing, in Redis mode.
-    redis: Option<(String, String)>,
-    /// A Redis publisher, connected on first use and dropped on error.
-    publisher: Arc<tokio::sync::Mutex<Option<Publisher>>>,
+    /// The gateway's bus, for `POST /api/events`.
+    publisher: Arc<dyn Publish>,
 }
 
 impl ApiState {
-    pub fn new(hub: Arc<Hub>, verifier: Option<Arc<Verifier>>, bus: &BusConfig) -> ApiState {
-        let redis = match bus {
-            BusConfig::Memory => None,
-            BusConfig::Redis(link) => Some((link.url.clone(), link.channel.clone())),
-        };
+    pub fn new(
+        hub: Arc<Hub>,
+        verifier: Option<Arc<Verifier>>,
+        publisher: Arc<dyn Publish>,
+    ) -> ApiState {
         ApiState {
             hub,
             verifier,
-            redis,
-            publisher: Arc::default(),
+            publisher,
         }
     }
 
@@ -275,42 +271,17 @@ async fn publish_event(
             "the event's `tenant` must be the token's tenant",
         );
     }
-    let published = match &state.redis {
-        None => Ok(state.hub.relay(None, &event).map(|id| id.to_string())),
-        Some((url, channel)) => publish_to_redis(&state, url, channel, &event.raw).await,
-    };
-    match published {
+    match state.publisher.publish(&event).await {
         Ok(id) => (
             StatusCode::ACCEPTED,
-            axum::Json(serde_json::json!({ "id": id })),
+            axum::Json(serde_json::json!({ "id": id.to_string() })),
         )
             .into_response(),
-        Err(message) => api_error(StatusCode::SERVICE_UNAVAILABLE, "bus_unavailable", &message),
-    }
-}
-
-async fn publish_to_redis(
-    state: &ApiState,
-    url: &str,
-    channel: &str,
-    payload: &str,
-) -> Result<Option<String>, String> {
-    let mut slot = state.publisher.lock().await;
-    if slot.is_none() {
-        *slot = Some(
-            Publisher::connect_redis(url, channel)
-                .await
-                .map_err(|err| err.to_string())?,
-        );
-    }
-    let publisher = slot.as_mut().expect("connected above");
-    match publisher.publish(payload).await {
-        Ok(id) => Ok(id),
-        Err(err) => {
-            // Reconnect on the next request.
-            *slot = None;
-            Err(err.to_string())
-        }
+        Err(err) => api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "bus_unavailable",
+            &err.to_string(),
+        ),
     }
 }
 

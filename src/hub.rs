@@ -1,14 +1,15 @@
-//! The hub: where bus messages become events, state and frames.
+//! The hub: where events become state and frames, and reach every client.
 //!
-//! Every message from the bus goes through [`Hub::ingest`]: it is validated,
-//! given an id, folded into the run state, serialised once, and broadcast.
-//! One lock orders all of that, so ids increase in relay order and a client
-//! that subscribes (under the same lock) gets a snapshot, or the history it
-//! missed, and a stream with no gap and no duplicate between them.
-//!
-//! On the in-process bus the hub numbers events itself; in Redis mode the
-//! ids are the entry ids of the Redis stream that records every event, so
-//! every gateway on that Redis gives the same event the same id.
+//! A bus validates each message with [`Hub::validate`] (which counts and
+//! logs what it refuses) and relays each valid event once, in order, under
+//! its id: [`Hub::relay_next`] when the hub picks the id (the in-process
+//! bus), [`Hub::relay_at`] / [`Hub::relay_after`] when the bus's record gave
+//! it one (the Redis stream, so every gateway gives an event the same id).
+//! A relay folds the event into the run state, serialises its frame once,
+//! keeps it in the history ring and broadcasts it. One lock orders all of
+//! that, so ids increase in relay order and a client that subscribes (under
+//! the same lock) gets a snapshot, or the history it missed, and a stream
+//! with no gap and no duplicate between them.
 //!
 //! Fan-out is a `tokio::sync::broadcast` ring of shared frames: sending costs
 //! the same for one client or ten thousand, and a client that falls more than
@@ -71,15 +72,15 @@ struct HubState {
 /// Most distinct views whose snapshots are cached at once.
 const MAX_CACHED_SNAPSHOTS: usize = 1024;
 
-/// What [`Hub::relay_recorded`] did with an event.
+/// What [`Hub::relay_after`] did with an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Contiguity {
+pub enum Relay {
     /// It followed the last relayed event and is relayed now.
     Relayed,
-    /// It was relayed already (by the stream reader).
+    /// It was relayed already.
     AlreadyRelayed,
-    /// Events are missing before it: left to the stream reader.
-    Gap,
+    /// Events are missing before it: left to whoever relays in order.
+    NotNext,
 }
 
 /// Where a new subscriber starts.
@@ -159,15 +160,6 @@ impl Hub {
         &self.metrics
     }
 
-    /// Takes one message off the in-process bus: validates it, numbers it
-    /// and relays it.
-    pub fn ingest(&self, message: &[u8]) -> Result<EventId, Rejection> {
-        let event = self.validate(message)?;
-        Ok(self
-            .relay(None, &event)
-            .expect("an id the hub picks is always new"))
-    }
-
     /// Checks one message from the bus. Invalid messages are counted, logged
     /// (rate-limited, with a truncated sample) and refused.
     pub fn validate(&self, message: &[u8]) -> Result<ValidEvent, Rejection> {
@@ -186,41 +178,42 @@ impl Hub {
         })
     }
 
-    /// Relays an event the Redis recorder just recorded, straight from its
-    /// reply, when it follows the last relayed event with nothing between:
-    /// `previous` is the stream's last id before the event was added (`None`
-    /// when the stream was empty). Otherwise does nothing and says why; the
-    /// stream reader relays it in order (a gap means entries this gateway
-    /// has not seen yet, e.g. recorded while its subscription was down).
-    pub fn relay_recorded(
-        &self,
-        previous: Option<EventId>,
-        id: EventId,
-        event: &ValidEvent,
-    ) -> Contiguity {
+    /// Relays `event` under `id` when it follows the last relayed event with
+    /// nothing between: `previous` is the id of the event before it in the
+    /// bus's record (`None` when it is the first). Otherwise does nothing and
+    /// says why; whoever brings events in order ([`Hub::relay_at`]) relays it
+    /// later. A compare-and-append: the check and the relay are one step.
+    pub fn relay_after(&self, previous: Option<EventId>, id: EventId, event: &ValidEvent) -> Relay {
         let state = self.state.lock();
         if state.last_id.is_some_and(|last| id <= last) {
-            return Contiguity::AlreadyRelayed;
+            return Relay::AlreadyRelayed;
         }
         if state.last_id != previous {
-            return Contiguity::Gap;
+            return Relay::NotNext;
         }
         self.relay_locked(state, id, event);
-        Contiguity::Relayed
+        Relay::Relayed
     }
 
-    /// Relays a valid event under `id` (a Redis stream id), or under a new
-    /// id when `None`. Returns `None`, doing nothing, when `id` is not newer
-    /// than the last relayed event: it was relayed already.
-    pub fn relay(&self, id: Option<EventId>, event: &ValidEvent) -> Option<EventId> {
+    /// Relays `event` under `id`, an id the bus gave it. Returns false, doing
+    /// nothing, when `id` is not newer than the last relayed event: it was
+    /// relayed already.
+    pub fn relay_at(&self, id: EventId, event: &ValidEvent) -> bool {
         let state = self.state.lock();
-        let id = match id {
-            Some(id) if state.last_id.is_some_and(|last| id <= last) => return None,
-            Some(id) => id,
-            None => EventId::next(state.last_id, clock::now_ms()),
-        };
+        if state.last_id.is_some_and(|last| id <= last) {
+            return false;
+        }
         self.relay_locked(state, id, event);
-        Some(id)
+        true
+    }
+
+    /// Relays `event` under the next id the hub picks (the in-process bus,
+    /// which has no ids of its own).
+    pub fn relay_next(&self, event: &ValidEvent) -> EventId {
+        let state = self.state.lock();
+        let id = EventId::next(state.last_id, clock::now_ms());
+        self.relay_locked(state, id, event);
+        id
     }
 
     /// Relays `event` under `id`, newer than every relayed id, and releases
@@ -472,21 +465,16 @@ mod tests {
         Hub::new(HubConfig::default(), BusKind::Memory, Arc::default())
     }
 
-    #[test]
-    fn ids_increase_even_when_the_clock_stalls_or_goes_back() {
-        let a = EventId::next(None, 100);
-        let b = EventId::next(Some(a), 100);
-        let c = EventId::next(Some(b), 90);
-        let d = EventId::next(Some(c), 101);
-        assert!(a < b && b < c && c < d);
-        assert_eq!(c.to_string(), "100-2");
-        assert_eq!(d.to_string(), "101-0");
+    /// What the in-process bus does with a message: validate, then relay.
+    fn ingest(hub: &Hub, message: &[u8]) -> Result<EventId, Rejection> {
+        hub.validate(message).map(|event| hub.relay_next(&event))
     }
 
     #[tokio::test]
     async fn a_subscriber_gets_a_snapshot_then_every_later_event() {
         let hub = hub();
-        hub.ingest(
+        ingest(
+            &hub,
             br#"{"type":"pipeline.stage","run_id":"r1","stage":"radar","status":"processing"}"#,
         )
         .unwrap();
@@ -497,11 +485,11 @@ mod tests {
             "processing"
         );
         assert_eq!(snapshot["recent_events"].as_array().unwrap().len(), 1);
-        let id = hub
-            .ingest(
-                br#"{"type":"pipeline.stage","run_id":"r1","stage":"radar","status":"complete"}"#,
-            )
-            .unwrap();
+        let id = ingest(
+            &hub,
+            br#"{"type":"pipeline.stage","run_id":"r1","stage":"radar","status":"complete"}"#,
+        )
+        .unwrap();
         let frame: serde_json::Value =
             serde_json::from_str(sub.frames.recv().await.unwrap().frame.as_str()).unwrap();
         assert_eq!(frame["id"], id.to_string());
@@ -513,8 +501,8 @@ mod tests {
     fn rejected_messages_are_counted_by_reason_and_not_broadcast() {
         let hub = hub();
         let mut sub = hub.subscribe(&Principal::anonymous(), None);
-        assert!(hub.ingest(b"garbage").is_err());
-        assert!(hub.ingest(b"[]").is_err());
+        assert!(ingest(&hub, b"garbage").is_err());
+        assert!(ingest(&hub, b"[]").is_err());
         assert_eq!(hub.metrics.rejected("not_json"), 1);
         assert_eq!(hub.metrics.rejected("not_object"), 1);
         assert!(sub.frames.try_recv().is_err());
@@ -543,7 +531,7 @@ mod tests {
             snapshot_text(&b).as_ptr(),
             "cached snapshot reused"
         );
-        hub.ingest(br#"{"type":"note"}"#).unwrap();
+        ingest(&hub, br#"{"type":"note"}"#).unwrap();
         let c = hub.subscribe(&Principal::anonymous(), None).start;
         assert!(snapshot_text(&c).contains(r#""type":"note""#));
     }
@@ -558,9 +546,9 @@ mod tests {
     #[test]
     fn a_resuming_subscriber_gets_exactly_what_it_missed() {
         let hub = hub();
-        let first = hub.ingest(br#"{"type":"a"}"#).unwrap();
-        hub.ingest(br#"{"type":"b"}"#).unwrap();
-        hub.ingest(br#"{"type":"c"}"#).unwrap();
+        let first = ingest(&hub, br#"{"type":"a"}"#).unwrap();
+        ingest(&hub, br#"{"type":"b"}"#).unwrap();
+        ingest(&hub, br#"{"type":"c"}"#).unwrap();
         let sub = hub.subscribe(&Principal::anonymous(), Some(&first.to_string()));
         let Start::Resumed { resumed, missed } = sub.start else {
             panic!("the id is retained")
@@ -594,16 +582,10 @@ mod tests {
         let hub = hub();
         let event = event::parse_event(br#"{"type":"x"}"#, 1024).unwrap();
         let id = EventId { ms: 5, seq: 1 };
-        assert_eq!(hub.relay(Some(id), &event), Some(id));
-        assert_eq!(hub.relay(Some(id), &event), None, "same id again");
-        assert_eq!(
-            hub.relay(Some(EventId { ms: 5, seq: 0 }), &event),
-            None,
-            "older id"
-        );
+        assert!(hub.relay_at(id, &event));
+        assert!(!hub.relay_at(id, &event), "same id again");
+        assert!(!hub.relay_at(EventId { ms: 5, seq: 0 }, &event), "older id");
         assert_eq!(hub.metrics.events_relayed.load(Relaxed), 1);
-        assert_eq!("5-1".parse::<EventId>(), Ok(id));
-        assert!("5".parse::<EventId>().is_err());
     }
 
     #[test]
@@ -612,22 +594,19 @@ mod tests {
         let event = event::parse_event(br#"{"type":"x"}"#, 1024).unwrap();
         let id = |seq| EventId { ms: 9, seq };
         assert_eq!(
-            hub.relay_recorded(Some(id(0)), id(1), &event),
-            Contiguity::Gap,
+            hub.relay_after(Some(id(0)), id(1), &event),
+            Relay::NotNext,
             "the hub has not seen 9-0"
         );
-        assert_eq!(hub.relay_recorded(None, id(0), &event), Contiguity::Relayed);
+        assert_eq!(hub.relay_after(None, id(0), &event), Relay::Relayed);
+        assert_eq!(hub.relay_after(Some(id(0)), id(1), &event), Relay::Relayed);
         assert_eq!(
-            hub.relay_recorded(Some(id(0)), id(1), &event),
-            Contiguity::Relayed
+            hub.relay_after(Some(id(0)), id(1), &event),
+            Relay::AlreadyRelayed
         );
         assert_eq!(
-            hub.relay_recorded(Some(id(0)), id(1), &event),
-            Contiguity::AlreadyRelayed
-        );
-        assert_eq!(
-            hub.relay_recorded(Some(id(2)), id(3), &event),
-            Contiguity::Gap,
+            hub.relay_after(Some(id(2)), id(3), &event),
+            Relay::NotNext,
             "9-2 is missing"
         );
         assert_eq!(hub.last_id(), Some(id(1)));
