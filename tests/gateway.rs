@@ -249,6 +249,11 @@ fn the_event_schema_agrees_with_the_gateway() {
         r#"{"type":"pipeline.stage","stage":"radar","status":"idle"}"#,
         r#"{"type":"pipeline.stage","run_id":"","stage":"radar","status":"idle"}"#,
         r#"{"type":"pipeline.stage","run_id":"r","stage":"radar","status":"idle","detail":7}"#,
+        r#"{"type":"pipeline.stage","run_id":"r","stage":"radar","status":"idle","detail":null}"#,
+        r#"{"type":"note","tenant":null}"#,
+        r#"{"type":"note","tenant":""}"#,
+        r#"{"type":"note","user_id":null}"#,
+        r#"{"type":"note","user_id":42}"#,
     ];
     for text in valid {
         let value: serde_json::Value = serde_json::from_str(text).unwrap();
