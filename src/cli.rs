@@ -180,6 +180,11 @@ pub struct AuthArgs {
     /// Seconds of clock skew tolerated on `exp` and `nbf`.
     #[arg(long, env = "TACTICAL_LINK_JWT_LEEWAY", default_value_t = 10.0)]
     pub jwt_leeway: f64,
+    /// Refuse tokens whose `exp` is further away than this (`30m`, `12h`,
+    /// `7d`): a token minted to live for a year is refused even though its
+    /// signature is good. Default: no limit.
+    #[arg(long, env = "TACTICAL_LINK_MAX_TOKEN_LIFETIME")]
+    pub max_token_lifetime: Option<String>,
     /// Serve without authentication on a non-loopback address. Everyone
     /// who can reach the port sees every event.
     #[arg(long, env = "TACTICAL_LINK_INSECURE_NO_AUTH")]
@@ -519,6 +524,12 @@ impl AuthArgs {
             audience: self.jwt_audience.clone(),
             leeway: Duration::from_secs_f64(self.jwt_leeway.clamp(0.0, 3600.0)),
             jwks_refresh: seconds("jwks-refresh", self.jwks_refresh)?,
+            max_lifetime: match &self.max_token_lifetime {
+                None => None,
+                Some(text) => {
+                    Some(parse_ttl(text).map_err(|err| bad("max-token-lifetime", err.message))?)
+                }
+            },
         };
         let verifier = Verifier::new(config).map_err(|message| bad(flag, message))?;
         let verifier = match &self.revoked_tokens {
