@@ -17,6 +17,7 @@ use crate::auth::{AuthConfig, KeySource, Verifier};
 use crate::bus::BusConfig;
 use crate::bus::redis::LinkConfig;
 use crate::event::DEFAULT_MAX_EVENT_BYTES;
+use crate::headers::{DEFAULT_FRAME_ANCESTORS, SecurityHeaders};
 use crate::hub::HubConfig;
 use crate::pipeline::Retention;
 use crate::revocation::RevocationList;
@@ -130,6 +131,10 @@ pub struct ServeArgs {
     /// Seconds the shutdown waits for clients to close.
     #[arg(long, env = "TACTICAL_LINK_DRAIN_TIMEOUT", default_value_t = 5.0)]
     pub drain_timeout: f64,
+    /// Who may show the dashboard in a frame (CSP frame-ancestors): 'none',
+    /// 'self', or origins such as https://portal.example.com.
+    #[arg(long, env = "TACTICAL_LINK_FRAME_ANCESTORS", default_value = DEFAULT_FRAME_ANCESTORS)]
+    pub frame_ancestors: String,
     /// PEM certificate chain, to serve HTTPS/WSS (with --tls-key).
     #[arg(long, env = "TACTICAL_LINK_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -397,6 +402,8 @@ impl ServeArgs {
             hub: self.hub_config()?,
             connection: self.connection_config()?,
             drain_timeout: seconds("drain-timeout", self.drain_timeout)?,
+            headers: SecurityHeaders::new(&self.frame_ancestors)
+                .map_err(|message| bad("frame-ancestors", message))?,
         })
     }
 

@@ -25,6 +25,7 @@ use crate::admission::{self, AdmissionConfig, ConnectionCounter};
 use crate::api::{self, ApiState};
 use crate::auth::Verifier;
 use crate::bus::{self, Bus, BusConfig, Publish, PublishError};
+use crate::headers::{self, SecurityHeaders};
 use crate::hub::{Hub, HubConfig};
 use crate::listener;
 use crate::metrics::Metrics;
@@ -46,6 +47,8 @@ pub struct ServerConfig {
     pub handshake_timeout: Duration,
     /// Longest the shutdown waits for clients to be closed.
     pub drain_timeout: Duration,
+    /// What every response tells the browser (CSP, framing, sniffing).
+    pub headers: SecurityHeaders,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -59,6 +62,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("tls", &self.tls.is_some())
             .field("handshake_timeout", &self.handshake_timeout)
             .field("drain_timeout", &self.drain_timeout)
+            .field("headers", &self.headers)
             .finish()
     }
 }
@@ -74,6 +78,7 @@ impl Default for ServerConfig {
             tls: None,
             handshake_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(5),
+            headers: SecurityHeaders::default(),
         }
     }
 }
@@ -136,7 +141,11 @@ impl Gateway {
             .route("/dashboard/ws", get(websocket))
             .with_state(state)
             .merge(api::routes(api_state, metrics_here))
-            .fallback(web::serve_asset);
+            .fallback(web::serve_asset)
+            .layer(axum::middleware::from_fn_with_state(
+                self.config.headers.clone(),
+                headers::add,
+            ));
         let options = listener::SocketOptions {
             handshake_timeout: self.config.handshake_timeout,
             send_buffer: self.config.connection.socket_send_buffer,
