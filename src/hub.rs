@@ -289,16 +289,12 @@ impl Hub {
         let frames = self.sender.subscribe();
         if let Some(requested) = resume_from {
             let missed = match requested.parse::<EventId>() {
-                Ok(id) => state.history.since(id),
+                Ok(id) => state.history.since(id, |item| principal.sees(&item.scope)),
                 Err(()) => Since::Unknown,
             };
             let start = match missed {
                 Since::Frames(missed) => {
-                    let missed: Vec<Frame> = missed
-                        .into_iter()
-                        .filter(|item| principal.sees(&item.scope))
-                        .map(|item| item.frame)
-                        .collect();
+                    let missed: Vec<Frame> = missed.into_iter().map(|item| item.frame).collect();
                     Start::Resumed {
                         resumed: frames::resumed_frame(requested, missed.len(), &state.bus),
                         missed,
