@@ -203,6 +203,14 @@ pub struct LimitArgs {
     /// Default: only the dashboard's own origin.
     #[arg(long, env = "TACTICAL_LINK_ALLOWED_ORIGIN", value_delimiter = ',')]
     pub allowed_origin: Vec<String>,
+    /// Host name the gateway may be reached by, besides IP addresses and
+    /// localhost (repeat, or comma-separated). Without a JWT key only these
+    /// are served, which keeps DNS-rebinding pages out.
+    #[arg(long, env = "TACTICAL_LINK_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+    /// HTTP requests one IP address may have in flight at once (0: no limit).
+    #[arg(long, env = "TACTICAL_LINK_MAX_REQUESTS_PER_IP", default_value_t = 64)]
+    pub max_requests_per_ip: usize,
     /// Seconds a browser has to send its `auth` frame.
     #[arg(long, env = "TACTICAL_LINK_AUTH_TIMEOUT", default_value_t = 5.0)]
     pub auth_timeout: f64,
@@ -484,6 +492,12 @@ impl LimitArgs {
             max_connections_per_ip: self.max_connections_per_ip,
             messages_per_second: self.client_message_rate,
             message_burst: self.client_message_burst,
+            allowed_hosts: self
+                .allowed_hosts
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .collect(),
+            max_requests_per_ip: self.max_requests_per_ip,
         })
     }
 }

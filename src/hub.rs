@@ -156,6 +156,11 @@ impl Hub {
             .is_ok_and(|result| result.is_ok())
     }
 
+    /// The largest event accepted, in bytes.
+    pub fn max_event_bytes(&self) -> usize {
+        self.config.max_event_bytes
+    }
+
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
     }

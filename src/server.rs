@@ -25,6 +25,7 @@ use crate::admission::{self, AdmissionConfig, ConnectionCounter};
 use crate::api::{self, ApiState};
 use crate::auth::Verifier;
 use crate::bus::{self, Bus, BusConfig, Publish, PublishError};
+use crate::guard::{self, Guard};
 use crate::headers::{self, SecurityHeaders};
 use crate::hub::{Hub, HubConfig};
 use crate::listener;
@@ -143,6 +144,10 @@ impl Gateway {
             .merge(api::routes(api_state, metrics_here))
             .fallback(web::serve_asset)
             .layer(axum::middleware::from_fn_with_state(
+                self.guard(),
+                guard::check,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
                 self.config.headers.clone(),
                 headers::add,
             ));
@@ -183,6 +188,18 @@ impl Gateway {
                 let (list, stop) = (list.clone(), shutdown.clone());
                 tracker.spawn(async move { list.follow_file(stop).await });
             }
+        }
+    }
+
+    /// The HTTP admission policy ([`guard`]).
+    fn guard(&self) -> Guard {
+        let admission = &self.config.admission;
+        let check_hosts = self.config.verifier.is_none() || !admission.allowed_hosts.is_empty();
+        Guard {
+            allowed_hosts: check_hosts.then(|| admission.allowed_hosts.clone().into()),
+            allowed_origins: admission.allowed_origins.clone().into(),
+            per_ip: ConnectionCounter::new(admission.max_requests_per_ip),
+            metrics: self.hub.metrics().clone(),
         }
     }
 
