@@ -427,6 +427,7 @@ impl ServeArgs {
         link.backoff_cap = seconds("redis-backoff-max", self.redis_backoff_max)?;
         link.backoff_base = link.backoff_base.min(link.backoff_cap);
         link.history_size = positive("history-size", self.history_size)?;
+        link.history_bytes = positive("history-bytes", self.history_bytes)?;
         Ok(BusConfig::Redis(link))
     }
 

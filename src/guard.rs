@@ -45,7 +45,7 @@ pub struct Guard {
 /// be served, given the names of `--allowed-hosts`.
 pub fn host_allowed(host: &str, allowed: &[String]) -> bool {
     let name = strip_port(host);
-    if name.parse::<IpAddr>().is_ok() {
+    if name.parse::<IpAddr>().is_ok() || host.parse::<IpAddr>().is_ok() {
         return true;
     }
     let name = name.trim_end_matches('.').to_ascii_lowercase();

@@ -108,8 +108,16 @@ impl History {
         )
     }
 
-    /// The newest `n` items that pass `keep`, oldest first.
-    pub fn newest(&self, n: usize, keep: impl Fn(&Outbound) -> bool) -> Vec<&Outbound> {
+    /// The newest items that pass `keep`, oldest first: at most `n` of
+    /// them, and no more than fit in `max_bytes` together (newest first; the
+    /// walk stops at the first that does not fit).
+    pub fn newest(
+        &self,
+        n: usize,
+        max_bytes: usize,
+        keep: impl Fn(&Outbound) -> bool,
+    ) -> Vec<&Outbound> {
+        let mut budget = max_bytes;
         let mut newest: Vec<&Outbound> = self
             .frames
             .iter()
@@ -117,6 +125,13 @@ impl History {
             .map(|(_, item)| item)
             .filter(|item| keep(item))
             .take(n)
+            .take_while(|item| match budget.checked_sub(item.frame.len()) {
+                Some(left) => {
+                    budget = left;
+                    true
+                }
+                None => false,
+            })
             .collect();
         newest.reverse();
         newest
@@ -207,6 +222,25 @@ mod tests {
     }
 
     #[test]
+    fn the_newest_are_bounded_in_count_and_bytes() {
+        let history = filled(10, 5);
+        let all = |_: &Outbound| true;
+        let texts = |items: Vec<&Outbound>| -> Vec<String> {
+            items.iter().map(|f| f.frame.as_str().to_owned()).collect()
+        };
+        assert_eq!(
+            texts(history.newest(3, usize::MAX, all)),
+            ["f3", "f4", "f5"]
+        );
+        assert_eq!(
+            texts(history.newest(10, 4, all)),
+            ["f4", "f5"],
+            "two 2-byte frames fit in 4"
+        );
+        assert_eq!(texts(history.newest(10, 1, all)), Vec::<String>::new());
+    }
+
+    #[test]
     fn pages_walk_the_window() {
         let history = filled(10, 5);
         let all = |_: &Outbound| true;
@@ -219,14 +253,14 @@ mod tests {
         assert_eq!(next.len(), 3);
         assert!(history.page(Some(id(42)), 10, all).is_none());
         let newest: Vec<&str> = history
-            .newest(2, all)
+            .newest(2, usize::MAX, all)
             .iter()
             .map(|f| f.frame.as_str())
             .collect();
         assert_eq!(newest, ["f4", "f5"]);
         let odd = |item: &Outbound| item.frame.as_str().ends_with(['1', '3', '5']);
         let newest_odd: Vec<&str> = history
-            .newest(2, odd)
+            .newest(2, usize::MAX, odd)
             .iter()
             .map(|f| f.frame.as_str())
             .collect();

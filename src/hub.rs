@@ -39,6 +39,9 @@ pub struct HubConfig {
     pub ring_capacity: usize,
     /// Event frames carried in each snapshot.
     pub recent_events: usize,
+    /// Most bytes of event frames carried in each snapshot: the newest that
+    /// fit.
+    pub recent_bytes: usize,
     /// Events kept for resume.
     pub history_size: usize,
     /// Bytes of event frames kept for resume.
@@ -52,6 +55,7 @@ impl Default for HubConfig {
             retention: Retention::default(),
             ring_capacity: 4096,
             recent_events: 200,
+            recent_bytes: 256 * 1024,
             history_size: history::DEFAULT_HISTORY_SIZE,
             history_bytes: history::DEFAULT_HISTORY_BYTES,
         }
@@ -67,10 +71,20 @@ struct HubState {
     /// changed since: ten thousand dashboards of one tenant connecting at
     /// once cost one snapshot.
     cached_snapshots: HashMap<View, Frame>,
+    /// Bytes of the cached snapshots.
+    cached_bytes: usize,
 }
 
-/// Most distinct views whose snapshots are cached at once.
-const MAX_CACHED_SNAPSHOTS: usize = 1024;
+/// Most bytes of snapshots cached at once (each view has its own: a
+/// thousand users of one tenant connecting at once hold a thousand).
+const MAX_CACHED_SNAPSHOT_BYTES: usize = 16 * 1024 * 1024;
+
+impl HubState {
+    fn forget_snapshots(&mut self) {
+        self.cached_snapshots.clear();
+        self.cached_bytes = 0;
+    }
+}
 
 /// What [`Hub::relay_after`] did with an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +145,7 @@ impl Hub {
                 last_id: None,
                 bus,
                 cached_snapshots: HashMap::new(),
+                cached_bytes: 0,
             }),
             sender,
             config,
@@ -247,7 +262,7 @@ impl Hub {
         };
         state.history.push(id, item.clone());
         state.last_id = Some(id);
-        state.cached_snapshots.clear();
+        state.forget_snapshots();
         // An error only means nobody is subscribed right now.
         let _ = self.sender.send(item);
         drop(state);
@@ -275,7 +290,7 @@ impl Hub {
             },
             detail,
         };
-        state.cached_snapshots.clear();
+        state.forget_snapshots();
         self.metrics.bus_up.store(i64::from(up), Relaxed);
         let _ = self.sender.send(Outbound::public(state.bus.frame()));
     }
@@ -317,9 +332,10 @@ impl Hub {
             Some(frame) => frame.clone(),
             None => {
                 let frame = self.snapshot_frame(&state, principal, None);
-                if state.cached_snapshots.len() >= MAX_CACHED_SNAPSHOTS {
-                    state.cached_snapshots.clear();
+                if state.cached_bytes + frame.len() > MAX_CACHED_SNAPSHOT_BYTES {
+                    state.forget_snapshots();
                 }
+                state.cached_bytes += frame.len();
                 state.cached_snapshots.insert(view, frame.clone());
                 frame
             }
@@ -346,9 +362,11 @@ impl Hub {
             .into_iter()
             .filter(|run| principal.sees(&run.scope()))
             .collect();
-        let recent = state.history.newest(self.config.recent_events, |item| {
-            principal.sees(&item.scope)
-        });
+        let recent = state.history.newest(
+            self.config.recent_events,
+            self.config.recent_bytes,
+            |item| principal.sees(&item.scope),
+        );
         frames::snapshot_frame(
             last_id.as_deref(),
             &state.bus,

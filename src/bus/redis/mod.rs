@@ -43,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 use crate::backoff::Backoff;
 use crate::bus::{Bus, Publish, PublishError};
 use crate::event::{EventId, ValidEvent};
-use crate::history::DEFAULT_HISTORY_SIZE;
+use crate::history::{DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_SIZE};
 use crate::hub::Hub;
 use parsed::Parsed;
 pub use publisher::RedisPublisher;
@@ -93,6 +93,8 @@ pub struct LinkConfig {
     pub ping_interval: Duration,
     /// Entries the stream keeps (approximately, never fewer).
     pub history_size: usize,
+    /// Bytes of events a restarting gateway reloads from the stream.
+    pub history_bytes: usize,
     /// How long a payload is remembered for de-duplication.
     pub dedup_window: Duration,
 }
@@ -106,6 +108,7 @@ impl LinkConfig {
             backoff_cap: Duration::from_secs(5),
             ping_interval: Duration::from_secs(5),
             history_size: DEFAULT_HISTORY_SIZE,
+            history_bytes: DEFAULT_HISTORY_BYTES,
             dedup_window: Duration::from_secs(DEFAULT_DEDUP_WINDOW_S),
         }
     }

@@ -7,13 +7,20 @@
 //! error, serves every publish; concurrent publishes share it.
 
 use futures_util::future::BoxFuture;
+use redis::Script;
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncCommands, Script};
 
 use super::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, DEFAULT_DEDUP_WINDOW_S, Keys, scripts};
 use crate::bus::{Publish, PublishError};
 use crate::event::{self, EventId, ValidEvent};
-use crate::history::DEFAULT_HISTORY_SIZE;
+use crate::history::{DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_SIZE};
+
+/// How much of the stream is kept, as the gateways said.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    max_len: usize,
+    max_bytes: usize,
+}
 
 /// Publishes events on one channel of one Redis.
 pub struct RedisPublisher {
@@ -21,9 +28,9 @@ pub struct RedisPublisher {
     channel: String,
     keys: Keys,
     script: Script,
-    /// The connection and the stream length the gateways asked for, once
+    /// The connection and the stream bounds the gateways asked for, once
     /// connected.
-    connected: tokio::sync::Mutex<Option<(MultiplexedConnection, usize)>>,
+    connected: tokio::sync::Mutex<Option<(MultiplexedConnection, Bounds)>>,
 }
 
 impl RedisPublisher {
@@ -53,7 +60,7 @@ impl RedisPublisher {
         self.publish_event(&event).await
     }
 
-    async fn connection(&self) -> Result<(MultiplexedConnection, usize), PublishError> {
+    async fn connection(&self) -> Result<(MultiplexedConnection, Bounds), PublishError> {
         let mut slot = self.connected.lock().await;
         if let Some(connected) = slot.as_ref() {
             return Ok(connected.clone());
@@ -65,23 +72,34 @@ impl RedisPublisher {
         let mut connection = tokio::time::timeout(CONNECT_TIMEOUT, connect)
             .await
             .map_err(|_| PublishError::Timeout(CONNECT_TIMEOUT))??;
-        // The gateways say how long the stream is kept; before any has run,
-        // the default.
-        let maxlen: Option<usize> = connection.hget(&self.keys.settings, "maxlen").await?;
-        let connected = (connection, maxlen.unwrap_or(DEFAULT_HISTORY_SIZE));
+        // The gateways say how much of the stream is kept; before any has
+        // run, the defaults.
+        let (maxlen, maxbytes): (Option<usize>, Option<usize>) = redis::cmd("HMGET")
+            .arg(&self.keys.settings)
+            .arg("maxlen")
+            .arg("maxbytes")
+            .query_async(&mut connection)
+            .await?;
+        let bounds = Bounds {
+            max_len: maxlen.unwrap_or(DEFAULT_HISTORY_SIZE),
+            max_bytes: maxbytes.unwrap_or(DEFAULT_HISTORY_BYTES),
+        };
+        let connected = (connection, bounds);
         *slot = Some(connected.clone());
         Ok(connected)
     }
 
     async fn publish_event(&self, event: &ValidEvent) -> Result<EventId, PublishError> {
-        let (mut connection, maxlen) = self.connection().await?;
+        let (mut connection, bounds) = self.connection().await?;
         let mut invocation = self.script.key(&self.keys.stream);
         invocation
+            .key(&self.keys.settings)
             .arg(&self.keys.seen_prefix)
             .arg(&event.raw)
-            .arg(maxlen)
+            .arg(bounds.max_len)
             .arg(DEFAULT_DEDUP_WINDOW_S)
-            .arg(&self.channel);
+            .arg(&self.channel)
+            .arg(bounds.max_bytes);
         let send = invocation.invoke_async::<String>(&mut connection);
         let reply = match tokio::time::timeout(COMMAND_TIMEOUT, send).await {
             Ok(Ok(id)) => id,

@@ -30,6 +30,8 @@ use crate::hub::Hub;
 const READ_BLOCK: Duration = Duration::from_secs(2);
 /// Entries read per `XREAD`.
 const READ_BATCH: usize = 1000;
+/// Entries read per `XREVRANGE` when reloading history.
+const RELOAD_PAGE: usize = 100;
 /// How long the reader waits for a live recorder that makes no progress
 /// to relay the events before a hole in the stream, before it moves past
 /// them. While the recorder makes progress, the reader waits on.
@@ -71,21 +73,40 @@ impl Link {
         }
     }
 
-    /// Loads the newest `--history-size` entries of the stream into an
-    /// empty hub.
+    /// Loads the newest entries of the stream into an empty hub: at most
+    /// `--history-size` of them and `--history-bytes` of payload, read
+    /// backwards a page at a time, so a stream of large events never comes
+    /// into memory whole.
     async fn reload(&self, connection: &mut MultiplexedConnection) -> Result<usize, LinkError> {
-        let count = self.config.history_size;
-        let range = connection.xrevrange_count::<_, _, _, _, StreamRangeReply>(
-            &self.keys.stream,
-            "+",
-            "-",
-            count,
-        );
-        let reply = within(COMMAND_TIMEOUT, range).await?;
-        for entry in reply.ids.iter().rev() {
+        let (count, max_bytes) = (self.config.history_size, self.config.history_bytes);
+        let mut newest_first: Vec<StreamId> = Vec::new();
+        let (mut bytes, mut before) = (0usize, "+".to_owned());
+        while newest_first.len() < count && bytes < max_bytes {
+            let page = RELOAD_PAGE.min(count - newest_first.len());
+            let range = connection.xrevrange_count::<_, _, _, _, StreamRangeReply>(
+                &self.keys.stream,
+                &before,
+                "-",
+                page,
+            );
+            let reply = within(COMMAND_TIMEOUT, range).await?;
+            let full = reply.ids.len() == page;
+            for entry in reply.ids {
+                bytes += payload_len(&entry);
+                before = format!("({}", entry.id);
+                newest_first.push(entry);
+                if bytes >= max_bytes {
+                    break;
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        for entry in newest_first.iter().rev() {
             self.relay_entry(entry);
         }
-        Ok(reply.ids.len())
+        Ok(newest_first.len())
     }
 
     /// One `XREAD` after the hub's last id, and the relay of what it brings.
@@ -159,6 +180,14 @@ impl Link {
             Some(event) => hub.relay_at(id, &event),
             None => false,
         }
+    }
+}
+
+/// Bytes of an entry's event.
+fn payload_len(entry: &StreamId) -> usize {
+    match entry.map.get(EVENT_FIELD) {
+        Some(redis::Value::BulkString(payload)) => payload.len(),
+        _ => 0,
     }
 }
 

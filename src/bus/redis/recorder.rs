@@ -84,10 +84,12 @@ impl Link {
                 .client
                 .get_multiplexed_async_connection_with_config(&super::command_connection_config())
                 .await?;
-            // Publishers read the stream length from here.
-            let _: () = commands
-                .hset(&self.keys.settings, "maxlen", self.config.history_size)
-                .await?;
+            // Publishers read the stream's bounds from here.
+            let bounds = [
+                ("maxlen", self.config.history_size),
+                ("maxbytes", self.config.history_bytes),
+            ];
+            let _: () = commands.hset_multiple(&self.keys.settings, &bounds).await?;
             Ok((pubsub, commands))
         };
         let (pubsub, mut commands) = within(CONNECT_TIMEOUT, connect).await?;
@@ -146,13 +148,15 @@ impl Link {
         for (message, _) in batch {
             pipe.cmd("EVALSHA")
                 .arg(&connected.script_sha)
-                .arg(1)
+                .arg(2)
                 .arg(&self.keys.stream)
+                .arg(&self.keys.settings)
                 .arg(&self.keys.seen_prefix)
                 .arg(&self.gateway_id)
                 .arg(message.get_payload_bytes())
                 .arg(self.config.history_size)
-                .arg(window);
+                .arg(window)
+                .arg(self.config.history_bytes);
         }
         let replies: Vec<redis::Value> =
             within(COMMAND_TIMEOUT, pipe.query_async(&mut connected.commands)).await?;

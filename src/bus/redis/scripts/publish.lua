@@ -1,7 +1,7 @@
 -- Publishes an event the durable way: recorded in the stream, counted as
 -- seen, then published on the channel for every other subscriber.
--- KEYS[1] stream. ARGV: seen-key prefix, payload, max length, window (s),
--- channel. Returns the entry id.
+-- KEYS[1] stream, KEYS[2] settings hash. ARGV: seen-key prefix, payload,
+-- max length, window (s), channel, max bytes. Returns the entry id.
 local seen = ARGV[1] .. redis.sha1hex(ARGV[2])
 -- This publication's ordinal: one past every sighting so far, so a gateway
 -- that already recorded earlier copies of the payload still skips this one.
@@ -14,10 +14,7 @@ for i = 1, #fields, 2 do
   end
 end
 redis.call('HSET', seen, '~publisher', n)
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-local previous = ''
-if #last > 0 then previous = last[1][1] end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[2], 'p', previous)
+local id, previous = append(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[6])
 redis.call('HSET', seen, '#' .. n, id .. ' ' .. previous)
 redis.call('EXPIRE', seen, ARGV[4])
 redis.call('PUBLISH', ARGV[5], ARGV[2])

@@ -1,9 +1,10 @@
 -- Records a message a gateway received on the channel, unless another
 -- gateway (or the publisher) already recorded that publication.
--- KEYS[1] stream. ARGV: seen-key prefix, gateway id, payload, max length,
--- window (s). Returns {id, previous}: the publication's entry id and the
--- stream's last id before it ("" when it was empty), whether this call
--- recorded it or another did; nil for a duplicate whose id is unknown.
+-- KEYS[1] stream, KEYS[2] settings hash. ARGV: seen-key prefix, gateway id,
+-- payload, max length, window (s), max bytes. Returns {id, previous}: the
+-- publication's entry id and the stream's last id before it ("" when it was
+-- empty), whether this call recorded it or another did; nil for a duplicate
+-- whose id is unknown.
 -- Fields of the seen hash: a count per gateway (and "~publisher"), and
 -- "#<n>" = "id previous" of the n-th publication of the payload.
 local seen = ARGV[1] .. redis.sha1hex(ARGV[3])
@@ -19,10 +20,7 @@ for i = 1, #fields, 2 do
 end
 redis.call('EXPIRE', seen, ARGV[5])
 if mine > highest then
-  local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-  local previous = ''
-  if #last > 0 then previous = last[1][1] end
-  local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'e', ARGV[3], 'p', previous)
+  local id, previous = append(KEYS[1], KEYS[2], ARGV[3], ARGV[4], ARGV[6])
   redis.call('HSET', seen, '#' .. mine, id .. ' ' .. previous)
   return {id, previous}
 end
