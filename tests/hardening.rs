@@ -34,6 +34,7 @@ async fn every_response_carries_the_security_headers_and_pages_answer_get_and_he
         for path in ["/", "/index.html", "/runs/x"] {
             let response = http
                 .request(method.clone(), gateway.http(path))
+                .header("content-type", "application/json")
                 .send()
                 .await
                 .unwrap();
