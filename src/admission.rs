@@ -29,6 +29,12 @@ pub struct AdmissionConfig {
     pub messages_per_second: f64,
     /// Client frames allowed in a burst.
     pub message_burst: f64,
+    /// Host names served besides IP literals and `localhost`; see
+    /// [`crate::guard`]. Checked when no JWT key is configured, or when
+    /// this is not empty.
+    pub allowed_hosts: Vec<String>,
+    /// HTTP requests one IP address may have in flight (0: no limit).
+    pub max_requests_per_ip: usize,
 }
 
 impl Default for AdmissionConfig {
@@ -40,6 +46,8 @@ impl Default for AdmissionConfig {
             max_connections_per_ip: 0,
             messages_per_second: 10.0,
             message_burst: 30.0,
+            allowed_hosts: Vec::new(),
+            max_requests_per_ip: 64,
         }
     }
 }

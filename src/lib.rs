@@ -31,6 +31,8 @@ pub mod cli;
 pub mod clock;
 pub mod event;
 pub mod frames;
+pub mod guard;
+pub mod headers;
 pub mod history;
 pub mod hub;
 pub mod listener;

@@ -79,6 +79,7 @@ pub struct Metrics {
     pub auth_failures: AtomicU64,
     pub token_expiries: AtomicU64,
     pub origin_refusals: AtomicU64,
+    pub host_refusals: AtomicU64,
     pub limit_refusals: AtomicU64,
     pub rate_limited: AtomicU64,
 }
@@ -178,6 +179,11 @@ impl Metrics {
             "tactical_link_origin_refusals_total",
             "WebSocket upgrades refused for their Origin (HTTP 403).",
             self.origin_refusals.load(Relaxed),
+        );
+        counter(
+            "tactical_link_host_refusals_total",
+            "HTTP requests refused for their Host header (HTTP 403).",
+            self.host_refusals.load(Relaxed),
         );
         counter(
             "tactical_link_limit_refusals_total",

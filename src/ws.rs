@@ -323,7 +323,7 @@ async fn run(
                 let generation = list.generation();
                 if generation != revocations_seen {
                     revocations_seen = generation;
-                    if list.is_revoked(&principal) {
+                    if list.is_revoked(&principal.sub, principal.token_id.as_deref()) {
                         metrics.auth_failures.fetch_add(1, Relaxed);
                         return Some(Close { code: close_code::AUTH_FAILED, reason: "token revoked" });
                     }

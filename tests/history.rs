@@ -139,12 +139,13 @@ async fn history_survives_a_redis_crash_with_persistence() {
     let publish = |redis: &RedisServer, from: usize, to: usize| {
         let url = redis.url();
         async move {
-            let mut publisher = tactical_link::bus::Publisher::connect_redis(&url, "system_events")
-                .await
-                .unwrap();
+            let publisher =
+                tactical_link::bus::redis::RedisPublisher::connect(&url, "system_events")
+                    .await
+                    .unwrap();
             for i in from..to {
                 publisher
-                    .publish(&stage_event(
+                    .publish_text(&stage_event(
                         "r",
                         "radar",
                         "processing",
@@ -339,21 +340,22 @@ async fn a_client_moving_between_two_gateways_resumes_without_gap_or_duplicate()
 /// ours on the same Redis.
 async fn gateway_with_a_short_stream(
     redis: &RedisServer,
-) -> (Gateway, tactical_link::bus::Publisher) {
+) -> (Gateway, tactical_link::bus::redis::RedisPublisher) {
     let gateway = Gateway::start(&["serve", "--redis", &redis.url(), "--history-size", "8"]);
     wait_ready(&gateway).await;
-    let publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
-        .await
-        .unwrap();
+    let publisher =
+        tactical_link::bus::redis::RedisPublisher::connect(&redis.url(), "system_events")
+            .await
+            .unwrap();
     (gateway, publisher)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logged() {
     let redis = RedisServer::start();
-    let (gateway, mut publisher) = gateway_with_a_short_stream(&redis).await;
+    let (gateway, publisher) = gateway_with_a_short_stream(&redis).await;
     let event = |i: usize| stage_event("cut", "radar", "processing", &format!("seq {i}"));
-    publisher.publish(&event(0)).await.unwrap();
+    publisher.publish_text(&event(0)).await.unwrap();
     let (mut client, _) = Client::connect_ready(&gateway.ws_url()).await;
     // The gateway is frozen and its subscription cut, so the only way it
     // can learn of the next events is the stream, which keeps about 8.
@@ -366,7 +368,7 @@ async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logge
         .unwrap();
     assert_eq!(killed, 1, "the gateway's subscription");
     for i in 1..=400 {
-        publisher.publish(&event(i)).await.unwrap();
+        publisher.publish_text(&event(i)).await.unwrap();
     }
     gateway.signal("CONT");
     eventually(Duration::from_secs(10), "the gap counted", async || {
@@ -393,7 +395,7 @@ async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logge
     // by more than the stream keeps is the cut-off case above: the reader
     // finds entries trimmed and the gateway says so.)
     for i in 401..=600 {
-        publisher.publish(&event(i)).await.unwrap();
+        publisher.publish_text(&event(i)).await.unwrap();
         let frame = on_fresh.expect_type("event").await;
         assert_eq!(frame["event"]["detail"], format!("seq {i}"));
     }
@@ -403,7 +405,7 @@ async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logge
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_behind_by_more_than_the_stream_keeps_still_relays_what_it_was_sent() {
     let redis = RedisServer::start();
-    let (gateway, mut publisher) = gateway_with_a_short_stream(&redis).await;
+    let (gateway, publisher) = gateway_with_a_short_stream(&redis).await;
     let event = |i: usize| stage_event("behind", "radar", "processing", &format!("seq {i}"));
     let (mut client, _) = Client::connect_ready(&gateway.ws_url()).await;
     // Frozen, with its subscription up: every event waits in its socket,
@@ -411,7 +413,7 @@ async fn a_gateway_behind_by_more_than_the_stream_keeps_still_relays_what_it_was
     // stream reader finds a hole the recorder is about to fill.
     gateway.signal("STOP");
     for i in 0..400 {
-        publisher.publish(&event(i)).await.unwrap();
+        publisher.publish_text(&event(i)).await.unwrap();
     }
     gateway.signal("CONT");
     for i in 0..400 {
@@ -431,15 +433,16 @@ async fn resuming_on_a_gateway_a_moment_behind_waits_for_it() {
     let behind = Gateway::start(&["serve", "--redis", &redis.url()]);
     wait_ready(&ahead).await;
     wait_ready(&behind).await;
-    let mut publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
-        .await
-        .unwrap();
+    let publisher =
+        tactical_link::bus::redis::RedisPublisher::connect(&redis.url(), "system_events")
+            .await
+            .unwrap();
     let (mut on_ahead, _) = Client::connect_ready(&ahead.ws_url()).await;
     // `behind` is frozen: it has not relayed what `ahead` delivers next.
     behind.signal("STOP");
     for i in 0..3 {
         let event = stage_event("lagging", "quality", "processing", &format!("seq {i}"));
-        publisher.publish(&event).await.unwrap();
+        publisher.publish_text(&event).await.unwrap();
     }
     let mut last_id = String::new();
     for i in 0..3 {
@@ -463,7 +466,7 @@ async fn resuming_on_a_gateway_a_moment_behind_waits_for_it() {
     assert_eq!(start["type"], "resumed", "{start}");
     assert_eq!(start["replayed"], 0);
     let event = stage_event("lagging", "quality", "complete", "after the move");
-    publisher.publish(&event).await.unwrap();
+    publisher.publish_text(&event).await.unwrap();
     let frame = on_behind.expect_type("event").await;
     assert_eq!(frame["event"]["detail"], "after the move");
 }
