@@ -11,6 +11,7 @@
 //! - [`history`]: the recent events a reconnecting client resumes from.
 //! - [`frames`]: the WebSocket protocol's frames, serialised once.
 //! - [`ws`]: one WebSocket client, from upgrade to close.
+//! - [`disconnect`]: every close code, its reasons, and what a client does.
 //! - [`bus`]: the in-process bus, the Redis link, and publishing.
 //! - [`server`]: start-up, the WebSocket upgrade and the shutdown drain.
 //! - [`api`]: the HTTP endpoints (health, status, runs, events, publish).
@@ -29,6 +30,7 @@ pub mod bench;
 pub mod bus;
 pub mod cli;
 pub mod clock;
+pub mod disconnect;
 pub mod event;
 pub mod frames;
 pub mod history;

@@ -5,7 +5,8 @@
 //! Frames waiting in the ring are written in batches (`feed` then one
 //! `flush`), so a burst costs one syscall, not one per frame. Nothing here
 //! can make the hub or another client wait: a client that cannot keep up is
-//! closed with 4001 (see docs/protocol.md, "Slow consumers").
+//! closed with 4001 (see docs/protocol.md, "Slow consumers"). Close codes and
+//! their reasons are in [`crate::disconnect`].
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -19,35 +20,18 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::admission::{AdmissionConfig, ConnectionCounter, Counted, TokenBucket};
-use crate::auth::{AuthError, Principal, Verifier};
+use crate::auth::{Principal, Verifier};
+use crate::disconnect::Disconnect;
 use crate::frames::{self, BusKind, ClientFrame, Frame};
 use crate::hub::{Hub, Start, Subscription};
 use crate::metrics::Metrics;
 use crate::revocation;
-
-/// Close codes the gateway sends (docs/protocol.md, "Close codes").
-pub mod close_code {
-    pub const NORMAL: u16 = 1000;
-    pub const GOING_AWAY: u16 = 1001;
-    pub const UNSUPPORTED_DATA: u16 = 1003;
-    pub const POLICY: u16 = 1008;
-    pub const TOO_BIG: u16 = 1009;
-    /// 4000–4499: reconnect (with back-off).
-    pub const SLOW_CONSUMER: u16 = 4001;
-    pub const HEARTBEAT_TIMEOUT: u16 = 4002;
-    pub const TRY_AGAIN_LATER: u16 = 4013;
-    /// Reconnect with a fresh token.
-    pub const TOKEN_EXPIRED: u16 = 4401;
-    pub const AUTH_TIMEOUT: u16 = 4408;
-    /// 4500–4999: terminal until something changes (a new token).
-    pub const AUTH_FAILED: u16 = 4501;
-}
 
 /// Per-connection limits and timers.
 #[derive(Debug, Clone)]
@@ -157,21 +141,6 @@ pub fn start(on_upgrade: hyper::upgrade::OnUpgrade, ctx: ConnectionContext, admi
     });
 }
 
-/// Why the server ended a connection.
-struct Close {
-    code: u16,
-    reason: &'static str,
-}
-
-impl Close {
-    fn policy(reason: &'static str) -> Option<Close> {
-        Some(Close {
-            code: close_code::POLICY,
-            reason,
-        })
-    }
-}
-
 async fn serve(mut socket: WebSocket, ctx: ConnectionContext, admission: Admission) {
     let metrics = ctx.hub.metrics().clone();
     metrics.connections_total.fetch_add(1, Relaxed);
@@ -181,11 +150,7 @@ async fn serve(mut socket: WebSocket, ctx: ConnectionContext, admission: Admissi
     let close = run(&mut socket, &ctx, &metrics, &session, admission).await;
     if let Some(close) = close {
         tracing::debug!(%session, code = close.code, reason = close.reason, "closing client");
-        let frame = Message::Close(Some(CloseFrame {
-            code: close.code.into(),
-            reason: Utf8Bytes::from_static(close.reason),
-        }));
-        let _ = timeout(Duration::from_secs(1), socket.send(frame)).await;
+        let _ = timeout(Duration::from_secs(1), socket.send(close.message())).await;
     }
     metrics.connections_open.fetch_sub(1, Relaxed);
     tracing::debug!(%session, "client gone");
@@ -199,7 +164,7 @@ async fn run(
     metrics: &Metrics,
     session: &str,
     admission: Admission,
-) -> Option<Close> {
+) -> Option<Disconnect> {
     let config = &ctx.config;
     let Admission {
         principal,
@@ -229,10 +194,7 @@ async fn run(
     // Right after a gateway starts, its history may still be loading from
     // Redis: wait for it rather than answer from an empty one.
     if !ctx.hub.wait_for_history(HISTORY_WAIT).await && resume_from.is_some() {
-        return Some(Close {
-            code: close_code::TRY_AGAIN_LATER,
-            reason: "history not loaded yet: try again",
-        });
+        return Some(Disconnect::history_loading());
     }
     // On Redis, a client coming from another gateway may have seen an event
     // this one has not relayed yet: wait a moment for it rather than refuse
@@ -248,7 +210,7 @@ async fn run(
             Some(slot) => Some(slot),
             None => {
                 metrics.limit_refusals.fetch_add(1, Relaxed);
-                return Close::policy("too many connections for this user");
+                return Some(Disconnect::too_many_connections());
             }
         },
     };
@@ -312,11 +274,11 @@ async fn run(
         tokio::select! {
             biased;
             _ = &mut shutdown => {
-                return Some(Close { code: close_code::GOING_AWAY, reason: "gateway shutting down" });
+                return Some(Disconnect::shutdown());
             }
             _ = &mut expiry => {
                 metrics.token_expiries.fetch_add(1, Relaxed);
-                return Some(Close { code: close_code::TOKEN_EXPIRED, reason: "token expired" });
+                return Some(Disconnect::token_expired());
             }
             _ = revocation_check.tick(), if revocations.is_some() => {
                 let Some(list) = revocations else { continue };
@@ -325,7 +287,7 @@ async fn run(
                     revocations_seen = generation;
                     if list.is_revoked(&principal) {
                         metrics.auth_failures.fetch_add(1, Relaxed);
-                        return Some(Close { code: close_code::AUTH_FAILED, reason: "token revoked" });
+                        return Some(Disconnect::token_revoked());
                     }
                 }
             }
@@ -333,7 +295,7 @@ async fn run(
                 let first = match received {
                     Ok(item) => item,
                     Err(RecvError::Lagged(_)) => return Some(slow_consumer(metrics)),
-                    Err(RecvError::Closed) => return Some(Close { code: close_code::GOING_AWAY, reason: "gateway shutting down" }),
+                    Err(RecvError::Closed) => return Some(Disconnect::shutdown()),
                 };
                 let oldest = first.relayed_at;
                 batch.clear();
@@ -360,11 +322,11 @@ async fn run(
                 last_heard = Instant::now();
                 let text = match incoming {
                     None => return None,
-                    Some(Err(err)) => return read_error(err),
+                    Some(Err(err)) => return Disconnect::after_read_error(&err),
                     Some(Ok(Message::Text(text))) => text,
                     Some(Ok(Message::Binary(_))) => {
                         metrics.client_frames_rejected.fetch_add(1, Relaxed);
-                        return Some(Close { code: close_code::UNSUPPORTED_DATA, reason: "binary frames are not accepted" });
+                        return Some(Disconnect::binary_frame());
                     }
                     // tungstenite answers pings itself; a pong just proves life.
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
@@ -374,7 +336,7 @@ async fn run(
                 };
                 if !bucket.allow() {
                     metrics.rate_limited.fetch_add(1, Relaxed);
-                    return Close::policy("client message rate limit exceeded");
+                    return Some(Disconnect::rate_limited());
                 }
                 let reply = match frames::parse_client_frame(text.as_str()) {
                     Ok(ClientFrame::Ping { nonce }) => frames::pong_frame(nonce),
@@ -387,12 +349,12 @@ async fn run(
                             Ok(renewed) => renewed,
                             Err(err) => {
                                 metrics.auth_failures.fetch_add(1, Relaxed);
-                                return Some(auth_close(&err));
+                                return Some(Disconnect::token_refused(&err));
                             }
                         };
                         if renewed.sub != principal.sub || renewed.tenant != principal.tenant {
                             metrics.auth_failures.fetch_add(1, Relaxed);
-                            return Close::policy("a renewed token must be for the same user and tenant");
+                            return Some(Disconnect::renewal_for_another_user());
                         }
                         principal = renewed;
                         sees_everything = principal.is_admin();
@@ -411,7 +373,7 @@ async fn run(
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() >= config.heartbeat * 2 {
                     metrics.heartbeat_timeouts.fetch_add(1, Relaxed);
-                    return Some(Close { code: close_code::HEARTBEAT_TIMEOUT, reason: "heartbeat timeout" });
+                    return Some(Disconnect::heartbeat_timeout());
                 }
                 let ping = socket.send(Message::Ping(bytes::Bytes::new()));
                 match timeout(config.write_timeout, ping).await {
@@ -430,19 +392,16 @@ async fn authenticate(
     verifier: &Verifier,
     limit: Duration,
     metrics: &Metrics,
-) -> Result<Principal, Option<Close>> {
+) -> Result<Principal, Option<Disconnect>> {
     let deadline = Instant::now() + limit;
     loop {
         let message = match tokio::time::timeout_at(deadline, socket.next()).await {
             Err(_) => {
                 metrics.auth_failures.fetch_add(1, Relaxed);
-                return Err(Some(Close {
-                    code: close_code::AUTH_TIMEOUT,
-                    reason: "authentication timeout",
-                }));
+                return Err(Some(Disconnect::auth_timeout()));
             }
             Ok(None) => return Err(None),
-            Ok(Some(Err(err))) => return Err(read_error(err)),
+            Ok(Some(Err(err))) => return Err(Disconnect::after_read_error(&err)),
             Ok(Some(Ok(message))) => message,
         };
         match message {
@@ -450,42 +409,19 @@ async fn authenticate(
                 let Ok(ClientFrame::Auth { token }) = frames::parse_client_frame(text.as_str())
                 else {
                     metrics.auth_failures.fetch_add(1, Relaxed);
-                    return Err(Close::policy(
-                        "authenticate first: send {\"type\":\"auth\",\"token\":…}",
-                    ));
+                    return Err(Some(Disconnect::auth_first()));
                 };
                 return verifier.verify(&token).await.map_err(|err| {
                     metrics.auth_failures.fetch_add(1, Relaxed);
-                    Some(auth_close(&err))
+                    Some(Disconnect::token_refused(&err))
                 });
             }
             Message::Binary(_) => {
-                return Err(Some(Close {
-                    code: close_code::UNSUPPORTED_DATA,
-                    reason: "binary frames are not accepted",
-                }));
+                return Err(Some(Disconnect::binary_frame()));
             }
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             Message::Close(_) => return Err(None),
         }
-    }
-}
-
-/// The close frame for a refused token.
-fn auth_close(err: &AuthError) -> Close {
-    match err {
-        AuthError::Expired => Close {
-            code: close_code::TOKEN_EXPIRED,
-            reason: "token expired",
-        },
-        AuthError::KeysUnavailable => Close {
-            code: close_code::TRY_AGAIN_LATER,
-            reason: "authentication keys not loaded yet",
-        },
-        AuthError::Missing | AuthError::Invalid(_) => Close {
-            code: close_code::AUTH_FAILED,
-            reason: "authentication failed",
-        },
     }
 }
 
@@ -498,34 +434,9 @@ fn expiry_instant(principal: &Principal) -> Instant {
     Instant::now() + Duration::from_millis(left_ms as u64)
 }
 
-fn slow_consumer(metrics: &Metrics) -> Close {
+fn slow_consumer(metrics: &Metrics) -> Disconnect {
     metrics.slow_consumer_disconnects.fetch_add(1, Relaxed);
-    Close {
-        code: close_code::SLOW_CONSUMER,
-        reason: "slow consumer: fell behind the event stream",
-    }
-}
-
-/// Maps a read error to the close frame the client is owed.
-fn read_error(err: tungstenite::Error) -> Option<Close> {
-    use tungstenite::Error as WsError;
-    match err {
-        WsError::Capacity(_) => Some(Close {
-            code: close_code::TOO_BIG,
-            reason: "frame too large",
-        }),
-        WsError::Utf8(_) => Some(Close {
-            code: 1007,
-            reason: "invalid UTF-8",
-        }),
-        // The peer went away without a close frame: nobody to tell.
-        WsError::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake) => None,
-        WsError::Protocol(_) => Some(Close {
-            code: 1002,
-            reason: "protocol error",
-        }),
-        _ => None,
-    }
+    Disconnect::slow_consumer()
 }
 
 /// Why a write did not complete.
@@ -537,7 +448,7 @@ enum WriteFailure {
 }
 
 impl WriteFailure {
-    fn close(self, metrics: &Metrics) -> Option<Close> {
+    fn close(self, metrics: &Metrics) -> Option<Disconnect> {
         match self {
             WriteFailure::TimedOut => Some(slow_consumer(metrics)),
             WriteFailure::Broken => None,
