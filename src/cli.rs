@@ -15,13 +15,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::admission::AdmissionConfig;
 use crate::auth::{AuthConfig, KeySource, Verifier};
 use crate::bus::redis::LinkConfig;
+use crate::connection::ConnectionConfig;
 use crate::event::DEFAULT_MAX_EVENT_BYTES;
 use crate::hub::HubConfig;
 use crate::pipeline::Retention;
 use crate::revocation::RevocationList;
 use crate::server::{BusConfig, ServerConfig};
 use crate::simulator::SimulatorConfig;
-use crate::ws::ConnectionConfig;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -25,12 +25,12 @@ use crate::admission::{self, AdmissionConfig, ConnectionCounter};
 use crate::api::{self, ApiState};
 use crate::auth::Verifier;
 use crate::bus::redis::{LinkConfig, run_link};
+use crate::connection::{self, Admission, ConnectionConfig, ConnectionContext};
 use crate::frames::BusKind;
 use crate::hub::{Hub, HubConfig};
 use crate::listener;
 use crate::metrics::Metrics;
 use crate::web;
-use crate::ws::{self, Admission, ConnectionConfig, ConnectionContext};
 
 /// Which bus the gateway reads.
 #[derive(Debug, Clone)]
@@ -289,6 +289,6 @@ async fn websocket(
         resume_from: params.last_id,
         ip_slot,
     };
-    ws::start(on_upgrade, state.connections, admission);
+    connection::start(on_upgrade, state.connections, admission);
     switching.into_response()
 }
