@@ -20,6 +20,9 @@ mod opening;
 mod upgrade;
 mod write;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 use std::time::Duration;
 
