@@ -6,10 +6,10 @@
 //! and the dashboard's `closeCodes.ts` speak of the same codes by the same
 //! names. The codes fall in two groups, as [`kind`] says: those after which
 //! a client reconnects (with back-off, resuming from the last event id it
-//! saw) and the terminal ones, after which reconnecting cannot help until
-//! something changes (the client's code, or its token). The gateway's own
-//! codes follow that split by range: 4000–4499 reconnect, 4500–4999 are
-//! terminal.
+//! saw, except a slow consumer: [`resumes`]) and the terminal ones, after
+//! which reconnecting cannot help until something changes (the client's
+//! code, or its token). The gateway's own codes follow that split by
+//! range: 4000–4499 reconnect, 4500–4999 are terminal.
 
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes, protocol::CloseFrame};
 
@@ -46,7 +46,8 @@ pub const AUTH_FAILED: u16 = 4501;
 /// What a client does after a close code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Reconnect with back-off, resuming from the last event id it saw.
+    /// Reconnect with back-off, resuming from the last event id it saw
+    /// (except after [`SLOW_CONSUMER`]: see [`resumes`]).
     Reconnect,
     /// Do not reconnect until something changes: a bug fixed in the
     /// client, or a new token.
@@ -139,7 +140,7 @@ pub const TABLE: &[CloseCode] = &[
         "SLOW_CONSUMER",
         Kind::Reconnect,
         "slow consumer: fell behind and was dropped",
-        "reconnect (resume)",
+        "reconnect from a fresh snapshot (no `last_id`)",
     ),
     row(
         HEARTBEAT_TIMEOUT,
@@ -177,6 +178,14 @@ pub const TABLE: &[CloseCode] = &[
         "do not reconnect until the page has a new token",
     ),
 ];
+
+/// Whether a client that reconnects after `code` resumes from the last
+/// event id it saw: after every reconnecting code but [`SLOW_CONSUMER`]. A
+/// client that could not keep up starts again from a snapshot rather than
+/// a replay of everything it fell behind on.
+pub fn resumes(code: u16) -> bool {
+    kind(code) == Kind::Reconnect && code != SLOW_CONSUMER
+}
 
 /// Whether a client reconnects after `code`. Codes not in [`TABLE`] follow
 /// the ranges: 4500–4999 are terminal, anything else (a lost connection,
@@ -380,6 +389,9 @@ mod tests {
         assert_eq!(kind(1006), Kind::Reconnect, "a lost connection");
         assert_eq!(kind(4999), Kind::Terminal, "by range");
         assert_eq!(kind(4100), Kind::Reconnect, "by range");
+        assert!(resumes(GOING_AWAY) && resumes(TOKEN_EXPIRED));
+        assert!(!resumes(SLOW_CONSUMER), "a fresh snapshot");
+        assert!(!resumes(AUTH_FAILED), "terminal");
     }
 
     #[test]
