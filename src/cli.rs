@@ -16,6 +16,7 @@ use crate::admission::AdmissionConfig;
 use crate::auth::{AuthConfig, KeySource, Verifier};
 use crate::bus::BusConfig;
 use crate::bus::redis::LinkConfig;
+use crate::connection::ConnectionConfig;
 use crate::event::DEFAULT_MAX_EVENT_BYTES;
 use crate::headers::{DEFAULT_FRAME_ANCESTORS, SecurityHeaders};
 use crate::hub::HubConfig;
@@ -23,7 +24,6 @@ use crate::pipeline::Retention;
 use crate::revocation::RevocationList;
 use crate::server::ServerConfig;
 use crate::simulator::SimulatorConfig;
-use crate::ws::ConnectionConfig;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -10,7 +10,8 @@
 //! - [`hub`]: validates, numbers, folds and fans out every event; snapshots.
 //! - [`history`]: the recent events a reconnecting client resumes from.
 //! - [`frames`]: the WebSocket protocol's frames, serialised once.
-//! - [`ws`]: one WebSocket client, from upgrade to close.
+//! - [`connection`]: one WebSocket client's protocol, from welcome to close.
+//! - [`disconnect`]: every close code, its reasons, and what a client does.
 //! - [`bus`]: the in-process bus, the Redis link, and publishing.
 //! - [`server`]: start-up, the WebSocket upgrade and the shutdown drain.
 //! - [`api`]: the HTTP endpoints (health, status, runs, events, publish).
@@ -29,6 +30,8 @@ pub mod bench;
 pub mod bus;
 pub mod cli;
 pub mod clock;
+pub mod connection;
+pub mod disconnect;
 pub mod event;
 pub mod frames;
 pub mod guard;
@@ -42,4 +45,3 @@ pub mod revocation;
 pub mod server;
 pub mod simulator;
 pub mod web;
-pub mod ws;

@@ -25,13 +25,13 @@ use crate::admission::{self, AdmissionConfig, ConnectionCounter};
 use crate::api::{self, ApiState};
 use crate::auth::Verifier;
 use crate::bus::{self, Bus, BusConfig, Publish, PublishError};
+use crate::connection::{self, Admission, ConnectionConfig, ConnectionContext};
 use crate::guard::{self, Guard};
 use crate::headers::{self, SecurityHeaders};
 use crate::hub::{Hub, HubConfig};
 use crate::listener;
 use crate::metrics::Metrics;
 use crate::web;
-use crate::ws::{self, Admission, ConnectionConfig, ConnectionContext};
 
 /// Everything the server needs, validated.
 #[derive(Clone)]
@@ -308,6 +308,6 @@ async fn websocket(
         resume_from: params.last_id,
         ip_slot,
     };
-    ws::start(on_upgrade, state.connections, admission);
+    connection::start(on_upgrade, state.connections, admission);
     switching.into_response()
 }
