@@ -26,6 +26,9 @@ fn recorded_ids(redis: &RedisServer) -> Vec<String> {
 
 /// A dashboard-like client: follows the gateway at `url`, and after any
 /// disconnect reconnects with `?last_id=` until it has `until` events.
+/// Like the dashboard, it takes the events its first snapshot already
+/// holds (`recent_events`, up to `last_id`) as seen: the protocol sends
+/// only the events after `last_id` as `event` frames.
 async fn follow_with_resume(url: String, until: usize, limit: Duration) -> (Vec<String>, usize) {
     let deadline = Instant::now() + limit;
     let mut ids: Vec<String> = Vec::new();
@@ -51,6 +54,7 @@ async fn follow_with_resume(url: String, until: usize, limit: Duration) -> (Vec<
         match start["type"].as_str().unwrap() {
             "snapshot" => {
                 assert!(ids.is_empty(), "a resume fell back to a snapshot: {start}");
+                ids = snapshot_event_ids(&start);
             }
             "resumed" => reconnects += 1,
             other => panic!("unexpected start frame {other}"),
@@ -69,6 +73,67 @@ async fn follow_with_resume(url: String, until: usize, limit: Duration) -> (Vec<
         }
     }
     (ids, reconnects)
+}
+
+/// The ids of the events a snapshot reflects, oldest first; the last is
+/// the snapshot's `last_id`.
+fn snapshot_event_ids(snapshot: &Value) -> Vec<String> {
+    let ids: Vec<String> = snapshot["recent_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        ids.last().map(String::as_str),
+        snapshot["last_id"].as_str(),
+        "the snapshot's events end at its last_id"
+    );
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_joining_mid_stream_gets_every_event_once_across_snapshot_and_stream() {
+    let redis = RedisServer::start();
+    let gateway = Gateway::start(&["serve", "--redis", &redis.url()]);
+    wait_ready(&gateway).await;
+    let mut publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
+        .await
+        .unwrap();
+    let event = |i: usize| stage_event("joining", "radar", "processing", &format!("seq {i}"));
+    for i in 0..3 {
+        publisher.publish(&event(i)).await.unwrap();
+    }
+    // Relayed before the client connects: always in its snapshot, never
+    // sent to it as `event` frames.
+    eventually(Duration::from_secs(10), "3 events relayed", async || {
+        let body: Value = reqwest::get(gateway.http("/api/events"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["events"].as_array().unwrap().len() == 3
+    })
+    .await;
+    let follower = tokio::spawn(follow_with_resume(
+        gateway.ws_url(),
+        6,
+        Duration::from_secs(20),
+    ));
+    // The welcome and the snapshot written: the client is subscribed, and
+    // the next events reach it as `event` frames.
+    eventually(
+        Duration::from_secs(10),
+        "the client subscribed",
+        async || gateway.metric("tactical_link_frames_sent_total").await >= 2.0,
+    )
+    .await;
+    for i in 3..6 {
+        publisher.publish(&event(i)).await.unwrap();
+    }
+    let (ids, _) = follower.await.unwrap();
+    assert_eq!(ids, recorded_ids(&redis), "every event once, in order");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
