@@ -426,4 +426,33 @@ mod tests {
         );
         assert_eq!(Disconnect::token_revoked().kind(), Kind::Terminal);
     }
+
+    /// The protocol's close codes as the dashboard's socket client declares
+    /// them: every `export const NAME = number;` line of closeCodes.ts.
+    fn dashboard_codes() -> Vec<(String, u16)> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/web/src/lib/socket/closeCodes.ts"
+        );
+        let text = std::fs::read_to_string(path).expect("closeCodes.ts");
+        text.lines()
+            .filter_map(|line| line.strip_prefix("export const "))
+            .filter_map(|rest| rest.strip_suffix(';'))
+            .filter_map(|rest| rest.split_once(" = "))
+            .filter_map(|(name, value)| Some((name.to_owned(), value.parse().ok()?)))
+            .collect()
+    }
+
+    #[test]
+    fn the_dashboard_knows_exactly_the_codes_the_gateway_sends() {
+        let ours: Vec<(String, u16)> = TABLE
+            .iter()
+            .map(|row| (row.name.to_owned(), row.code))
+            .collect();
+        assert_eq!(
+            dashboard_codes(),
+            ours,
+            "closeCodes.ts and disconnect.rs disagree"
+        );
+    }
 }
