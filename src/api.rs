@@ -7,6 +7,7 @@
 //! ([`crate::auth::Principal::sees`]). Publishing needs the `publisher` (or
 //! `admin`) role, and a publisher bound to a tenant publishes only into it.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -14,11 +15,12 @@ use axum::Router;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use crate::admission::{AUTH_FAILURE_WINDOW, AuthThrottle};
 use crate::auth::{ADMIN_ROLE, AuthError, PUBLISHER_ROLE, Principal, Verifier};
 use crate::bus::Publish;
 use crate::event::{EventId, Scope};
@@ -33,6 +35,8 @@ const MAX_EVENTS_PAGE: usize = 1000;
 pub struct ApiState {
     hub: Arc<Hub>,
     verifier: Option<Arc<Verifier>>,
+    /// Failed authentications per address.
+    throttle: Arc<AuthThrottle>,
     /// The gateway's bus, for `POST /api/events`.
     publisher: Arc<dyn Publish>,
 }
@@ -41,24 +45,29 @@ impl ApiState {
     pub fn new(
         hub: Arc<Hub>,
         verifier: Option<Arc<Verifier>>,
+        throttle: Arc<AuthThrottle>,
         publisher: Arc<dyn Publish>,
     ) -> ApiState {
         ApiState {
             hub,
             verifier,
+            throttle,
             publisher,
         }
     }
 
-    /// The principal of a request, or why it has none.
-    async fn principal(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
+    /// The principal of a request from `peer`, or why it has none.
+    async fn principal(&self, headers: &HeaderMap, peer: IpAddr) -> Result<Principal, AuthError> {
         let Some(verifier) = &self.verifier else {
             return Ok(Principal::anonymous());
         };
-        let token = bearer_token(headers).ok_or(AuthError::Missing)?;
-        verifier.verify(token).await.inspect_err(|_| {
-            self.hub.metrics().auth_failures.fetch_add(1, Relaxed);
-        })
+        let metrics = self.hub.metrics();
+        let Some(token) = bearer_token(headers) else {
+            metrics.auth_failures.fetch_add(1, Relaxed);
+            self.throttle.failed(peer, &AuthError::Missing);
+            return Err(AuthError::Missing);
+        };
+        self.throttle.verify(verifier, token, peer, metrics).await
     }
 }
 
@@ -103,8 +112,15 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// 401 with a `WWW-Authenticate` header and the reason.
+/// 401 with a `WWW-Authenticate` header and the reason; 429 with
+/// `Retry-After` for an address that failed too often.
 pub fn unauthorized(err: &AuthError) -> Response {
+    if *err == AuthError::Throttled {
+        let mut response = api_error(StatusCode::TOO_MANY_REQUESTS, "throttled", &err.to_string());
+        let retry = header::HeaderValue::from(AUTH_FAILURE_WINDOW.as_secs());
+        response.headers_mut().insert(header::RETRY_AFTER, retry);
+        return response;
+    }
     let mut response = api_error(StatusCode::UNAUTHORIZED, "unauthorized", &err.to_string());
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
@@ -157,8 +173,12 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         .into_response()
 }
 
-async fn list_runs(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    let principal = match state.principal(&headers).await {
+async fn list_runs(
+    State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let principal = match state.principal(&headers, peer.ip()).await {
         Ok(principal) => principal,
         Err(err) => return unauthorized(&err),
     };
@@ -167,10 +187,11 @@ async fn list_runs(State(state): State<ApiState>, headers: HeaderMap) -> Respons
 
 async fn one_run(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(run_id): Path<String>,
 ) -> Response {
-    let principal = match state.principal(&headers).await {
+    let principal = match state.principal(&headers, peer.ip()).await {
         Ok(principal) => principal,
         Err(err) => return unauthorized(&err),
     };
@@ -193,10 +214,11 @@ struct EventsQuery {
 
 async fn list_events(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(query): Query<EventsQuery>,
 ) -> Response {
-    let principal = match state.principal(&headers).await {
+    let principal = match state.principal(&headers, peer.ip()).await {
         Ok(principal) => principal,
         Err(err) => return unauthorized(&err),
     };
@@ -238,9 +260,13 @@ async fn list_events(
 /// body is one event, validated exactly as on the Redis path. The token and
 /// its role are checked before a byte of the body is read, and the body must
 /// arrive within [`body_deadline`] and fit in the event size limit.
-async fn publish_event(State(state): State<ApiState>, request: Request) -> Response {
+async fn publish_event(
+    State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     let (parts, body) = request.into_parts();
-    let principal = match state.principal(&parts.headers).await {
+    let principal = match state.principal(&parts.headers, peer.ip()).await {
         Ok(principal) => principal,
         Err(err) => return unauthorized(&err),
     };

@@ -125,6 +125,8 @@ pub enum AuthError {
     Invalid(String),
     #[error("signing keys are not loaded yet")]
     KeysUnavailable,
+    #[error("too many failed authentications from this address: try again later")]
+    Throttled,
 }
 
 /// The JWT claims the gateway reads.

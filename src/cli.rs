@@ -211,6 +211,16 @@ pub struct LimitArgs {
     /// HTTP requests one IP address may have in flight at once (0: no limit).
     #[arg(long, env = "TACTICAL_LINK_MAX_REQUESTS_PER_IP", default_value_t = 64)]
     pub max_requests_per_ip: usize,
+    /// Failed authentications one IP address may make in a minute; past
+    /// them its attempts are refused (429, close 4013) for the rest of the
+    /// minute (0: no limit; raise it when every client comes through one
+    /// proxy).
+    #[arg(
+        long,
+        env = "TACTICAL_LINK_AUTH_FAILURES_PER_MINUTE",
+        default_value_t = 20
+    )]
+    pub auth_failures_per_minute: u32,
     /// Seconds a browser has to send its `auth` frame.
     #[arg(long, env = "TACTICAL_LINK_AUTH_TIMEOUT", default_value_t = 5.0)]
     pub auth_timeout: f64,
@@ -499,6 +509,7 @@ impl LimitArgs {
                 .map(|h| h.trim().to_ascii_lowercase())
                 .collect(),
             max_requests_per_ip: self.max_requests_per_ip,
+            auth_failures_per_minute: self.auth_failures_per_minute,
         })
     }
 }

@@ -252,6 +252,10 @@ impl Disconnect {
             AuthError::KeysUnavailable => {
                 Disconnect::new(TRY_AGAIN_LATER, "authentication keys not loaded yet")
             }
+            AuthError::Throttled => Disconnect::new(
+                TRY_AGAIN_LATER,
+                "too many failed authentications from this address: try again later",
+            ),
             AuthError::Missing | AuthError::Invalid(_) => {
                 Disconnect::new(AUTH_FAILED, "authentication failed")
             }

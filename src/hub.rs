@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 
 use parking_lot::Mutex;
 use tokio::sync::broadcast;
@@ -27,6 +27,7 @@ use crate::clock;
 use crate::event::{self, EventId, Rejection, ValidEvent};
 use crate::frames::{self, BusKind, BusState, Frame, Outbound};
 use crate::history::{self, History, Since};
+use crate::log_limit::LogLimit;
 use crate::metrics::Metrics;
 use crate::pipeline::{Retention, RunState, RunStore};
 
@@ -124,7 +125,7 @@ pub struct Hub {
     sender: broadcast::Sender<Outbound>,
     config: HubConfig,
     metrics: Arc<Metrics>,
-    rejection_log: RateLimit,
+    rejection_log: LogLimit,
     /// Whether the history has been loaded (from Redis) since start.
     history_loaded: tokio::sync::watch::Sender<bool>,
 }
@@ -150,7 +151,7 @@ impl Hub {
             sender,
             config,
             metrics,
-            rejection_log: RateLimit::new(10),
+            rejection_log: LogLimit::new(10, "rejected bus messages"),
             history_loaded: tokio::sync::watch::Sender::new(false),
         }
     }
@@ -435,43 +436,6 @@ impl Hub {
                 return false;
             }
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-    }
-}
-
-/// Allows at most `per_second` events per wall-clock second; counts the rest
-/// and reports them with the next allowed one.
-struct RateLimit {
-    per_second: u64,
-    window_s: AtomicI64,
-    used: AtomicU64,
-    suppressed: AtomicU64,
-}
-
-impl RateLimit {
-    fn new(per_second: u64) -> Self {
-        RateLimit {
-            per_second,
-            window_s: AtomicI64::new(0),
-            used: AtomicU64::new(0),
-            suppressed: AtomicU64::new(0),
-        }
-    }
-
-    fn allow(&self) -> bool {
-        let now_s = clock::now_ms() / 1000;
-        if self.window_s.swap(now_s, Relaxed) != now_s {
-            self.used.store(0, Relaxed);
-            let suppressed = self.suppressed.swap(0, Relaxed);
-            if suppressed > 0 {
-                tracing::warn!(suppressed, "more rejected bus messages were not logged");
-            }
-        }
-        if self.used.fetch_add(1, Relaxed) < self.per_second {
-            true
-        } else {
-            self.suppressed.fetch_add(1, Relaxed);
-            false
         }
     }
 }

@@ -39,6 +39,7 @@ pub mod headers;
 pub mod history;
 pub mod hub;
 pub mod listener;
+pub mod log_limit;
 pub mod metrics;
 pub mod pipeline;
 pub mod revocation;

@@ -77,6 +77,7 @@ pub struct Metrics {
     pub bus_disconnects: AtomicU64,
     pub bus_up: AtomicI64,
     pub auth_failures: AtomicU64,
+    pub auth_throttled: AtomicU64,
     pub token_expiries: AtomicU64,
     pub origin_refusals: AtomicU64,
     pub host_refusals: AtomicU64,
@@ -169,6 +170,11 @@ impl Metrics {
             "tactical_link_auth_failures_total",
             "Connections refused for a missing, invalid or expired token.",
             self.auth_failures.load(Relaxed),
+        );
+        counter(
+            "tactical_link_auth_throttled_total",
+            "Authentications refused unread because their address failed too often (HTTP 429, close 4013).",
+            self.auth_throttled.load(Relaxed),
         );
         counter(
             "tactical_link_token_expiries_total",

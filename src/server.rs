@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::handshake::server::create_response_with_body
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::admission::{self, AdmissionConfig, ConnectionCounter};
+use crate::admission::{self, AdmissionConfig, AuthThrottle, ConnectionCounter};
 use crate::api::{self, ApiState};
 use crate::auth::Verifier;
 use crate::bus::{self, Bus, BusConfig, Publish, PublishError};
@@ -90,6 +90,8 @@ pub struct Gateway {
     hub: Arc<Hub>,
     bus: Arc<dyn Bus>,
     config: ServerConfig,
+    /// Failed authentications per address, over the WebSocket and HTTP.
+    throttle: Arc<AuthThrottle>,
 }
 
 #[derive(Clone)]
@@ -105,7 +107,13 @@ impl Gateway {
         let metrics = Arc::new(Metrics::default());
         let hub = Arc::new(Hub::new(config.hub.clone(), config.bus.kind(), metrics));
         let bus = bus::open(&config.bus, hub.clone())?;
-        Ok(Gateway { hub, bus, config })
+        let throttle = AuthThrottle::new(config.admission.auth_failures_per_minute);
+        Ok(Gateway {
+            hub,
+            bus,
+            config,
+            throttle,
+        })
     }
 
     pub fn hub(&self) -> &Arc<Hub> {
@@ -131,6 +139,7 @@ impl Gateway {
         let api_state = ApiState::new(
             self.hub.clone(),
             self.config.verifier.clone(),
+            self.throttle.clone(),
             self.publisher(),
         );
         let metrics_here = metrics_listener.is_none();
@@ -214,6 +223,7 @@ impl Gateway {
                 verifier: config.verifier.clone(),
                 admission: Arc::new(config.admission.clone()),
                 per_user: ConnectionCounter::new(config.admission.max_connections_per_user),
+                throttle: self.throttle.clone(),
             },
             per_ip: ConnectionCounter::new(config.admission.max_connections_per_ip),
         }
@@ -294,19 +304,23 @@ async fn websocket(
             .into_response();
     };
     let principal = match (api::bearer_token(headers), &ctx.verifier) {
-        (Some(token), Some(verifier)) => match verifier.verify(token).await {
-            Ok(principal) => Some(principal),
-            Err(err) => {
-                metrics.auth_failures.fetch_add(1, Relaxed);
-                return api::unauthorized(&err);
+        (Some(token), Some(verifier)) => {
+            match ctx
+                .throttle
+                .verify(verifier, token, peer.ip(), metrics)
+                .await
+            {
+                Ok(principal) => Some(principal),
+                Err(err) => return api::unauthorized(&err),
             }
-        },
+        }
         _ => None,
     };
     let admission = Admission {
         principal,
         resume_from: params.last_id,
         ip_slot,
+        peer: peer.ip(),
     };
     connection::start(on_upgrade, state.connections, admission);
     switching.into_response()

@@ -195,15 +195,15 @@ impl<'a, S: Socket> Connection<'a, S> {
                 self.metrics().client_frames_rejected.fetch_add(1, Relaxed);
                 return Err(Some(Disconnect::binary_frame()));
             }
-            // tungstenite answers pings itself; a pong just proves life.
-            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => return Ok(()),
+            // tungstenite answers a ping itself, but each costs a pong: pings
+            // count against the message rate like any other frame.
+            Some(Ok(Message::Ping(_))) => return self.charge(),
+            // A pong just proves life.
+            Some(Ok(Message::Pong(_) | Message::Frame(_))) => return Ok(()),
             // tungstenite replies to the close handshake itself.
             Some(Ok(Message::Close(_))) => return Err(None),
         };
-        if !self.bucket.allow() {
-            self.metrics().rate_limited.fetch_add(1, Relaxed);
-            return Err(Some(Disconnect::rate_limited()));
-        }
+        self.charge()?;
         let reply = match frames::parse_client_frame(text.as_str()) {
             Ok(ClientFrame::Ping { nonce }) => frames::pong_frame(nonce),
             Ok(ClientFrame::Auth { token }) => match self.renew(&token, expiry).await? {
@@ -219,6 +219,16 @@ impl<'a, S: Socket> Connection<'a, S> {
         let ctx = self.ctx;
         let limit = ctx.config.write_timeout;
         write_all(&mut self.socket, [reply], limit, ctx.hub.metrics()).await
+    }
+
+    /// Takes one frame's worth from the client's message rate, or closes
+    /// the connection when it is spent.
+    fn charge(&mut self) -> Step {
+        if self.bucket.allow() {
+            return Ok(());
+        }
+        self.metrics().rate_limited.fetch_add(1, Relaxed);
+        Err(Some(Disconnect::rate_limited()))
     }
 
     /// Takes a renewed token for the same user and tenant, and moves the

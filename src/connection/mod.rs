@@ -32,7 +32,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::admission::{AdmissionConfig, ConnectionCounter, Counted};
+use crate::admission::{AdmissionConfig, AuthThrottle, ConnectionCounter, Counted};
 use crate::auth::{Principal, Verifier};
 use crate::disconnect::Disconnect;
 use crate::hub::Hub;
@@ -116,6 +116,8 @@ pub struct ConnectionContext {
     pub admission: Arc<AdmissionConfig>,
     /// Open connections per user.
     pub per_user: Arc<ConnectionCounter>,
+    /// Failed authentications per address.
+    pub throttle: Arc<AuthThrottle>,
 }
 
 /// What the upgrade request established before the socket was accepted.
@@ -126,6 +128,8 @@ pub struct Admission {
     pub resume_from: Option<String>,
     /// The connection's place under the per-IP limit.
     pub ip_slot: Counted,
+    /// The client's address.
+    pub peer: std::net::IpAddr,
 }
 
 /// Runs one client's connection on `socket` until it ends, sends the close

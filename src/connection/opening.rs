@@ -3,6 +3,7 @@
 //! is authenticated; what comes out is a [`Connection`] that knows who its
 //! client is.
 
+use std::net::IpAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -20,6 +21,9 @@ use crate::disconnect::Disconnect;
 use crate::frames::{self, BusKind, ClientFrame, Outbound};
 use crate::hub::{Start, Subscription};
 
+/// Protocol pings a client may send before its `auth` frame (each is
+/// answered with a pong); one more closes the connection.
+const MAX_PINGS_BEFORE_AUTH: u32 = 3;
 /// Longest a new client waits for the history to be loaded at start-up.
 const HISTORY_WAIT: Duration = Duration::from_secs(5);
 /// Longest wait for this gateway to relay the event a resuming client last
@@ -48,9 +52,10 @@ impl<'a, S: Socket> Opening<'a, S> {
             principal,
             resume_from,
             ip_slot,
+            peer,
         } = admission;
         self.greet().await?;
-        let principal = self.authenticate(principal).await?;
+        let principal = self.authenticate(principal, peer).await?;
         self.wait_for_history(resume_from.as_deref()).await?;
         let user_slot = self.admit_user(&principal)?;
         let frames = self.subscribe(&principal, resume_from.as_deref()).await?;
@@ -82,18 +87,25 @@ impl<'a, S: Socket> Opening<'a, S> {
     /// The client's principal: from the upgrade's `Authorization` header,
     /// from its `auth` frame, or the anonymous one when authentication is
     /// off.
-    async fn authenticate(&mut self, from_header: Option<Principal>) -> Step<Principal> {
+    async fn authenticate(
+        &mut self,
+        from_header: Option<Principal>,
+        peer: IpAddr,
+    ) -> Step<Principal> {
         match (from_header, &self.ctx.verifier) {
             (Some(principal), _) => Ok(principal),
             (None, None) => Ok(Principal::anonymous()),
-            (None, Some(verifier)) => self.receive_auth(verifier).await,
+            (None, Some(verifier)) => self.receive_auth(verifier, peer).await,
         }
     }
 
-    /// Waits for the browser's `auth` frame. Anything else first is refused.
-    async fn receive_auth(&mut self, verifier: &Verifier) -> Step<Principal> {
+    /// Waits for the browser's `auth` frame. Anything else first is refused,
+    /// and so is an address that failed too often; before the `auth` frame
+    /// the client may send only a few pings.
+    async fn receive_auth(&mut self, verifier: &Verifier, peer: IpAddr) -> Step<Principal> {
         let metrics = self.ctx.hub.metrics();
         let deadline = Instant::now() + self.ctx.admission.auth_timeout;
+        let mut pings = 0;
         loop {
             let message = match tokio::time::timeout_at(deadline, self.socket.next()).await {
                 Err(_) => {
@@ -111,13 +123,21 @@ impl<'a, S: Socket> Opening<'a, S> {
                         metrics.auth_failures.fetch_add(1, Relaxed);
                         return Err(Some(Disconnect::auth_first()));
                     };
-                    return verifier.verify(&token).await.map_err(|err| {
-                        metrics.auth_failures.fetch_add(1, Relaxed);
-                        Some(Disconnect::token_refused(&err))
-                    });
+                    let throttle = &self.ctx.throttle;
+                    return throttle
+                        .verify(verifier, &token, peer, metrics)
+                        .await
+                        .map_err(|err| Some(Disconnect::token_refused(&err)));
                 }
                 Message::Binary(_) => return Err(Some(Disconnect::binary_frame())),
-                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+                Message::Ping(_) => {
+                    pings += 1;
+                    if pings > MAX_PINGS_BEFORE_AUTH {
+                        metrics.rate_limited.fetch_add(1, Relaxed);
+                        return Err(Some(Disconnect::auth_first()));
+                    }
+                }
+                Message::Pong(_) | Message::Frame(_) => {}
                 Message::Close(_) => return Err(None),
             }
         }

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::*;
-use crate::admission::AdmissionConfig;
+use crate::admission::{AdmissionConfig, AuthThrottle};
 use crate::auth::{AuthConfig, KeySource, Verifier, mint_hs256};
 use crate::disconnect::{self, Disconnect};
 use crate::frames::{BusKind, PROTOCOL_VERSION, SERVER_NAME};
@@ -74,6 +74,7 @@ impl Setup {
             tracker: TaskTracker::new(),
             verifier,
             per_user: ConnectionCounter::new(self.admission.max_connections_per_user),
+            throttle: AuthThrottle::new(self.admission.auth_failures_per_minute),
             admission: Arc::new(self.admission),
         }
     }
@@ -120,6 +121,7 @@ impl Client {
             ip_slot: ConnectionCounter::new(0)
                 .admit("198.51.100.7")
                 .expect("no limit"),
+            peer: "198.51.100.7".parse().unwrap(),
         };
         let ctx = ctx.clone();
         let served = tokio::spawn(async move {
@@ -405,6 +407,87 @@ async fn a_client_over_its_message_rate_is_closed_with_1008() {
     assert_eq!(client.close_code().await, disconnect::POLICY);
     assert_eq!(client.ending().await, Some(Disconnect::rate_limited()));
     assert_eq!(ctx.hub.metrics().rate_limited.load(Relaxed), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn protocol_pings_count_against_the_message_rate() {
+    let ctx = Setup {
+        admission: AdmissionConfig {
+            messages_per_second: 1.0,
+            message_burst: 3.0,
+            ..AdmissionConfig::default()
+        },
+        ..Setup::default()
+    }
+    .context();
+    let mut client = Client::open(&ctx).await;
+    client.frame_of("welcome").await;
+    client.frame_of("snapshot").await;
+    for _ in 0..4 {
+        client
+            .socket
+            .send(Message::Ping(Default::default()))
+            .await
+            .unwrap();
+    }
+    assert_eq!(client.close_code().await, disconnect::POLICY);
+    assert_eq!(client.ending().await, Some(Disconnect::rate_limited()));
+    assert_eq!(ctx.hub.metrics().rate_limited.load(Relaxed), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn before_auth_only_a_few_pings_are_served() {
+    let ctx = Setup {
+        auth: true,
+        ..Setup::default()
+    }
+    .context();
+    let mut client = Client::open(&ctx).await;
+    client.frame_of("welcome").await;
+    for _ in 0..4 {
+        client
+            .socket
+            .send(Message::Ping(Default::default()))
+            .await
+            .unwrap();
+    }
+    assert_eq!(client.close_code().await, disconnect::POLICY);
+    assert_eq!(client.ending().await, Some(Disconnect::auth_first()));
+    assert_eq!(ctx.hub.metrics().rate_limited.load(Relaxed), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_address_that_failed_too_often_is_refused_even_with_a_good_token() {
+    let ctx = Setup {
+        auth: true,
+        admission: AdmissionConfig {
+            auth_failures_per_minute: 2,
+            ..AdmissionConfig::default()
+        },
+        ..Setup::default()
+    }
+    .context();
+    for _ in 0..2 {
+        let mut client = Client::open(&ctx).await;
+        client.frame_of("welcome").await;
+        client.authenticate("not-a-token").await;
+        assert_eq!(client.close_code().await, disconnect::AUTH_FAILED);
+    }
+    let mut client = Client::open(&ctx).await;
+    client.frame_of("welcome").await;
+    client
+        .authenticate(&token("alice", Duration::from_secs(60)))
+        .await;
+    assert_eq!(client.close_code().await, disconnect::TRY_AGAIN_LATER);
+    assert_eq!(ctx.hub.metrics().auth_throttled.load(Relaxed), 1);
+    // A minute later the address may try again.
+    tokio::time::advance(crate::admission::AUTH_FAILURE_WINDOW).await;
+    let mut client = Client::open(&ctx).await;
+    client.frame_of("welcome").await;
+    client
+        .authenticate(&token("alice", Duration::from_secs(60)))
+        .await;
+    assert_eq!(client.frame().await["type"], "authenticated");
 }
 
 #[tokio::test(start_paused = true)]
