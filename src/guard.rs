@@ -78,10 +78,10 @@ pub async fn check(State(guard): State<Guard>, request: Request, next: Next) -> 
             "host not allowed: this gateway serves loopback names, IP addresses and --allowed-hosts only",
         );
     }
-    if is_state_changing(request.method()) {
-        if let Some(refusal) = check_write(&guard, &request) {
-            return refusal;
-        }
+    if is_state_changing(request.method())
+        && let Some(refusal) = check_write(&guard, &request)
+    {
+        return refusal;
     }
     let peer = request
         .extensions()
