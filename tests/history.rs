@@ -97,12 +97,13 @@ async fn a_client_joining_mid_stream_gets_every_event_once_across_snapshot_and_s
     let redis = RedisServer::start();
     let gateway = Gateway::start(&["serve", "--redis", &redis.url()]);
     wait_ready(&gateway).await;
-    let mut publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
-        .await
-        .unwrap();
+    let publisher =
+        tactical_link::bus::redis::RedisPublisher::connect(&redis.url(), "system_events")
+            .await
+            .unwrap();
     let event = |i: usize| stage_event("joining", "radar", "processing", &format!("seq {i}"));
     for i in 0..3 {
-        publisher.publish(&event(i)).await.unwrap();
+        publisher.publish_text(&event(i)).await.unwrap();
     }
     // Relayed before the client connects: always in its snapshot, never
     // sent to it as `event` frames.
@@ -130,7 +131,7 @@ async fn a_client_joining_mid_stream_gets_every_event_once_across_snapshot_and_s
     )
     .await;
     for i in 3..6 {
-        publisher.publish(&event(i)).await.unwrap();
+        publisher.publish_text(&event(i)).await.unwrap();
     }
     let (ids, _) = follower.await.unwrap();
     assert_eq!(ids, recorded_ids(&redis), "every event once, in order");
