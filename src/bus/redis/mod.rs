@@ -269,6 +269,7 @@ pub async fn run_link(hub: Arc<Hub>, config: LinkConfig, shutdown: CancellationT
             problem: Mutex::new(None),
         },
         parsed: Parsed::default(),
+        barriers: Barriers::default(),
     };
     tokio::join!(
         link.reconnecting(Part::Recorder, &shutdown),
@@ -286,6 +287,27 @@ struct Link {
     health: Health,
     /// Events the recorder validated, for the reader.
     parsed: Parsed,
+    /// The reader's requests that the recorder record everything sent to it.
+    barriers: Barriers,
+}
+
+/// Requests from the reader to the recorder: "record every message Redis
+/// has sent you, then answer".
+struct Barriers {
+    sender: tokio::sync::mpsc::UnboundedSender<tokio::sync::oneshot::Sender<()>>,
+    /// Held by the recorder's connection while it runs.
+    requests:
+        tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<tokio::sync::oneshot::Sender<()>>>,
+}
+
+impl Default for Barriers {
+    fn default() -> Self {
+        let (sender, requests) = tokio::sync::mpsc::unbounded_channel();
+        Barriers {
+            sender,
+            requests: tokio::sync::Mutex::new(requests),
+        }
+    }
 }
 
 impl Link {

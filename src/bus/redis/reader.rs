@@ -9,9 +9,12 @@
 //!
 //! Each entry carries the id of the entry before it (field `p`): a hole
 //! between the last relayed event and the next entry means entries were
-//! trimmed before this gateway read them. A live recorder that is behind may
-//! still hold them on its subscription, so the reader waits while it makes
-//! progress; otherwise it counts and logs the hole and moves on.
+//! trimmed before this gateway read them. A live recorder that is behind
+//! may still hold them on its subscription, so the reader first asks it for
+//! a barrier (everything Redis sent it so far, recorded and relayed); a hole
+//! still there after that was never on this gateway's subscription, and the
+//! reader counts and logs it and moves on. A starved recorder delays the
+//! reader; it never makes it skip events.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -32,10 +35,10 @@ const READ_BLOCK: Duration = Duration::from_secs(2);
 const READ_BATCH: usize = 1000;
 /// Entries read per `XREVRANGE` when reloading history.
 const RELOAD_PAGE: usize = 100;
-/// How long the reader waits for a live recorder that makes no progress
-/// to relay the events before a hole in the stream, before it moves past
-/// them. While the recorder makes progress, the reader waits on.
-const RECORDER_GRACE: Duration = Duration::from_millis(500);
+/// Longest the reader waits for the recorder's barrier; a recorder that
+/// cannot answer within it has lost its link (its own ping times out
+/// first) and is reported down.
+const BARRIER_WAIT: Duration = Duration::from_secs(15);
 
 impl Link {
     /// Reloads history once, then follows the stream until the connection
@@ -142,9 +145,9 @@ impl Link {
         if !follows_last_relayed(hub, entry) {
             // The entries before this one were trimmed from the stream. A
             // live recorder that is behind may still hold them on its
-            // subscription: give it a moment.
+            // subscription: have it record everything it was sent.
             if self.health.recorder_up() {
-                wait_for_recorder(hub, entry).await;
+                self.barrier().await;
                 if !is_new(hub, entry) {
                     return;
                 }
@@ -157,6 +160,15 @@ impl Link {
             hub.metrics()
                 .events_relayed_from_stream
                 .fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Asks the recorder to record everything Redis has sent it so far, and
+    /// waits until it has (or cannot).
+    async fn barrier(&self) {
+        let (done, recorded) = tokio::sync::oneshot::channel();
+        if self.barriers.sender.send(done).is_ok() {
+            let _ = tokio::time::timeout(BARRIER_WAIT, recorded).await;
         }
     }
 
@@ -212,25 +224,6 @@ fn is_after(entry: &StreamId, last: Option<EventId>) -> bool {
     match (entry.id.parse::<EventId>(), last) {
         (Ok(id), Some(last)) => id > last,
         _ => true,
-    }
-}
-
-/// Waits until the hub has relayed what comes before `entry`, or `entry`
-/// itself, or the hub has relayed nothing new for [`RECORDER_GRACE`]. Holes
-/// are rare (a gateway far behind, or cut off), so this polls.
-async fn wait_for_recorder(hub: &Hub, entry: &StreamId) {
-    let mut last = hub.last_id();
-    let mut deadline = tokio::time::Instant::now() + RECORDER_GRACE;
-    while tokio::time::Instant::now() < deadline {
-        if follows_last_relayed(hub, entry) || !is_new(hub, entry) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        let now = hub.last_id();
-        if now != last {
-            last = now;
-            deadline = tokio::time::Instant::now() + RECORDER_GRACE;
-        }
     }
 }
 

@@ -55,8 +55,15 @@ impl Link {
         ping.reset();
         let limit = record_batch_limit(self.config.history_size);
         let mut batch = Vec::with_capacity(limit);
+        let mut barriers = self.barriers.requests.lock().await;
         loop {
             tokio::select! {
+                Some(done) = barriers.recv() => {
+                    if let Err(err) = self.drain(&mut connected, &mut batch, limit).await {
+                        return err;
+                    }
+                    let _ = done.send(());
+                }
                 message = connected.messages.next() => {
                     let Some(message) = message else { return LinkError::Closed };
                     let closed = self.collect(message, &mut connected.messages, &mut batch, limit);
@@ -74,6 +81,30 @@ impl Link {
                 }
             }
         }
+    }
+
+    /// A barrier for the reader: records every message Redis sent on the
+    /// subscription before now. A `PING` on the subscription is answered
+    /// after every message already sent on it, and the driver queues those
+    /// in socket order, so once the ping is answered they are all waiting.
+    async fn drain(
+        &self,
+        connected: &mut Connected,
+        batch: &mut Vec<(redis::Msg, ValidEvent)>,
+        limit: usize,
+    ) -> Result<(), LinkError> {
+        within(COMMAND_TIMEOUT, connected.sink.ping::<redis::Value>()).await?;
+        while let Some(next) = connected.messages.next().now_or_never() {
+            let Some(message) = next else {
+                return Err(LinkError::Closed);
+            };
+            let closed = self.collect(message, &mut connected.messages, batch, limit);
+            self.record_batch(connected, batch).await?;
+            if closed {
+                return Err(LinkError::Closed);
+            }
+        }
+        Ok(())
     }
 
     async fn connect_recorder(&self) -> Result<Connected, LinkError> {
