@@ -17,10 +17,10 @@ use crate::auth::{AuthConfig, KeySource, Verifier};
 use crate::bus::BusConfig;
 use crate::bus::redis::LinkConfig;
 use crate::connection::ConnectionConfig;
-use crate::event::DEFAULT_MAX_EVENT_BYTES;
+use crate::event::{DEFAULT_MAX_EVENT_BYTES, Stage};
 use crate::headers::{DEFAULT_FRAME_ANCESTORS, SecurityHeaders};
 use crate::hub::HubConfig;
-use crate::pipeline::Retention;
+use crate::pipeline::{Deadlines, Retention};
 use crate::revocation::RevocationList;
 use crate::server::ServerConfig;
 use crate::simulator::SimulatorConfig;
@@ -118,6 +118,16 @@ pub struct ServeArgs {
         default_value_t = 24.0
     )]
     pub run_retention_hours: f64,
+    /// How long a stage may stay processing before it is shown stalled:
+    /// a duration for every stage (`1h`), or `STAGE=DURATION` for one
+    /// (`analyst=10m`); repeat, or separate with commas. `0` turns it off.
+    #[arg(
+        long,
+        env = "TACTICAL_LINK_STAGE_DEADLINE",
+        value_delimiter = ',',
+        default_value = "1h"
+    )]
+    pub stage_deadline: Vec<String>,
     /// Events kept for clients that reconnect (and, with Redis, in the
     /// Redis stream that records them).
     #[arg(long, env = "TACTICAL_LINK_HISTORY_SIZE", default_value_t = crate::history::DEFAULT_HISTORY_SIZE)]
@@ -396,6 +406,39 @@ pub fn check_redis_url(flag: &'static str, url: &str) -> Result<(), ConfigError>
         .map_err(|err| bad(flag, format!("{url:?} is not a Redis URL: {err}")))
 }
 
+/// The stall deadlines of `--stage-deadline`: `DURATION` for every stage,
+/// `STAGE=DURATION` for one (later values win); `0` is no deadline.
+pub fn deadlines(values: &[String]) -> Result<Deadlines, ConfigError> {
+    let mut deadlines = Deadlines::default();
+    for value in values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        let (stage, duration) = match value.split_once('=') {
+            Some((name, duration)) => {
+                let stage = Stage::parse(name.trim()).ok_or_else(|| {
+                    bad(
+                        "stage-deadline",
+                        format!("unknown stage {name:?} in {value:?}"),
+                    )
+                })?;
+                (Some(stage), duration.trim())
+            }
+            None => (None, value),
+        };
+        let ms = match duration {
+            "0" => None,
+            text => Some(
+                parse_ttl(text)
+                    .map_err(|err| bad("stage-deadline", err.message))?
+                    .as_millis() as i64,
+            ),
+        };
+        match stage {
+            Some(stage) => deadlines.per_stage[stage.index()] = ms,
+            None => deadlines.per_stage = [ms; 6],
+        }
+    }
+    Ok(deadlines)
+}
+
 impl ServeArgs {
     /// The validated server configuration.
     pub fn server_config(&self) -> Result<ServerConfig, ConfigError> {
@@ -438,6 +481,9 @@ impl ServeArgs {
         link.backoff_base = link.backoff_base.min(link.backoff_cap);
         link.history_size = positive("history-size", self.history_size)?;
         link.history_bytes = positive("history-bytes", self.history_bytes)?;
+        let retention = seconds("run-retention-hours", self.run_retention_hours)?;
+        link.run_retention_s = (retention.as_secs_f64() * 3600.0).ceil() as u64;
+        link.max_runs = positive("max-runs", self.max_runs)?;
         Ok(BusConfig::Redis(link))
     }
 
@@ -452,6 +498,7 @@ impl ServeArgs {
             ring_capacity: positive("client-buffer", self.client_buffer)?,
             history_size: positive("history-size", self.history_size)?,
             history_bytes: positive("history-bytes", self.history_bytes)?,
+            deadlines: deadlines(&self.stage_deadline)?,
             ..HubConfig::default()
         })
     }
@@ -708,6 +755,23 @@ mod tests {
                 .flag,
             "allowed-origin"
         );
+    }
+
+    #[test]
+    fn stage_deadlines_take_a_default_and_per_stage_values() {
+        let values = |list: &[&str]| list.iter().map(|v| v.to_string()).collect::<Vec<_>>();
+        let d = deadlines(&values(&["1h", "analyst=10m", "report=0"])).unwrap();
+        assert_eq!(d.per_stage[Stage::Radar.index()], Some(3_600_000));
+        assert_eq!(d.per_stage[Stage::Analyst.index()], Some(600_000));
+        assert_eq!(d.per_stage[Stage::Report.index()], None);
+        assert_eq!(deadlines(&values(&["0"])).unwrap(), Deadlines::default());
+        assert!(
+            deadlines(&values(&["cooking=5m"]))
+                .unwrap_err()
+                .to_string()
+                .contains("stage-deadline")
+        );
+        assert!(deadlines(&values(&["analyst=soon"])).is_err());
     }
 
     #[test]

@@ -22,21 +22,32 @@ pub struct Outbound {
     pub scope: Scope,
     /// When the hub relayed it, for the delivery latency metric.
     pub relayed_at: std::time::Instant,
+    /// Not 0 for a frame that only reports a stage's progress: a client
+    /// that is behind may skip it when a later frame has the same key.
+    pub conflate: u64,
 }
 
 impl Outbound {
     /// A frame every connection may see (bus changes, for instance).
     pub fn public(frame: Frame) -> Outbound {
+        Outbound::scoped(frame, Scope::default())
+    }
+
+    /// A frame the connections of `scope` may see.
+    pub fn scoped(frame: Frame, scope: Scope) -> Outbound {
         Outbound {
             frame,
-            scope: Scope::default(),
+            scope,
             relayed_at: std::time::Instant::now(),
+            conflate: 0,
         }
     }
 }
 
-/// Version of the frame format, sent in `welcome`.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Version of the frame format, sent in `welcome`. Version 2: event frames
+/// carry their run's new state (`run`), snapshots `max_runs`, and `run`
+/// frames report stalls.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// `tactical-link/<version>`, as the server names itself.
 pub const SERVER_NAME: &str = concat!("tactical-link/", env!("CARGO_PKG_VERSION"));
@@ -83,6 +94,7 @@ pub fn event_frame(
     id: &str,
     received_ms: i64,
     pipeline: Option<&PipelineUpdate>,
+    run: Option<&str>,
     raw: &str,
 ) -> Frame {
     let mut out = String::with_capacity(raw.len() + 160);
@@ -100,6 +112,10 @@ pub fn event_frame(
         out.push_str(p.status.as_str());
         out.push_str(r#""}"#);
     }
+    if let Some(run) = run {
+        out.push_str(r#","run":"#);
+        out.push_str(run);
+    }
     out.push_str(r#","event":"#);
     out.push_str(raw);
     out.push('}');
@@ -108,6 +124,16 @@ pub fn event_frame(
 
 fn push_json_str(out: &mut String, value: &str) {
     out.push_str(&serde_json::to_string(value).expect("a string serialises"));
+}
+
+/// Serialises a `run` frame: a change of a run's state that no event
+/// caused (a stage stalled, or no longer), as the `run` of an event frame.
+pub fn run_frame(run: &str) -> Frame {
+    let mut out = String::with_capacity(run.len() + 24);
+    out.push_str(r#"{"type":"run","run":"#);
+    out.push_str(run);
+    out.push('}');
+    Frame::from(out)
 }
 
 /// Serialises the `welcome` frame.
@@ -151,7 +177,7 @@ pub fn authenticated_frame(principal: &crate::auth::Principal) -> Frame {
 pub fn snapshot_frame<'a>(
     last_id: Option<&str>,
     bus: &BusState,
-    runs: &[&RunState],
+    (runs, max_runs): (&[&RunState], usize),
     recent: impl Iterator<Item = &'a Frame>,
     resume_failed: Option<&str>,
 ) -> Frame {
@@ -162,6 +188,8 @@ pub fn snapshot_frame<'a>(
     out.push_str(&serde_json::to_string(&resume_failed).expect("string serialises"));
     out.push_str(r#","bus":"#);
     out.push_str(&bus.to_json().to_string());
+    out.push_str(r#","max_runs":"#);
+    out.push_str(&max_runs.to_string());
     out.push_str(r#","runs":"#);
     out.push_str(&serde_json::to_string(runs).expect("runs serialise"));
     out.push_str(r#","recent_events":["#);
@@ -246,18 +274,16 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame<'_>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Stage, Status};
 
     #[test]
     fn event_frame_embeds_the_original_event_verbatim() {
         let raw = r#"{"type":"pipeline.stage","run_id":"r","stage":"RADAR","status":"IDLE","x":  [1, 2]}"#;
-        let update = PipelineUpdate {
-            run_id: "r".into(),
-            stage: Stage::Radar,
-            status: Status::Idle,
-            detail: None,
-        };
-        let frame = event_frame("5-0", 1_795_878_000_123, Some(&update), raw);
+        let update = crate::event::parse_event(raw.as_bytes(), 1024)
+            .unwrap()
+            .pipeline
+            .unwrap();
+        let run = r#"{"key":"//r","version":1}"#;
+        let frame = event_frame("5-0", 1_795_878_000_123, Some(&update), Some(run), raw);
         assert!(frame.as_str().contains(raw), "{}", frame.as_str());
         let json: serde_json::Value = serde_json::from_str(frame.as_str()).unwrap();
         assert_eq!(json["type"], "event");
@@ -265,6 +291,7 @@ mod tests {
         assert_eq!(json["received_at"], "2026-11-28T15:00:00.123Z");
         assert_eq!(json["pipeline"]["stage"], "radar");
         assert_eq!(json["pipeline"]["status"], "idle");
+        assert_eq!(json["run"]["version"], 1);
         assert_eq!(json["event"]["stage"], "RADAR");
     }
 

@@ -24,18 +24,20 @@ use tokio::sync::broadcast;
 
 use crate::auth::{Principal, View};
 use crate::clock;
-use crate::event::{self, EventId, Rejection, ValidEvent};
+use crate::event::{self, EventId, PipelineUpdate, Rejection, Stage, Status, ValidEvent};
 use crate::frames::{self, BusKind, BusState, Frame, Outbound};
 use crate::history::{self, History, Since};
 use crate::log_limit::LogLimit;
 use crate::metrics::Metrics;
-use crate::pipeline::{Retention, RunState, RunStore};
+use crate::pipeline::{Added, Deadlines, Retention, RunKey, RunState, RunStore};
 
 /// How the hub is sized.
 #[derive(Debug, Clone)]
 pub struct HubConfig {
     pub max_event_bytes: usize,
     pub retention: Retention,
+    /// How long each stage may stay processing before it is stalled.
+    pub deadlines: Deadlines,
     /// Frames a client may fall behind before it is dropped as slow.
     pub ring_capacity: usize,
     /// Event frames carried in each snapshot.
@@ -54,6 +56,7 @@ impl Default for HubConfig {
         HubConfig {
             max_event_bytes: event::DEFAULT_MAX_EVENT_BYTES,
             retention: Retention::default(),
+            deadlines: Deadlines::default(),
             ring_capacity: 4096,
             recent_events: 200,
             recent_bytes: 256 * 1024,
@@ -79,6 +82,16 @@ struct HubState {
 /// Most bytes of snapshots cached at once (each view has its own: a
 /// thousand users of one tenant connecting at once hold a thousand).
 const MAX_CACHED_SNAPSHOT_BYTES: usize = 16 * 1024 * 1024;
+
+/// The conflation key of a run's stage: frames with the same key report
+/// progress of the same stage, and only the newest matters to a client
+/// that is behind. Never 0 (0 means "never conflate").
+fn conflation_key(key: &RunKey, stage: Stage) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (key, stage).hash(&mut hasher);
+    hasher.finish().max(1)
+}
 
 impl HubState {
     fn forget_snapshots(&mut self) {
@@ -126,6 +139,7 @@ pub struct Hub {
     config: HubConfig,
     metrics: Arc<Metrics>,
     rejection_log: LogLimit,
+    stale_log: LogLimit,
     /// Whether the history has been loaded (from Redis) since start.
     history_loaded: tokio::sync::watch::Sender<bool>,
 }
@@ -141,7 +155,7 @@ impl Hub {
         };
         Hub {
             state: Mutex::new(HubState {
-                runs: RunStore::new(config.retention),
+                runs: RunStore::new(config.retention, config.deadlines),
                 history: History::new(config.history_size, config.history_bytes),
                 last_id: None,
                 bus,
@@ -152,6 +166,7 @@ impl Hub {
             config,
             metrics,
             rejection_log: LogLimit::new(10, "rejected bus messages"),
+            stale_log: LogLimit::new(10, "stale events"),
             history_loaded: tokio::sync::watch::Sender::new(false),
         }
     }
@@ -228,6 +243,23 @@ impl Hub {
         true
     }
 
+    /// Folds an event recorded earlier into its run without relaying it:
+    /// a restarting gateway restores the state of every retained run this
+    /// way before it reloads the history. Folding is idempotent by id.
+    pub fn restore(&self, id: EventId, event: &ValidEvent) {
+        if let Some(update) = &event.pipeline {
+            let mut state = self.state.lock();
+            let time_ms = event.published_at.map_or(id.ms, |p| p.unix_ms);
+            state.runs.apply(&event.scope, update, id, time_ms);
+            state.forget_snapshots();
+        }
+    }
+
+    /// Runs kept at most.
+    pub fn max_runs(&self) -> usize {
+        self.config.retention.max_runs
+    }
+
     /// Relays `event` under the next id the hub picks (the in-process bus,
     /// which has no ids of its own).
     pub fn relay_next(&self, event: &ValidEvent) -> EventId {
@@ -246,20 +278,22 @@ impl Hub {
         event: &ValidEvent,
     ) {
         let received_ms = clock::now_ms();
+        let folded = event
+            .pipeline
+            .as_ref()
+            .map(|update| self.fold(&mut state, id, event, update));
         let frame = frames::event_frame(
             &id.to_string(),
             received_ms,
             event.pipeline.as_ref(),
+            folded.as_ref().map(|(delta, _)| delta.as_str()),
             &event.raw,
         );
-        if let Some(update) = &event.pipeline {
-            let at = event.published_at.map_or(received_ms, |p| p.unix_ms);
-            state.runs.apply(&event.scope, update, at);
-        }
         let item = Outbound {
             frame,
             scope: event.scope.clone(),
             relayed_at: std::time::Instant::now(),
+            conflate: folded.map_or(0, |(_, conflate)| conflate),
         };
         state.history.push(id, item.clone());
         state.last_id = Some(id);
@@ -272,6 +306,69 @@ impl Hub {
             let seconds = (received_ms - published.unix_ms) as f64 / 1000.0;
             self.metrics.ingest_latency.observe(seconds);
         }
+    }
+
+    /// Folds a pipeline event into its run ([`RunStore::apply`]); returns the
+    /// run's delta for the event frame, and the frame's conflation key (0
+    /// unless it only reports progress). Its time is its `ts`, or the time
+    /// of its id: the same on every gateway, so every gateway folds alike.
+    fn fold(
+        &self,
+        state: &mut HubState,
+        id: EventId,
+        event: &ValidEvent,
+        update: &PipelineUpdate,
+    ) -> (String, u64) {
+        let time_ms = event.published_at.map_or(id.ms, |p| p.unix_ms);
+        let applied = state.runs.apply(&event.scope, update, id, time_ms);
+        let stale = applied.added == Added::Stale;
+        if stale {
+            self.metrics.events_stale.fetch_add(1, Relaxed);
+            if self.stale_log.allow() {
+                tracing::info!(%id, run = %update.run_id, stage = %update.stage, status = %update.status,
+                    "stale, not applied: an older event of this stage came after a newer one");
+            }
+        }
+        let key = (event.scope.clone(), update.run_id.clone());
+        let run = state
+            .runs
+            .get_by_key(&key)
+            .expect("the run was just folded into");
+        let progress_only = update.progress.is_some()
+            && !stale
+            && run.stage(update.stage).status == Status::Processing;
+        let conflate = if progress_only {
+            conflation_key(&key, update.stage)
+        } else {
+            0
+        };
+        (run.delta_json(update.stage, stale), conflate)
+    }
+
+    /// Marks stalled the stages past their deadline, unmarks those no longer,
+    /// and sends a `run` frame for each change. The gateway calls it every
+    /// second when a deadline is configured.
+    pub fn sweep_stalls(&self) {
+        let mut state = self.state.lock();
+        let changed = state.runs.refresh_stalls(clock::now_ms());
+        for (key, stage) in &changed {
+            let run = state
+                .runs
+                .get_by_key(key)
+                .expect("a run that changed exists");
+            if run.stage(*stage).stalled {
+                self.metrics.stalls.fetch_add(1, Relaxed);
+                tracing::warn!(run = %run.run_id, tenant = run.scope.tenant.as_deref().unwrap_or(""),
+                    %stage, "stage stalled: processing for longer than its deadline");
+            }
+            let frame = frames::run_frame(&run.delta_json(*stage, false));
+            let _ = self.sender.send(Outbound::scoped(frame, key.0.clone()));
+        }
+        if !changed.is_empty() {
+            state.forget_snapshots();
+        }
+        let stalled = state.runs.stalled_stages();
+        self.metrics.stages_stalled.store(stalled as i64, Relaxed);
     }
 
     /// Records a change of the bus link and tells every client.
@@ -371,7 +468,7 @@ impl Hub {
         frames::snapshot_frame(
             last_id.as_deref(),
             &state.bus,
-            &runs,
+            (&runs, state.runs.max_runs()),
             recent.into_iter().map(|item| &item.frame),
             resume_failed,
         )

@@ -60,6 +60,14 @@ pub struct Metrics {
     pub delivery_latency: Histogram,
     pub events_received: AtomicU64,
     pub events_relayed: AtomicU64,
+    /// Pipeline events that came after a newer event of their stage.
+    pub events_stale: AtomicU64,
+    /// Stages that went past their deadline (each time one does).
+    pub stalls: AtomicU64,
+    /// Stages stalled now.
+    pub stages_stalled: AtomicI64,
+    /// Progress frames a client that was behind skipped for a newer one.
+    pub frames_conflated: AtomicU64,
     /// Redis only: events the stream reader relayed before the recorder's
     /// reply for them came (or that this gateway's subscription missed).
     pub events_relayed_from_stream: AtomicU64,
@@ -120,6 +128,21 @@ impl Metrics {
             "tactical_link_events_relayed_total",
             "Valid events relayed to clients.",
             self.events_relayed.load(Relaxed),
+        );
+        counter(
+            "tactical_link_events_stale_total",
+            "Pipeline events that came after a newer event of their stage: relayed, and they do not move it back.",
+            self.events_stale.load(Relaxed),
+        );
+        counter(
+            "tactical_link_stalls_total",
+            "Times a stage stayed processing past its deadline (--stage-deadline).",
+            self.stalls.load(Relaxed),
+        );
+        counter(
+            "tactical_link_frames_conflated_total",
+            "Progress frames skipped for a newer one of the same stage by clients that were behind.",
+            self.frames_conflated.load(Relaxed),
         );
         counter(
             "tactical_link_connections_total",
@@ -226,6 +249,11 @@ impl Metrics {
             out,
             "# HELP tactical_link_connections_open WebSocket connections open now.\n# TYPE tactical_link_connections_open gauge\ntactical_link_connections_open {}",
             self.connections_open.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP tactical_link_stages_stalled Stages processing past their deadline now.\n# TYPE tactical_link_stages_stalled gauge\ntactical_link_stages_stalled {}",
+            self.stages_stalled.load(Relaxed)
         );
         let _ = writeln!(
             out,

@@ -31,6 +31,7 @@ use crate::headers::{self, SecurityHeaders};
 use crate::hub::{Hub, HubConfig};
 use crate::listener;
 use crate::metrics::Metrics;
+use crate::pipeline::Deadlines;
 use crate::web;
 
 /// Everything the server needs, validated.
@@ -191,6 +192,9 @@ impl Gateway {
     /// The bus link, and the key and revocation refreshers.
     fn start_background(&self, tracker: &TaskTracker, shutdown: &CancellationToken) {
         tracker.spawn(self.bus.clone().run(shutdown.clone()));
+        if self.config.hub.deadlines != Deadlines::default() {
+            tracker.spawn(sweep_stalls(self.hub.clone(), shutdown.clone()));
+        }
         if let Some(verifier) = &self.config.verifier {
             tracker.spawn(verifier.clone().refresh_loop(shutdown.clone()));
             if let Some(list) = verifier.revocations() {
@@ -229,6 +233,21 @@ impl Gateway {
         }
     }
 }
+
+/// Marks stalled stages every second, until shutdown.
+async fn sweep_stalls(hub: Arc<Hub>, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(STALL_SWEEP);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => hub.sweep_stalls(),
+        }
+    }
+}
+
+/// How often stages are checked against their deadline.
+const STALL_SWEEP: Duration = Duration::from_secs(1);
 
 /// Serves `/metrics` and the probes on an address of their own.
 fn serve_metrics(

@@ -169,7 +169,7 @@ async fn http_endpoints_report_health_readiness_status_and_metrics() {
         .json()
         .await
         .unwrap();
-    assert_eq!(status["protocol"], 1);
+    assert_eq!(status["protocol"], 2);
     assert_eq!(status["bus"]["kind"], "memory");
     assert!(
         status["server"]
@@ -230,6 +230,7 @@ fn the_event_schema_agrees_with_the_gateway() {
         r#"{"type":"pipeline.stage","run_id":"run-42","stage":"ANALYST","status":"PROCESSING"}"#,
         r#"{"type":"pipeline.stage","run_id":"r","stage":"Report","status":"error","ts":1795878000123}"#,
         r#"{"type":"deploy.finished","anything":[1,2,{"x":null}]}"#,
+        r#"{"type":"pipeline.stage","run_id":"r","stage":"radar","status":"processing","attempt":2,"seq":7,"progress":42.5,"eta":30}"#,
         &tactical_link::event::StageEvent::new(
             "run-1",
             tactical_link::event::Stage::Quality,
@@ -254,6 +255,12 @@ fn the_event_schema_agrees_with_the_gateway() {
         r#"{"type":"note","tenant":""}"#,
         r#"{"type":"note","user_id":null}"#,
         r#"{"type":"note","user_id":42}"#,
+        r#"{"type":"pipeline.stage","run_id":"r","stage":"radar","status":"processing","progress":101}"#,
+        r#"{"type":"pipeline.stage","run_id":"r","stage":"radar","status":"complete","progress":50}"#,
+        r#"{"type":"pipeline.stage","run_id":"r","stage":"radar","status":"processing","attempt":"two"}"#,
+        r#"{"type":"pipeline.stage","run_id":"r","stage":"radar","status":"processing","attempt":0}"#,
+        r#"{"type":"pipeline.stage","run_id":"r","stage":"radar","status":"processing","seq":-1}"#,
+        r#"{"type":"pipeline.stage","run_id":"r","stage":"radar","status":"processing","eta":-1}"#,
     ];
     for text in valid {
         let value: serde_json::Value = serde_json::from_str(text).unwrap();

@@ -16,7 +16,7 @@ async fn wait_ready(gateway: &Gateway) {
 fn recorded_ids(redis: &RedisServer) -> Vec<String> {
     let mut conn = redis.connection();
     let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-        .arg("tactical-link:system_events:events")
+        .arg("tactical-link:{system_events}:events")
         .arg("-")
         .arg("+")
         .query(&mut conn)

@@ -108,6 +108,7 @@ async fn login(url: &str, token: &str) -> (Client, Value) {
 async fn post_event(gateway: &Gateway, token: Option<&str>, body: &str) -> (u16, Value) {
     let mut request = reqwest::Client::new()
         .post(gateway.http("/api/events"))
+        .header("content-type", "application/json")
         .body(body.to_owned());
     if let Some(token) = token {
         request = request.bearer_auth(token);

@@ -28,6 +28,27 @@ use crate::frames::{self, ClientFrame, Frame, Outbound};
 use crate::metrics::Metrics;
 use crate::revocation::{self, RevocationList};
 
+/// Most frames read in one batch by a client that is behind (more than a
+/// full batch waiting).
+const CONFLATE_WINDOW: usize = 1024;
+
+/// Drops from `batch` every progress frame that a later frame of the batch
+/// with the same conflation key supersedes (each frame carries its stage's
+/// whole state); returns how many. Frames with key 0 are never dropped.
+pub(crate) fn conflate(batch: &mut Vec<(Frame, u64)>) -> usize {
+    let mut newer = std::collections::HashSet::new();
+    let mut keep: Vec<bool> = vec![true; batch.len()];
+    for (index, (_, key)) in batch.iter().enumerate().rev() {
+        if *key != 0 && !newer.insert(*key) {
+            keep[index] = false;
+        }
+    }
+    let before = batch.len();
+    let mut flags = keep.into_iter();
+    batch.retain(|_| flags.next().unwrap_or(true));
+    before - batch.len()
+}
+
 /// The client's places under the per-IP and per-user limits, released
 /// when the connection ends.
 pub(super) struct Slots {
@@ -48,7 +69,8 @@ pub struct Connection<'a, S> {
     frames: broadcast::Receiver<Outbound>,
     /// Reused for every batch: no allocation per wake-up once it has grown
     /// (and none at all for a connection that never receives anything).
-    batch: Vec<Frame>,
+    /// Each frame with its conflation key ([`Outbound::conflate`]).
+    batch: Vec<(Frame, u64)>,
     /// The client's message rate.
     bucket: TokenBucket,
     /// When the client last sent anything (a pong counts).
@@ -145,6 +167,10 @@ impl<'a, S: Socket> Connection<'a, S> {
 
     /// Writes the hub's frame, with every other frame already waiting in
     /// the ring (up to `max_batch`), in one batch: those the client may see.
+    /// A client with more than a full batch waiting is behind: it reads up
+    /// to [`CONFLATE_WINDOW`] frames and skips the progress frames a newer
+    /// one of the same stage supersedes ([`conflate`]); state transitions
+    /// are always written.
     async fn on_hub_frame(&mut self, received: Result<Outbound, RecvError>) -> Step {
         let first = match received {
             Ok(item) => item,
@@ -154,17 +180,14 @@ impl<'a, S: Socket> Connection<'a, S> {
         let oldest = first.relayed_at;
         self.batch.clear();
         if self.sees(&first) {
-            self.batch.push(first.frame);
+            self.batch.push((first.frame, first.conflate));
         }
-        while self.batch.len() < self.ctx.config.max_batch {
-            match self.frames.try_recv() {
-                Ok(item) if self.sees(&item) => self.batch.push(item.frame),
-                Ok(_) => {}
-                Err(TryRecvError::Empty) | Err(TryRecvError::Closed) => break,
-                Err(TryRecvError::Lagged(_)) => {
-                    return Err(Some(write::slow_consumer(self.metrics())));
-                }
-            }
+        let behind = self.read_waiting()?;
+        if behind {
+            let skipped = conflate(&mut self.batch);
+            self.metrics()
+                .frames_conflated
+                .fetch_add(skipped as u64, Relaxed);
         }
         if self.batch.is_empty() {
             return Ok(());
@@ -172,11 +195,37 @@ impl<'a, S: Socket> Connection<'a, S> {
         let ctx = self.ctx;
         let metrics = ctx.hub.metrics();
         let limit = ctx.config.write_timeout;
-        write_all(&mut self.socket, self.batch.drain(..), limit, metrics).await?;
+        let frames = self.batch.drain(..).map(|(frame, _)| frame);
+        write_all(&mut self.socket, frames, limit, metrics).await?;
         metrics
             .delivery_latency
             .observe(oldest.elapsed().as_secs_f64());
         Ok(())
+    }
+
+    /// Adds the frames waiting in the ring to the batch: up to `max_batch`,
+    /// or, when more than that are waiting, up to [`CONFLATE_WINDOW`]. True
+    /// when the client is behind (it read past a full batch).
+    fn read_waiting(&mut self) -> Result<bool, Option<Disconnect>> {
+        let (mut limit, mut behind) = (self.ctx.config.max_batch, false);
+        loop {
+            if self.batch.len() >= limit {
+                if behind {
+                    return Ok(true);
+                }
+                (limit, behind) = (CONFLATE_WINDOW, true);
+            }
+            match self.frames.try_recv() {
+                Ok(item) if self.sees(&item) => self.batch.push((item.frame, item.conflate)),
+                Ok(_) => {}
+                Err(TryRecvError::Empty) | Err(TryRecvError::Closed) => {
+                    return Ok(behind && self.batch.len() > self.ctx.config.max_batch);
+                }
+                Err(TryRecvError::Lagged(_)) => {
+                    return Err(Some(write::slow_consumer(self.metrics())));
+                }
+            }
+        }
     }
 
     /// Answers a client frame: a `pong` for a ping, `authenticated` for a
@@ -285,4 +334,25 @@ fn expiry_instant(principal: &Principal) -> Instant {
     };
     let left_ms = (expires_at * 1000 - crate::clock::now_ms()).max(0);
     Instant::now() + Duration::from_millis(left_ms as u64)
+}
+
+#[cfg(test)]
+mod conflation {
+    use super::*;
+
+    #[test]
+    fn only_superseded_progress_frames_are_skipped() {
+        let frame = |text: &str| Frame::from(text.to_owned());
+        let mut batch = vec![
+            (frame("start"), 0),
+            (frame("a 10%"), 7),
+            (frame("b 10%"), 9),
+            (frame("a 20%"), 7),
+            (frame("complete b"), 0),
+            (frame("a 30%"), 7),
+        ];
+        assert_eq!(conflate(&mut batch), 2);
+        let kept: Vec<&str> = batch.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(kept, ["start", "b 10%", "complete b", "a 30%"]);
+    }
 }

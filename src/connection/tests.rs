@@ -491,6 +491,45 @@ async fn an_address_that_failed_too_often_is_refused_even_with_a_good_token() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_client_behind_gets_the_newest_progress_of_a_stage_and_every_transition() {
+    let ctx = Setup::default().context();
+    let mut client = Client::open(&ctx).await;
+    client.frame_of("welcome").await;
+    client.frame_of("snapshot").await;
+    let stage = |status: &str, extra: &str| {
+        format!(
+            r#"{{"type":"pipeline.stage","run_id":"slow","stage":"analyst","status":"{status}"{extra}}}"#
+        )
+    };
+    // Published before the connection's task runs: it finds all of them
+    // waiting at once, as a client that reads slowly does.
+    publish(&ctx.hub, stage("processing", "").as_bytes()).unwrap();
+    for percent in 1..=300 {
+        let progress = format!(r#","progress":{}"#, percent as f64 / 3.0);
+        publish(&ctx.hub, stage("processing", &progress).as_bytes()).unwrap();
+    }
+    publish(&ctx.hub, stage("complete", "").as_bytes()).unwrap();
+    let mut statuses = Vec::new();
+    loop {
+        let frame = client.frame_of("event").await;
+        statuses.push(frame["pipeline"]["status"].as_str().unwrap().to_owned());
+        if frame["pipeline"]["status"] == "complete" {
+            assert_eq!(frame["run"]["state"]["status"], "complete");
+            assert_eq!(frame["run"]["version"], 302, "the state is exact");
+            break;
+        }
+    }
+    assert_eq!(statuses.first().map(String::as_str), Some("processing"));
+    assert!(
+        statuses.len() < 100,
+        "{} frames: progress was conflated",
+        statuses.len()
+    );
+    assert!(ctx.hub.metrics().frames_conflated.load(Relaxed) > 200);
+    assert_eq!(ctx.hub.metrics().slow_consumer_disconnects.load(Relaxed), 0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_client_that_falls_a_ring_behind_is_closed_with_4001() {
     let ctx = Setup {
         hub: HubConfig {

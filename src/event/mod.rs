@@ -9,6 +9,7 @@
 
 mod build;
 mod id;
+mod pipeline;
 
 pub use build::StageEvent;
 pub use id::EventId;
@@ -180,12 +181,21 @@ pub struct PublishedAt {
 }
 
 /// The interpreted part of a valid `pipeline.stage` event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PipelineUpdate {
     pub run_id: String,
     pub stage: Stage,
     pub status: Status,
     pub detail: Option<String>,
+    /// The publisher's attempt number of the stage (1 for its first run).
+    pub attempt: Option<u32>,
+    /// The publisher's sequence number within the run: orders its events
+    /// exactly when their `ts` tie or its clock steps back.
+    pub seq: Option<u64>,
+    /// How far a `processing` stage is, 0 to 100.
+    pub progress: Option<f32>,
+    /// Seconds a `processing` stage expects to need still.
+    pub eta_s: Option<f64>,
 }
 
 /// Who may see an event: its `tenant` and `user_id` fields. An event with
@@ -221,7 +231,7 @@ pub struct ValidEvent {
 /// field that is present is `Some` whatever its value, `null` included:
 /// `"tenant": null` is a tenant that is not a string, not a missing one.
 #[derive(Deserialize)]
-struct Head<'a> {
+pub(crate) struct Head<'a> {
     #[serde(rename = "type", borrow, default, deserialize_with = "present")]
     kind: Option<Field<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
@@ -238,6 +248,14 @@ struct Head<'a> {
     tenant: Option<Field<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
     user_id: Option<Field<'a>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    attempt: Option<Field<'a>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    seq: Option<Field<'a>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    progress: Option<Field<'a>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    eta: Option<Field<'a>>,
 }
 
 /// Deserialises a present field, `null` included, as `Some`.
@@ -252,7 +270,7 @@ where
 /// instead of as a parse error.
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum Field<'a> {
+pub(crate) enum Field<'a> {
     Str(#[serde(borrow)] std::borrow::Cow<'a, str>),
     Int(i64),
     Float(f64),
@@ -301,7 +319,7 @@ pub fn parse_event(bytes: &[u8], max_bytes: usize) -> Result<ValidEvent, Rejecti
         .ok_or(Rejection::MissingType)?;
     let published_at = head.ts.as_ref().and_then(parse_ts);
     let pipeline = if kind == PIPELINE_STAGE_TYPE {
-        Some(parse_pipeline(&head)?)
+        Some(pipeline::parse(&head)?)
     } else {
         None
     };
@@ -332,67 +350,6 @@ fn scope_field(
     }
 }
 
-fn parse_pipeline(head: &Head<'_>) -> Result<PipelineUpdate, Rejection> {
-    let invalid = |msg: String| Rejection::InvalidPipeline(msg);
-    let run_id = match head.run_id.as_ref() {
-        Some(Field::Str(s)) if !s.trim().is_empty() && s.len() <= MAX_RUN_ID_BYTES => s.to_string(),
-        Some(Field::Str(s)) if s.len() > MAX_RUN_ID_BYTES => {
-            return Err(invalid(format!(
-                "`run_id` is longer than {MAX_RUN_ID_BYTES} bytes"
-            )));
-        }
-        Some(Field::Str(_)) => return Err(invalid("`run_id` is empty".into())),
-        Some(_) => return Err(invalid("`run_id` must be a string".into())),
-        None => return Err(invalid("`run_id` is missing".into())),
-    };
-    let stage_name = head
-        .stage
-        .as_ref()
-        .ok_or_else(|| invalid("`stage` is missing".into()))?
-        .as_str()
-        .ok_or_else(|| invalid("`stage` must be a string".into()))?;
-    let stage = Stage::parse(stage_name).ok_or_else(|| {
-        invalid(format!(
-            "unknown stage {:?} (expected one of radar, analyst, advisor, actuator, quality, report)",
-            truncate(stage_name, 40)
-        ))
-    })?;
-    let status_name = head
-        .status
-        .as_ref()
-        .ok_or_else(|| invalid("`status` is missing".into()))?
-        .as_str()
-        .ok_or_else(|| invalid("`status` must be a string".into()))?;
-    let status = Status::parse(status_name).ok_or_else(|| {
-        invalid(format!(
-            "unknown status {:?} (expected one of idle, processing, complete, error)",
-            truncate(status_name, 40)
-        ))
-    })?;
-    let detail = match head.detail.as_ref() {
-        None => None,
-        Some(Field::Str(s)) => Some(s.to_string()),
-        Some(_) => return Err(invalid("`detail` must be a string".into())),
-    };
-    // A number is always accepted (parse_ts ignores one beyond the years
-    // RFC 3339 can write); a string must be an RFC 3339 time.
-    let malformed_ts = |ts: &Field<'_>| match ts {
-        Field::Int(_) | Field::Float(_) => false,
-        _ => parse_ts(ts).is_none(),
-    };
-    if head.ts.as_ref().is_some_and(malformed_ts) {
-        return Err(invalid(
-            "`ts` must be an RFC 3339 time or Unix milliseconds".into(),
-        ));
-    }
-    Ok(PipelineUpdate {
-        run_id,
-        stage,
-        status,
-        detail,
-    })
-}
-
 /// Earliest Unix milliseconds accepted in a numeric `ts`:
 /// 0000-01-01T00:00:00.000Z, the first instant RFC 3339 can write.
 const MIN_TS_MS: i64 = -62_167_219_200_000;
@@ -405,7 +362,7 @@ const MAX_TS_MS: i64 = 253_402_300_799_999;
 /// RFC 3339 can write is no time at all (it could not be written into a run's
 /// state, and subtracting it from the clock could overflow): it is ignored,
 /// as if absent, and the receive time stands in.
-fn parse_ts(field: &Field<'_>) -> Option<PublishedAt> {
+pub(crate) fn parse_ts(field: &Field<'_>) -> Option<PublishedAt> {
     let unix_ms = match field {
         Field::Str(s) => {
             return crate::clock::parse_rfc3339_ms(s).map(|unix_ms| PublishedAt { unix_ms });

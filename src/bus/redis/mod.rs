@@ -23,6 +23,7 @@
 //! pub/sub copy, and it is recorded even while no gateway runs.
 //! docs/architecture.md says what this guarantees and where it stops.
 
+mod keys;
 mod parsed;
 pub mod publisher;
 mod reader;
@@ -45,6 +46,7 @@ use crate::bus::{Bus, Publish, PublishError};
 use crate::event::{EventId, ValidEvent};
 use crate::history::{DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_SIZE};
 use crate::hub::Hub;
+pub use keys::{Keys, RunRecord};
 use parsed::Parsed;
 pub use publisher::RedisPublisher;
 
@@ -61,27 +63,6 @@ const PREVIOUS_FIELD: &str = "p";
 /// Default length of the de-duplication window, in seconds.
 pub const DEFAULT_DEDUP_WINDOW_S: u64 = 60;
 
-/// The Redis keys of one channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Keys {
-    /// The stream that records every event.
-    pub stream: String,
-    /// Prefix of the per-payload de-duplication hashes.
-    pub seen_prefix: String,
-    /// Hash of settings the gateways share with publishers (`maxlen`).
-    pub settings: String,
-}
-
-impl Keys {
-    pub fn for_channel(channel: &str) -> Keys {
-        Keys {
-            stream: format!("tactical-link:{channel}:events"),
-            seen_prefix: format!("tactical-link:{channel}:seen:"),
-            settings: format!("tactical-link:{channel}:settings"),
-        }
-    }
-}
-
 /// How the link behaves.
 #[derive(Debug, Clone)]
 pub struct LinkConfig {
@@ -95,6 +76,10 @@ pub struct LinkConfig {
     pub history_size: usize,
     /// Bytes of events a restarting gateway reloads from the stream.
     pub history_bytes: usize,
+    /// How long a run's events are kept in Redis after its last one.
+    pub run_retention_s: u64,
+    /// Runs whose state a restarting gateway restores.
+    pub max_runs: usize,
     /// How long a payload is remembered for de-duplication.
     pub dedup_window: Duration,
 }
@@ -109,6 +94,8 @@ impl LinkConfig {
             ping_interval: Duration::from_secs(5),
             history_size: DEFAULT_HISTORY_SIZE,
             history_bytes: DEFAULT_HISTORY_BYTES,
+            run_retention_s: 24 * 3600,
+            max_runs: 100,
             dedup_window: Duration::from_secs(DEFAULT_DEDUP_WINDOW_S),
         }
     }

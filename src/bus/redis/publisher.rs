@@ -10,16 +10,18 @@ use futures_util::future::BoxFuture;
 use redis::Script;
 use redis::aio::MultiplexedConnection;
 
-use super::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, DEFAULT_DEDUP_WINDOW_S, Keys, scripts};
+use super::scripts::MAX_RUN_STEPS;
+use super::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, DEFAULT_DEDUP_WINDOW_S, Keys, RunRecord, scripts};
 use crate::bus::{Publish, PublishError};
 use crate::event::{self, EventId, ValidEvent};
 use crate::history::{DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_SIZE};
 
-/// How much of the stream is kept, as the gateways said.
+/// How much of the stream and of runs is kept, as the gateways said.
 #[derive(Debug, Clone, Copy)]
 struct Bounds {
     max_len: usize,
     max_bytes: usize,
+    retention_s: u64,
 }
 
 /// Publishes events on one channel of one Redis.
@@ -74,15 +76,18 @@ impl RedisPublisher {
             .map_err(|_| PublishError::Timeout(CONNECT_TIMEOUT))??;
         // The gateways say how much of the stream is kept; before any has
         // run, the defaults.
-        let (maxlen, maxbytes): (Option<usize>, Option<usize>) = redis::cmd("HMGET")
-            .arg(&self.keys.settings)
-            .arg("maxlen")
-            .arg("maxbytes")
-            .query_async(&mut connection)
-            .await?;
+        let (maxlen, maxbytes, retention): (Option<usize>, Option<usize>, Option<u64>) =
+            redis::cmd("HMGET")
+                .arg(&self.keys.settings)
+                .arg("maxlen")
+                .arg("maxbytes")
+                .arg("retention_s")
+                .query_async(&mut connection)
+                .await?;
         let bounds = Bounds {
             max_len: maxlen.unwrap_or(DEFAULT_HISTORY_SIZE),
             max_bytes: maxbytes.unwrap_or(DEFAULT_HISTORY_BYTES),
+            retention_s: retention.unwrap_or(24 * 3600),
         };
         let connected = (connection, bounds);
         *slot = Some(connected.clone());
@@ -91,15 +96,24 @@ impl RedisPublisher {
 
     async fn publish_event(&self, event: &ValidEvent) -> Result<EventId, PublishError> {
         let (mut connection, bounds) = self.connection().await?;
+        let run = RunRecord::of(event);
         let mut invocation = self.script.key(&self.keys.stream);
+        invocation.key(&self.keys.settings);
+        for key in run.keys(&self.keys) {
+            invocation.key(key);
+        }
         invocation
-            .key(&self.keys.settings)
             .arg(&self.keys.seen_prefix)
             .arg(&event.raw)
             .arg(bounds.max_len)
             .arg(DEFAULT_DEDUP_WINDOW_S)
             .arg(&self.channel)
-            .arg(bounds.max_bytes);
+            .arg(bounds.max_bytes)
+            .arg(&run.run)
+            .arg(run.kind)
+            .arg(run.stage)
+            .arg(MAX_RUN_STEPS)
+            .arg(bounds.retention_s);
         let send = invocation.invoke_async::<String>(&mut connection);
         let reply = match tokio::time::timeout(COMMAND_TIMEOUT, send).await {
             Ok(Ok(id)) => id,

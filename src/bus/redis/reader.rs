@@ -57,6 +57,13 @@ impl Link {
         };
         let hub = &self.health.hub;
         if hub.last_id().is_none() {
+            match self.restore_runs(&mut connection).await {
+                Ok(count) if count > 0 => {
+                    tracing::info!(runs = count, "restored run state from Redis")
+                }
+                Ok(_) => {}
+                Err(err) => return err,
+            }
             match self.reload(&mut connection).await {
                 Ok(count) if count > 0 => {
                     tracing::info!(events = count, "reloaded history from Redis")
@@ -110,6 +117,47 @@ impl Link {
             self.relay_entry(entry);
         }
         Ok(newest_first.len())
+    }
+
+    /// Restores the state of the newest `--max-runs` runs from their events
+    /// kept in Redis (keys.rs, runs.lua): every one exact, however short the
+    /// stream. Returns how many runs.
+    async fn restore_runs(
+        &self,
+        connection: &mut MultiplexedConnection,
+    ) -> Result<usize, LinkError> {
+        let newest = connection.zrevrange::<_, Vec<String>>(
+            &self.keys.runs,
+            0,
+            self.config.max_runs as isize - 1,
+        );
+        let runs = within(COMMAND_TIMEOUT, newest).await?;
+        for run in &runs {
+            let mut pipe = redis::pipe();
+            pipe.xrange_all(self.keys.run_log(run))
+                .hgetall(self.keys.run_progress(run));
+            let (log, progress): (StreamRangeReply, Vec<(String, String)>) =
+                within(COMMAND_TIMEOUT, pipe.query_async(connection)).await?;
+            for entry in &log.ids {
+                self.restore_entry(&entry.id, payload_of(entry));
+            }
+            for (_, recorded) in &progress {
+                if let Some((id, payload)) = recorded.split_once(' ') {
+                    self.restore_entry(id, Some(payload.as_bytes()));
+                }
+            }
+        }
+        Ok(runs.len())
+    }
+
+    fn restore_entry(&self, id: &str, payload: Option<&[u8]>) {
+        let (Ok(id), Some(payload)) = (id.parse::<EventId>(), payload) else {
+            tracing::warn!(%id, "skipping a run entry that is not an event");
+            return;
+        };
+        if let Ok(event) = event::parse_event(payload, usize::MAX) {
+            self.health.hub.restore(id, &event);
+        }
     }
 
     /// One `XREAD` after the hub's last id, and the relay of what it brings.
@@ -195,12 +243,17 @@ impl Link {
     }
 }
 
+/// An entry's event.
+fn payload_of(entry: &StreamId) -> Option<&[u8]> {
+    match entry.map.get(EVENT_FIELD) {
+        Some(redis::Value::BulkString(payload)) => Some(payload),
+        _ => None,
+    }
+}
+
 /// Bytes of an entry's event.
 fn payload_len(entry: &StreamId) -> usize {
-    match entry.map.get(EVENT_FIELD) {
-        Some(redis::Value::BulkString(payload)) => payload.len(),
-        _ => 0,
-    }
+    payload_of(entry).map_or(0, <[u8]>::len)
 }
 
 /// Parses a stream entry's payload; an invalid one is counted and logged.

@@ -15,7 +15,8 @@ use redis::AsyncCommands;
 use redis::aio::{MultiplexedConnection, PubSubStream};
 
 use super::parsed::Parsed;
-use super::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, Link, LinkError, Part, scripts, within};
+use super::scripts::MAX_RUN_STEPS;
+use super::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, Link, LinkError, Part, RunRecord, scripts, within};
 use crate::event::{EventId, ValidEvent};
 use crate::hub::{Hub, Relay};
 
@@ -119,6 +120,7 @@ impl Link {
             let bounds = [
                 ("maxlen", self.config.history_size),
                 ("maxbytes", self.config.history_bytes),
+                ("retention_s", self.config.run_retention_s.max(1) as usize),
             ];
             let _: () = commands.hset_multiple(&self.keys.settings, &bounds).await?;
             Ok((pubsub, commands))
@@ -176,18 +178,25 @@ impl Link {
         }
         let window = self.config.dedup_window.as_secs().max(1);
         let mut pipe = redis::pipe();
-        for (message, _) in batch {
+        for (message, event) in batch {
+            let run = RunRecord::of(event);
             pipe.cmd("EVALSHA")
                 .arg(&connected.script_sha)
-                .arg(2)
+                .arg(5)
                 .arg(&self.keys.stream)
                 .arg(&self.keys.settings)
+                .arg(run.keys(&self.keys))
                 .arg(&self.keys.seen_prefix)
                 .arg(&self.gateway_id)
                 .arg(message.get_payload_bytes())
                 .arg(self.config.history_size)
                 .arg(window)
-                .arg(self.config.history_bytes);
+                .arg(self.config.history_bytes)
+                .arg(&run.run)
+                .arg(run.kind)
+                .arg(run.stage)
+                .arg(MAX_RUN_STEPS)
+                .arg(self.config.run_retention_s.max(1));
         }
         let replies: Vec<redis::Value> =
             within(COMMAND_TIMEOUT, pipe.query_async(&mut connected.commands)).await?;

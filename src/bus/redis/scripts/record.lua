@@ -1,7 +1,10 @@
 -- Records a message a gateway received on the channel, unless another
 -- gateway (or the publisher) already recorded that publication.
--- KEYS[1] stream, KEYS[2] settings hash. ARGV: seen-key prefix, gateway id,
--- payload, max length, window (s), max bytes. Returns {id, previous}: the
+-- KEYS[1] stream, KEYS[2] settings hash, KEYS[3] runs index, KEYS[4] the
+-- run's log, KEYS[5] the run's progress. ARGV: seen-key prefix, gateway id,
+-- payload, max length, window (s), max bytes, run key ("" for an event of
+-- no run), kind (transition or progress), stage, max steps per run,
+-- retention (s). Returns {id, previous}: the
 -- publication's entry id and the stream's last id before it ("" when it was
 -- empty), whether this call recorded it or another did; nil for a duplicate
 -- whose id is unknown.
@@ -21,6 +24,7 @@ end
 redis.call('EXPIRE', seen, ARGV[5])
 if mine > highest then
   local id, previous = append(KEYS[1], KEYS[2], ARGV[3], ARGV[4], ARGV[6])
+  remember_run(KEYS[3], KEYS[4], KEYS[5], id, ARGV[3], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11])
   redis.call('HSET', seen, '#' .. mine, id .. ' ' .. previous)
   return {id, previous}
 end
