@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -182,11 +181,11 @@ impl AuthThrottle {
         metrics: &Metrics,
     ) -> Result<Principal, AuthError> {
         if self.blocked(peer) {
-            metrics.auth_throttled.fetch_add(1, Relaxed);
+            metrics.auth_throttled.inc();
             return Err(AuthError::Throttled);
         }
         verifier.verify(token).await.inspect_err(|err| {
-            metrics.auth_failures.fetch_add(1, Relaxed);
+            metrics.auth_failures.inc();
             self.failed(peer, err);
         })
     }

@@ -9,7 +9,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 
 use axum::Router;
 use std::time::Duration;
@@ -63,7 +62,7 @@ impl ApiState {
         };
         let metrics = self.hub.metrics();
         let Some(token) = bearer_token(headers) else {
-            metrics.auth_failures.fetch_add(1, Relaxed);
+            metrics.auth_failures.inc();
             self.throttle.failed(peer, &AuthError::Missing);
             return Err(AuthError::Missing);
         };
@@ -159,15 +158,15 @@ async fn status(State(state): State<ApiState>) -> Response {
         "protocol": PROTOCOL_VERSION,
         "auth": { "required": state.verifier.is_some() },
         "bus": state.hub.bus_state().to_json(),
-        "connections": metrics.connections_open.load(Relaxed),
-        "events_relayed": metrics.events_relayed.load(Relaxed),
+        "connections": metrics.connections_open.get(),
+        "events_relayed": metrics.events_relayed.get(),
     }))
     .into_response()
 }
 
 async fn metrics(State(state): State<ApiState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         state.hub.metrics().render(),
     )
         .into_response()

@@ -20,7 +20,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{Method, StatusCode, header};
@@ -72,7 +71,7 @@ pub async fn check(State(guard): State<Guard>, request: Request, next: Next) -> 
     if let Some(allowed) = &guard.allowed_hosts
         && !host.is_some_and(|host| host_allowed(host, allowed))
     {
-        guard.metrics.host_refusals.fetch_add(1, Relaxed);
+        guard.metrics.host_refusals.inc();
         return refuse(
             StatusCode::FORBIDDEN,
             "host not allowed: this gateway serves loopback names, IP addresses and --allowed-hosts only",
@@ -89,7 +88,7 @@ pub async fn check(State(guard): State<Guard>, request: Request, next: Next) -> 
         .map(|info| info.0.ip().to_string());
     let _slot = match peer.map(|ip| guard.per_ip.admit(&ip)) {
         Some(None) => {
-            guard.metrics.limit_refusals.fetch_add(1, Relaxed);
+            guard.metrics.limit_refusals.inc();
             return refuse(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too many requests in flight from this address",
@@ -128,7 +127,7 @@ fn check_write(guard: &Guard, request: &Request) -> Option<Response> {
     if origin.is_some()
         && !admission::origin_allowed(origin, text(header::HOST), &guard.allowed_origins)
     {
-        guard.metrics.origin_refusals.fetch_add(1, Relaxed);
+        guard.metrics.origin_refusals.inc();
         return Some(refuse(StatusCode::FORBIDDEN, "origin not allowed"));
     }
     None

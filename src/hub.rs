@@ -17,7 +17,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 
 use parking_lot::Mutex;
 use tokio::sync::broadcast;
@@ -199,7 +198,7 @@ impl Hub {
     /// Checks one message from the bus. Invalid messages are counted, logged
     /// (rate-limited, with a truncated sample) and refused.
     pub fn validate(&self, message: &[u8]) -> Result<ValidEvent, Rejection> {
-        self.metrics.events_received.fetch_add(1, Relaxed);
+        self.metrics.events_received.inc();
         event::parse_event(message, self.config.max_event_bytes).inspect_err(|rejection| {
             self.metrics.count_rejection(rejection);
             if self.rejection_log.allow() {
@@ -301,7 +300,7 @@ impl Hub {
         // An error only means nobody is subscribed right now.
         let _ = self.sender.send(item);
         drop(state);
-        self.metrics.events_relayed.fetch_add(1, Relaxed);
+        self.metrics.events_relayed.inc();
         if let Some(published) = event.published_at {
             let seconds = (received_ms - published.unix_ms) as f64 / 1000.0;
             self.metrics.ingest_latency.observe(seconds);
@@ -323,7 +322,7 @@ impl Hub {
         let applied = state.runs.apply(&event.scope, update, id, time_ms);
         let stale = applied.added == Added::Stale;
         if stale {
-            self.metrics.events_stale.fetch_add(1, Relaxed);
+            self.metrics.events_stale.inc();
             if self.stale_log.allow() {
                 tracing::info!(%id, run = %update.run_id, stage = %update.stage, status = %update.status,
                     "stale, not applied: an older event of this stage came after a newer one");
@@ -357,7 +356,7 @@ impl Hub {
                 .get_by_key(key)
                 .expect("a run that changed exists");
             if run.stage(*stage).stalled {
-                self.metrics.stalls.fetch_add(1, Relaxed);
+                self.metrics.stalls.inc();
                 tracing::warn!(run = %run.run_id, tenant = run.scope.tenant.as_deref().unwrap_or(""),
                     %stage, "stage stalled: processing for longer than its deadline");
             }
@@ -368,7 +367,7 @@ impl Hub {
             state.forget_snapshots();
         }
         let stalled = state.runs.stalled_stages();
-        self.metrics.stages_stalled.store(stalled as i64, Relaxed);
+        self.metrics.stages_stalled.set(stalled as i64);
     }
 
     /// Records a change of the bus link and tells every client.
@@ -389,7 +388,7 @@ impl Hub {
             detail,
         };
         state.forget_snapshots();
-        self.metrics.bus_up.store(i64::from(up), Relaxed);
+        self.metrics.bus_up.set(i64::from(up));
         let _ = self.sender.send(Outbound::public(state.bus.frame()));
     }
 
@@ -665,7 +664,7 @@ mod tests {
         assert!(hub.relay_at(id, &event));
         assert!(!hub.relay_at(id, &event), "same id again");
         assert!(!hub.relay_at(EventId { ms: 5, seq: 0 }, &event), "older id");
-        assert_eq!(hub.metrics.events_relayed.load(Relaxed), 1);
+        assert_eq!(hub.metrics.events_relayed.get(), 1);
     }
 
     #[test]
@@ -690,6 +689,6 @@ mod tests {
             "9-2 is missing"
         );
         assert_eq!(hub.last_id(), Some(id(1)));
-        assert_eq!(hub.metrics.events_relayed.load(Relaxed), 2);
+        assert_eq!(hub.metrics.events_relayed.get(), 2);
     }
 }

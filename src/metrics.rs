@@ -1,10 +1,23 @@
-//! Counters and gauges the gateway exposes at `/metrics` (Prometheus text).
+//! What the gateway exposes at `/metrics`, in the OpenMetrics text format
+//! that Prometheus reads, through the `prometheus-client` crate.
 //!
-//! Plain atomics, updated on the hot paths without locks; rendering reads
-//! them with relaxed ordering, which is exact enough for monitoring.
+//! Counters and gauges are the crate's (atomics, updated on the hot paths
+//! without locks). The two latency histograms are our own, lock-free
+//! ([`Histogram`]): the crate's histogram takes a lock per observation, and
+//! the delivery latency is observed once per batch written to each client,
+//! from every worker at once. They are encoded through the crate like the
+//! rest. Names end in `_total` for counters (the crate adds it), `_seconds`
+//! for durations.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::{MetricType, TypedMetric};
+use prometheus_client::registry::Registry;
 
 use crate::event::Rejection;
 
@@ -14,9 +27,13 @@ const LATENCY_BUCKETS: [f64; 15] = [
     10.0,
 ];
 
-/// A Prometheus histogram of durations with fixed buckets, lock-free.
+/// A histogram of durations with fixed buckets, lock-free. Clones share
+/// their counts.
+#[derive(Debug, Clone, Default)]
+pub struct Histogram(Arc<HistogramCounts>);
+
 #[derive(Debug, Default)]
-pub struct Histogram {
+struct HistogramCounts {
     buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     count: AtomicU64,
     sum_us: AtomicU64,
@@ -25,248 +42,267 @@ pub struct Histogram {
 impl Histogram {
     pub fn observe(&self, seconds: f64) {
         let seconds = seconds.max(0.0);
+        let counts = &self.0;
         if let Some(index) = LATENCY_BUCKETS.iter().position(|bound| seconds <= *bound) {
-            self.buckets[index].fetch_add(1, Relaxed);
+            counts.buckets[index].fetch_add(1, Relaxed);
         }
-        self.count.fetch_add(1, Relaxed);
-        self.sum_us.fetch_add((seconds * 1e6) as u64, Relaxed);
+        counts.count.fetch_add(1, Relaxed);
+        counts.sum_us.fetch_add((seconds * 1e6) as u64, Relaxed);
     }
 
     pub fn count(&self) -> u64 {
-        self.count.load(Relaxed)
-    }
-
-    fn render(&self, out: &mut String, name: &str, help: &str) {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-        let mut cumulative = 0;
-        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.buckets) {
-            cumulative += bucket.load(Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
-        }
-        let count = self.count.load(Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(out, "{name}_sum {}", self.sum_us.load(Relaxed) as f64 / 1e6);
-        let _ = writeln!(out, "{name}_count {count}");
+        self.0.count.load(Relaxed)
     }
 }
 
-/// Every metric of one gateway.
-#[derive(Debug, Default)]
+impl TypedMetric for Histogram {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for Histogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let counts = &self.0;
+        let count = counts.count.load(Relaxed);
+        let mut buckets: Vec<(f64, u64)> = LATENCY_BUCKETS
+            .iter()
+            .zip(&counts.buckets)
+            .map(|(bound, n)| (*bound, n.load(Relaxed)))
+            .collect();
+        let within: u64 = buckets.iter().map(|(_, n)| n).sum();
+        buckets.push((f64::INFINITY, count.saturating_sub(within)));
+        let sum = counts.sum_us.load(Relaxed) as f64 / 1e6;
+        encoder
+            .encode_histogram::<prometheus_client::encoding::NoLabelSet>(sum, count, &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+}
+
+/// The label of rejected events: why.
+type Reasons = Family<Vec<(&'static str, &'static str)>, Counter>;
+
+/// Every metric of one gateway, and the registry that encodes them.
+#[derive(Debug)]
 pub struct Metrics {
     /// Publisher's `ts` → relayed by the hub (events that carry `ts`).
     pub ingest_latency: Histogram,
     /// Relayed by the hub → written to a client's socket (one sample per
     /// batch written, timed from its oldest frame).
     pub delivery_latency: Histogram,
-    pub events_received: AtomicU64,
-    pub events_relayed: AtomicU64,
+    pub events_received: Counter,
+    pub events_relayed: Counter,
     /// Pipeline events that came after a newer event of their stage.
-    pub events_stale: AtomicU64,
+    pub events_stale: Counter,
     /// Stages that went past their deadline (each time one does).
-    pub stalls: AtomicU64,
+    pub stalls: Counter,
     /// Stages stalled now.
-    pub stages_stalled: AtomicI64,
+    pub stages_stalled: Gauge,
     /// Progress frames a client that was behind skipped for a newer one.
-    pub frames_conflated: AtomicU64,
+    pub frames_conflated: Counter,
     /// Redis only: events the stream reader relayed before the recorder's
     /// reply for them came (or that this gateway's subscription missed).
-    pub events_relayed_from_stream: AtomicU64,
+    pub events_relayed_from_stream: Counter,
     /// Redis only: times the stream reader found that entries after the
     /// last relayed one had been trimmed before it read them.
-    pub history_gaps: AtomicU64,
-    rejected: [AtomicU64; Rejection::REASONS.len()],
-    pub connections_open: AtomicI64,
-    pub connections_total: AtomicU64,
-    pub frames_sent: AtomicU64,
-    pub slow_consumer_disconnects: AtomicU64,
-    pub heartbeat_timeouts: AtomicU64,
-    pub client_frames_rejected: AtomicU64,
-    pub bus_connects: AtomicU64,
-    pub bus_disconnects: AtomicU64,
-    pub bus_up: AtomicI64,
-    pub auth_failures: AtomicU64,
-    pub auth_throttled: AtomicU64,
-    pub token_expiries: AtomicU64,
-    pub origin_refusals: AtomicU64,
-    pub host_refusals: AtomicU64,
-    pub limit_refusals: AtomicU64,
-    pub rate_limited: AtomicU64,
+    pub history_gaps: Counter,
+    rejected: Reasons,
+    pub connections_open: Gauge,
+    pub connections_total: Counter,
+    pub frames_sent: Counter,
+    pub slow_consumer_disconnects: Counter,
+    pub heartbeat_timeouts: Counter,
+    pub client_frames_rejected: Counter,
+    pub bus_connects: Counter,
+    pub bus_disconnects: Counter,
+    pub bus_up: Gauge,
+    pub auth_failures: Counter,
+    pub auth_throttled: Counter,
+    pub token_expiries: Counter,
+    pub origin_refusals: Counter,
+    pub host_refusals: Counter,
+    pub limit_refusals: Counter,
+    pub rate_limited: Counter,
+    registry: Registry,
+}
+
+/// A new metric of type `M`, registered as `tactical_link_<name>`.
+fn registered<M>(registry: &mut Registry, name: &str, help: &str) -> M
+where
+    M: prometheus_client::registry::Metric + Clone + Default,
+{
+    let metric = M::default();
+    registry.register(name, help, metric.clone());
+    metric
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("tactical_link");
+        let r = &mut registry;
+        let rejected = Reasons::default();
+        for reason in Rejection::REASONS {
+            let _ = rejected.get_or_create(&vec![("reason", reason)]);
+        }
+        r.register(
+            "events_rejected",
+            "Messages not relayed, by reason.",
+            rejected.clone(),
+        );
+        Metrics {
+            ingest_latency: registered(
+                r,
+                "ingest_latency_seconds",
+                "From an event's ts (publisher clock) to its relay by the gateway.",
+            ),
+            delivery_latency: registered(
+                r,
+                "delivery_latency_seconds",
+                "From relay to the frame written to a client socket, per batch.",
+            ),
+            events_received: registered(r, "events_received", "Messages taken off the event bus."),
+            events_relayed: registered(r, "events_relayed", "Valid events relayed to clients."),
+            events_stale: registered(
+                r,
+                "events_stale",
+                "Pipeline events that came after a newer event of their stage: relayed, and they do not move it back.",
+            ),
+            stalls: registered(
+                r,
+                "stalls",
+                "Times a stage stayed processing past its deadline (--stage-deadline).",
+            ),
+            stages_stalled: registered(
+                r,
+                "stages_stalled",
+                "Stages processing past their deadline now.",
+            ),
+            frames_conflated: registered(
+                r,
+                "frames_conflated",
+                "Progress frames skipped for a newer one of the same stage by clients that were behind.",
+            ),
+            events_relayed_from_stream: registered(
+                r,
+                "events_relayed_from_stream",
+                "Redis only: events the stream reader relayed before the recorder's reply for them came (or that this gateway's subscription missed).",
+            ),
+            history_gaps: registered(
+                r,
+                "history_gaps",
+                "Redis only: times entries were trimmed from the stream before this gateway relayed them (its clients miss those events).",
+            ),
+            rejected,
+            connections_open: registered(r, "connections_open", "WebSocket connections open now."),
+            connections_total: registered(r, "connections", "WebSocket connections accepted."),
+            frames_sent: registered(r, "frames_sent", "Frames written to WebSocket clients."),
+            slow_consumer_disconnects: registered(
+                r,
+                "slow_consumer_disconnects",
+                "Clients disconnected for falling behind (close 4001).",
+            ),
+            heartbeat_timeouts: registered(
+                r,
+                "heartbeat_timeouts",
+                "Clients dropped for not answering heartbeats (close 4002).",
+            ),
+            client_frames_rejected: registered(
+                r,
+                "client_frames_rejected",
+                "Client frames that were not understood.",
+            ),
+            bus_connects: registered(
+                r,
+                "bus_connects",
+                "Successful connections to the event bus.",
+            ),
+            bus_disconnects: registered(r, "bus_disconnects", "Losses of the event bus link."),
+            bus_up: registered(r, "bus_up", "1 while the event bus link is up."),
+            auth_failures: registered(
+                r,
+                "auth_failures",
+                "Connections and requests refused for a missing, invalid or expired token.",
+            ),
+            auth_throttled: registered(
+                r,
+                "auth_throttled",
+                "Authentications refused unread because their address failed too often (HTTP 429, close 4013).",
+            ),
+            token_expiries: registered(
+                r,
+                "token_expiries",
+                "Connections closed because their token expired (close 4401).",
+            ),
+            origin_refusals: registered(
+                r,
+                "origin_refusals",
+                "Requests refused for their Origin (HTTP 403).",
+            ),
+            host_refusals: registered(
+                r,
+                "host_refusals",
+                "HTTP requests refused for their Host header (HTTP 403).",
+            ),
+            limit_refusals: registered(
+                r,
+                "limit_refusals",
+                "Connections and requests refused by a per-IP or per-user limit.",
+            ),
+            rate_limited: registered(
+                r,
+                "rate_limited",
+                "Connections closed for sending frames too fast (close 1008).",
+            ),
+            registry,
+        }
+    }
 }
 
 impl Metrics {
     pub fn count_rejection(&self, rejection: &Rejection) {
-        let index = Rejection::REASONS
-            .iter()
-            .position(|reason| *reason == rejection.reason())
-            .expect("every rejection has a listed reason");
-        self.rejected[index].fetch_add(1, Relaxed);
+        self.rejected
+            .get_or_create(&vec![("reason", rejection.reason())])
+            .inc();
     }
 
     pub fn rejected(&self, reason: &str) -> u64 {
         Rejection::REASONS
             .iter()
-            .position(|r| *r == reason)
-            .map(|i| self.rejected[i].load(Relaxed))
-            .unwrap_or(0)
+            .find(|known| **known == reason)
+            .map_or(0, |reason| {
+                self.rejected
+                    .get_or_create(&vec![("reason", *reason)])
+                    .get()
+            })
     }
 
-    /// The Prometheus text exposition of every metric.
+    /// The OpenMetrics text exposition of every metric.
     pub fn render(&self) -> String {
-        let mut out = String::with_capacity(2048);
-        let mut counter = |name: &str, help: &str, value: u64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-            );
-        };
-        counter(
-            "tactical_link_events_received_total",
-            "Messages taken off the event bus.",
-            self.events_received.load(Relaxed),
-        );
-        counter(
-            "tactical_link_events_relayed_total",
-            "Valid events relayed to clients.",
-            self.events_relayed.load(Relaxed),
-        );
-        counter(
-            "tactical_link_events_stale_total",
-            "Pipeline events that came after a newer event of their stage: relayed, and they do not move it back.",
-            self.events_stale.load(Relaxed),
-        );
-        counter(
-            "tactical_link_stalls_total",
-            "Times a stage stayed processing past its deadline (--stage-deadline).",
-            self.stalls.load(Relaxed),
-        );
-        counter(
-            "tactical_link_frames_conflated_total",
-            "Progress frames skipped for a newer one of the same stage by clients that were behind.",
-            self.frames_conflated.load(Relaxed),
-        );
-        counter(
-            "tactical_link_connections_total",
-            "WebSocket connections accepted.",
-            self.connections_total.load(Relaxed),
-        );
-        counter(
-            "tactical_link_frames_sent_total",
-            "Frames written to WebSocket clients.",
-            self.frames_sent.load(Relaxed),
-        );
-        counter(
-            "tactical_link_slow_consumer_disconnects_total",
-            "Clients disconnected for falling behind (close 4001).",
-            self.slow_consumer_disconnects.load(Relaxed),
-        );
-        counter(
-            "tactical_link_heartbeat_timeouts_total",
-            "Clients dropped for not answering heartbeats (close 4002).",
-            self.heartbeat_timeouts.load(Relaxed),
-        );
-        counter(
-            "tactical_link_client_frames_rejected_total",
-            "Client frames that were not understood.",
-            self.client_frames_rejected.load(Relaxed),
-        );
-        counter(
-            "tactical_link_events_relayed_from_stream_total",
-            "Redis only: events the stream reader relayed before the recorder's reply for them came (or that this gateway's subscription missed).",
-            self.events_relayed_from_stream.load(Relaxed),
-        );
-        counter(
-            "tactical_link_history_gaps_total",
-            "Redis only: times entries were trimmed from the stream before this gateway relayed them (its clients miss those events).",
-            self.history_gaps.load(Relaxed),
-        );
-        counter(
-            "tactical_link_bus_connects_total",
-            "Successful connections to the event bus.",
-            self.bus_connects.load(Relaxed),
-        );
-        counter(
-            "tactical_link_bus_disconnects_total",
-            "Losses of the event bus link.",
-            self.bus_disconnects.load(Relaxed),
-        );
-        counter(
-            "tactical_link_auth_failures_total",
-            "Connections refused for a missing, invalid or expired token.",
-            self.auth_failures.load(Relaxed),
-        );
-        counter(
-            "tactical_link_auth_throttled_total",
-            "Authentications refused unread because their address failed too often (HTTP 429, close 4013).",
-            self.auth_throttled.load(Relaxed),
-        );
-        counter(
-            "tactical_link_token_expiries_total",
-            "Connections closed because their token expired (close 4401).",
-            self.token_expiries.load(Relaxed),
-        );
-        counter(
-            "tactical_link_origin_refusals_total",
-            "WebSocket upgrades refused for their Origin (HTTP 403).",
-            self.origin_refusals.load(Relaxed),
-        );
-        counter(
-            "tactical_link_host_refusals_total",
-            "HTTP requests refused for their Host header (HTTP 403).",
-            self.host_refusals.load(Relaxed),
-        );
-        counter(
-            "tactical_link_limit_refusals_total",
-            "Connections refused by a per-IP or per-user connection limit.",
-            self.limit_refusals.load(Relaxed),
-        );
-        counter(
-            "tactical_link_rate_limited_total",
-            "Connections closed for sending frames too fast (close 1008).",
-            self.rate_limited.load(Relaxed),
-        );
-        let _ = writeln!(
-            out,
-            "# HELP tactical_link_events_rejected_total Messages not relayed, by reason.\n# TYPE tactical_link_events_rejected_total counter"
-        );
-        for (reason, value) in Rejection::REASONS.iter().zip(&self.rejected) {
-            let _ = writeln!(
-                out,
-                "tactical_link_events_rejected_total{{reason=\"{reason}\"}} {}",
-                value.load(Relaxed)
-            );
-        }
-        self.ingest_latency.render(
-            &mut out,
-            "tactical_link_ingest_latency_seconds",
-            "From an event's ts (publisher clock) to its relay by the gateway.",
-        );
-        self.delivery_latency.render(
-            &mut out,
-            "tactical_link_delivery_latency_seconds",
-            "From relay to the frame written to a client socket, per batch.",
-        );
-        let _ = writeln!(
-            out,
-            "# HELP tactical_link_connections_open WebSocket connections open now.\n# TYPE tactical_link_connections_open gauge\ntactical_link_connections_open {}",
-            self.connections_open.load(Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP tactical_link_stages_stalled Stages processing past their deadline now.\n# TYPE tactical_link_stages_stalled gauge\ntactical_link_stages_stalled {}",
-            self.stages_stalled.load(Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP tactical_link_bus_up 1 while the event bus link is up.\n# TYPE tactical_link_bus_up gauge\ntactical_link_bus_up {}",
-            self.bus_up.load(Relaxed)
-        );
+        let mut out = String::with_capacity(8192);
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
         out
     }
 }
 
+/// The content type of [`Metrics::render`].
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The value of the first line of `text` that starts with `prefix`.
+    fn value(text: &str, prefix: &str) -> String {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix} in {text}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
 
     #[test]
     fn histogram_buckets_are_cumulative_in_the_exposition() {
@@ -275,15 +311,7 @@ mod tests {
             metrics.delivery_latency.observe(seconds);
         }
         let text = metrics.render();
-        let line = |prefix: &str| {
-            text.lines()
-                .find(|l| l.starts_with(prefix))
-                .unwrap_or_else(|| panic!("{prefix} in {text}"))
-                .rsplit(' ')
-                .next()
-                .unwrap()
-                .to_owned()
-        };
+        let line = |prefix: &str| value(&text, prefix);
         assert_eq!(
             line("tactical_link_delivery_latency_seconds_bucket{le=\"0.00025\"}"),
             "1"
@@ -297,7 +325,7 @@ mod tests {
             "4"
         );
         assert_eq!(
-            line("tactical_link_delivery_latency_seconds_bucket{le=\"10\"}"),
+            line("tactical_link_delivery_latency_seconds_bucket{le=\"10.0\"}"),
             "4"
         );
         assert_eq!(
@@ -306,5 +334,33 @@ mod tests {
         );
         assert_eq!(line("tactical_link_delivery_latency_seconds_count"), "5");
         assert!(text.contains("# TYPE tactical_link_ingest_latency_seconds histogram"));
+        assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn counters_gauges_and_reasons_are_exposed_by_name() {
+        let metrics = Metrics::default();
+        metrics.events_relayed.inc_by(3);
+        metrics.connections_open.inc();
+        metrics.count_rejection(&Rejection::NotJson("x".into()));
+        let text = metrics.render();
+        assert_eq!(value(&text, "tactical_link_events_relayed_total"), "3");
+        assert_eq!(value(&text, "tactical_link_connections_open"), "1");
+        assert_eq!(
+            value(
+                &text,
+                "tactical_link_events_rejected_total{reason=\"not_json\"}"
+            ),
+            "1"
+        );
+        assert_eq!(
+            value(
+                &text,
+                "tactical_link_events_rejected_total{reason=\"too_deep\"}"
+            ),
+            "0"
+        );
+        assert_eq!(metrics.rejected("not_json"), 1);
+        assert_eq!(metrics.rejected("no_such_reason"), 0);
     }
 }

@@ -7,7 +7,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use axum::Router;
@@ -311,11 +310,11 @@ async fn websocket(
         header(header::HOST),
         &ctx.admission.allowed_origins,
     ) {
-        metrics.origin_refusals.fetch_add(1, Relaxed);
+        metrics.origin_refusals.inc();
         return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
     }
     let Some(ip_slot) = state.per_ip.admit(&peer.ip().to_string()) else {
-        metrics.limit_refusals.fetch_add(1, Relaxed);
+        metrics.limit_refusals.inc();
         return (
             StatusCode::TOO_MANY_REQUESTS,
             "too many connections from this address\n",

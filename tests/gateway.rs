@@ -183,7 +183,7 @@ async fn http_endpoints_report_health_readiness_status_and_metrics() {
         .text()
         .await
         .unwrap();
-    assert!(metrics.contains("# TYPE tactical_link_events_relayed_total counter"));
+    assert!(metrics.contains("# TYPE tactical_link_events_relayed counter"));
     let index = reqwest::get(gateway.http("/")).await.unwrap();
     assert_eq!(index.status(), 200);
     assert!(

@@ -8,7 +8,6 @@
 //! list is polled only when one is configured.
 
 use std::pin::Pin;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -28,6 +27,10 @@ use crate::frames::{self, ClientFrame, Frame, Outbound};
 use crate::metrics::Metrics;
 use crate::revocation::{self, RevocationList};
 
+/// Most bytes of frames written in one batch (one more frame may pass it):
+/// what one connection can hold in its write buffer while the socket drains,
+/// whatever the size of the events.
+const BATCH_BYTES: usize = 512 * 1024;
 /// Most frames read in one batch by a client that is behind (more than a
 /// full batch waiting).
 const CONFLATE_WINDOW: usize = 1024;
@@ -144,7 +147,7 @@ impl<'a, S: Socket> Connection<'a, S> {
 
     /// The client's token ran out without renewal.
     fn on_expiry(&self) -> Step {
-        self.metrics().token_expiries.fetch_add(1, Relaxed);
+        self.metrics().token_expiries.inc();
         Err(Some(Disconnect::token_expired()))
     }
 
@@ -159,7 +162,7 @@ impl<'a, S: Socket> Connection<'a, S> {
         }
         self.revocations_seen = generation;
         if list.is_revoked(&self.principal.sub, self.principal.token_id.as_deref()) {
-            self.metrics().auth_failures.fetch_add(1, Relaxed);
+            self.metrics().auth_failures.inc();
             return Err(Some(Disconnect::token_revoked()));
         }
         Ok(())
@@ -185,9 +188,7 @@ impl<'a, S: Socket> Connection<'a, S> {
         let behind = self.read_waiting()?;
         if behind {
             let skipped = conflate(&mut self.batch);
-            self.metrics()
-                .frames_conflated
-                .fetch_add(skipped as u64, Relaxed);
+            self.metrics().frames_conflated.inc_by(skipped as u64);
         }
         if self.batch.is_empty() {
             return Ok(());
@@ -208,7 +209,11 @@ impl<'a, S: Socket> Connection<'a, S> {
     /// when the client is behind (it read past a full batch).
     fn read_waiting(&mut self) -> Result<bool, Option<Disconnect>> {
         let (mut limit, mut behind) = (self.ctx.config.max_batch, false);
+        let mut bytes: usize = self.batch.iter().map(|(frame, _)| frame.len()).sum();
         loop {
+            if bytes >= BATCH_BYTES {
+                return Ok(behind);
+            }
             if self.batch.len() >= limit {
                 if behind {
                     return Ok(true);
@@ -216,7 +221,10 @@ impl<'a, S: Socket> Connection<'a, S> {
                 (limit, behind) = (CONFLATE_WINDOW, true);
             }
             match self.frames.try_recv() {
-                Ok(item) if self.sees(&item) => self.batch.push((item.frame, item.conflate)),
+                Ok(item) if self.sees(&item) => {
+                    bytes += item.frame.len();
+                    self.batch.push((item.frame, item.conflate));
+                }
                 Ok(_) => {}
                 Err(TryRecvError::Empty) | Err(TryRecvError::Closed) => {
                     return Ok(behind && self.batch.len() > self.ctx.config.max_batch);
@@ -241,7 +249,7 @@ impl<'a, S: Socket> Connection<'a, S> {
             Some(Err(err)) => return Err(Disconnect::after_read_error(&err)),
             Some(Ok(Message::Text(text))) => text,
             Some(Ok(Message::Binary(_))) => {
-                self.metrics().client_frames_rejected.fetch_add(1, Relaxed);
+                self.metrics().client_frames_rejected.inc();
                 return Err(Some(Disconnect::binary_frame()));
             }
             // tungstenite answers a ping itself, but each costs a pong: pings
@@ -261,7 +269,7 @@ impl<'a, S: Socket> Connection<'a, S> {
                 None => return Ok(()),
             },
             Err(message) => {
-                self.metrics().client_frames_rejected.fetch_add(1, Relaxed);
+                self.metrics().client_frames_rejected.inc();
                 frames::error_frame("bad_frame", &message)
             }
         };
@@ -276,7 +284,7 @@ impl<'a, S: Socket> Connection<'a, S> {
         if self.bucket.allow() {
             return Ok(());
         }
-        self.metrics().rate_limited.fetch_add(1, Relaxed);
+        self.metrics().rate_limited.inc();
         Err(Some(Disconnect::rate_limited()))
     }
 
@@ -287,11 +295,11 @@ impl<'a, S: Socket> Connection<'a, S> {
             return Ok(None);
         };
         let renewed = verifier.verify(token).await.map_err(|err| {
-            self.metrics().auth_failures.fetch_add(1, Relaxed);
+            self.metrics().auth_failures.inc();
             Some(Disconnect::token_refused(&err))
         })?;
         if renewed.sub != self.principal.sub || renewed.tenant != self.principal.tenant {
-            self.metrics().auth_failures.fetch_add(1, Relaxed);
+            self.metrics().auth_failures.inc();
             return Err(Some(Disconnect::renewal_for_another_user()));
         }
         self.principal = renewed;
@@ -304,7 +312,7 @@ impl<'a, S: Socket> Connection<'a, S> {
     async fn on_heartbeat(&mut self) -> Step {
         let config = &self.ctx.config;
         if self.last_heard.elapsed() >= config.heartbeat * 2 {
-            self.metrics().heartbeat_timeouts.fetch_add(1, Relaxed);
+            self.metrics().heartbeat_timeouts.inc();
             return Err(Some(Disconnect::heartbeat_timeout()));
         }
         let metrics = self.ctx.hub.metrics();

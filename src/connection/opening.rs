@@ -4,7 +4,6 @@
 //! client is.
 
 use std::net::IpAddr;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -109,7 +108,7 @@ impl<'a, S: Socket> Opening<'a, S> {
         loop {
             let message = match tokio::time::timeout_at(deadline, self.socket.next()).await {
                 Err(_) => {
-                    metrics.auth_failures.fetch_add(1, Relaxed);
+                    metrics.auth_failures.inc();
                     return Err(Some(Disconnect::auth_timeout()));
                 }
                 Ok(None) => return Err(None),
@@ -120,7 +119,7 @@ impl<'a, S: Socket> Opening<'a, S> {
                 Message::Text(text) => {
                     let Ok(ClientFrame::Auth { token }) = frames::parse_client_frame(text.as_str())
                     else {
-                        metrics.auth_failures.fetch_add(1, Relaxed);
+                        metrics.auth_failures.inc();
                         return Err(Some(Disconnect::auth_first()));
                     };
                     let throttle = &self.ctx.throttle;
@@ -133,7 +132,7 @@ impl<'a, S: Socket> Opening<'a, S> {
                 Message::Ping(_) => {
                     pings += 1;
                     if pings > MAX_PINGS_BEFORE_AUTH {
-                        metrics.rate_limited.fetch_add(1, Relaxed);
+                        metrics.rate_limited.inc();
                         return Err(Some(Disconnect::auth_first()));
                     }
                 }
@@ -171,7 +170,7 @@ impl<'a, S: Socket> Opening<'a, S> {
         match self.ctx.per_user.admit(&principal.sub) {
             Some(slot) => Ok(Some(slot)),
             None => {
-                self.ctx.hub.metrics().limit_refusals.fetch_add(1, Relaxed);
+                self.ctx.hub.metrics().limit_refusals.inc();
                 Err(Some(Disconnect::too_many_connections()))
             }
         }

@@ -4,7 +4,6 @@
 //! pass at once and in order.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -254,7 +253,7 @@ async fn no_auth_frame_within_the_auth_timeout_closes_with_4408() {
     assert_eq!(client.close_code().await, disconnect::AUTH_TIMEOUT);
     assert_eq!(started.elapsed(), Duration::from_secs(5), "at the deadline");
     assert_eq!(client.ending().await, Some(Disconnect::auth_timeout()));
-    assert_eq!(ctx.hub.metrics().auth_failures.load(Relaxed), 1);
+    assert_eq!(ctx.hub.metrics().auth_failures.get(), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -284,7 +283,7 @@ async fn a_refused_token_closes_with_4501_before_anything_is_sent() {
             Some(disconnect::AUTH_FAILED)
         );
     }
-    assert_eq!(ctx.hub.metrics().auth_failures.load(Relaxed), 2);
+    assert_eq!(ctx.hub.metrics().auth_failures.get(), 2);
 }
 
 #[tokio::test(start_paused = true)]
@@ -347,7 +346,7 @@ async fn a_renewal_for_the_same_user_moves_the_expiry_and_one_for_another_closes
         client.ending().await,
         Some(Disconnect::renewal_for_another_user())
     );
-    assert_eq!(ctx.hub.metrics().token_expiries.load(Relaxed), 1);
+    assert_eq!(ctx.hub.metrics().token_expiries.get(), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -406,7 +405,7 @@ async fn a_client_over_its_message_rate_is_closed_with_1008() {
     }
     assert_eq!(client.close_code().await, disconnect::POLICY);
     assert_eq!(client.ending().await, Some(Disconnect::rate_limited()));
-    assert_eq!(ctx.hub.metrics().rate_limited.load(Relaxed), 1);
+    assert_eq!(ctx.hub.metrics().rate_limited.get(), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -432,7 +431,7 @@ async fn protocol_pings_count_against_the_message_rate() {
     }
     assert_eq!(client.close_code().await, disconnect::POLICY);
     assert_eq!(client.ending().await, Some(Disconnect::rate_limited()));
-    assert_eq!(ctx.hub.metrics().rate_limited.load(Relaxed), 1);
+    assert_eq!(ctx.hub.metrics().rate_limited.get(), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -453,7 +452,7 @@ async fn before_auth_only_a_few_pings_are_served() {
     }
     assert_eq!(client.close_code().await, disconnect::POLICY);
     assert_eq!(client.ending().await, Some(Disconnect::auth_first()));
-    assert_eq!(ctx.hub.metrics().rate_limited.load(Relaxed), 1);
+    assert_eq!(ctx.hub.metrics().rate_limited.get(), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -479,7 +478,7 @@ async fn an_address_that_failed_too_often_is_refused_even_with_a_good_token() {
         .authenticate(&token("alice", Duration::from_secs(60)))
         .await;
     assert_eq!(client.close_code().await, disconnect::TRY_AGAIN_LATER);
-    assert_eq!(ctx.hub.metrics().auth_throttled.load(Relaxed), 1);
+    assert_eq!(ctx.hub.metrics().auth_throttled.get(), 1);
     // A minute later the address may try again.
     tokio::time::advance(crate::admission::AUTH_FAILURE_WINDOW).await;
     let mut client = Client::open(&ctx).await;
@@ -525,8 +524,8 @@ async fn a_client_behind_gets_the_newest_progress_of_a_stage_and_every_transitio
         "{} frames: progress was conflated",
         statuses.len()
     );
-    assert!(ctx.hub.metrics().frames_conflated.load(Relaxed) > 200);
-    assert_eq!(ctx.hub.metrics().slow_consumer_disconnects.load(Relaxed), 0);
+    assert!(ctx.hub.metrics().frames_conflated.get() > 200);
+    assert_eq!(ctx.hub.metrics().slow_consumer_disconnects.get(), 0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -555,7 +554,7 @@ async fn a_client_that_falls_a_ring_behind_is_closed_with_4001() {
     }
     assert_eq!(client.close_code().await, disconnect::SLOW_CONSUMER);
     assert_eq!(client.ending().await, Some(Disconnect::slow_consumer()));
-    assert_eq!(ctx.hub.metrics().slow_consumer_disconnects.load(Relaxed), 1);
+    assert_eq!(ctx.hub.metrics().slow_consumer_disconnects.get(), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -586,7 +585,7 @@ async fn a_client_that_takes_no_bytes_is_closed_with_4001_after_the_write_timeou
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(ctx.hub.metrics().slow_consumer_disconnects.load(Relaxed), 1);
+    assert_eq!(ctx.hub.metrics().slow_consumer_disconnects.get(), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -610,7 +609,7 @@ async fn a_silent_client_is_closed_with_4002_after_two_heartbeats_and_an_answeri
     assert_eq!(answered, Got::Nothing, "the answering client stays");
     assert_eq!(silent_close, disconnect::HEARTBEAT_TIMEOUT);
     assert_eq!(silent.ending().await, Some(Disconnect::heartbeat_timeout()));
-    assert_eq!(ctx.hub.metrics().heartbeat_timeouts.load(Relaxed), 1);
+    assert_eq!(ctx.hub.metrics().heartbeat_timeouts.get(), 1);
 }
 
 #[tokio::test(start_paused = true)]

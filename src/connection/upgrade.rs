@@ -3,8 +3,6 @@
 //! The HTTP side of the upgrade (origin, per-IP limit, a Bearer header) is
 //! checked before, in `server`.
 
-use std::sync::atomic::Ordering::Relaxed;
-
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
@@ -41,9 +39,9 @@ pub fn start(on_upgrade: hyper::upgrade::OnUpgrade, ctx: ConnectionContext, admi
         )
         .await;
         let metrics = ctx.hub.metrics().clone();
-        metrics.connections_total.fetch_add(1, Relaxed);
-        metrics.connections_open.fetch_add(1, Relaxed);
+        metrics.connections_total.inc();
+        metrics.connections_open.inc();
         serve(socket, &ctx, admission).await;
-        metrics.connections_open.fetch_sub(1, Relaxed);
+        metrics.connections_open.dec();
     });
 }

@@ -3,7 +3,6 @@
 //! fragments, and a client that does not take the bytes in time treated
 //! as a slow consumer.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -57,7 +56,7 @@ pub(super) async fn write_all<S: Socket>(
     };
     match outcome {
         Ok(Ok(count)) => {
-            metrics.frames_sent.fetch_add(count, Relaxed);
+            metrics.frames_sent.inc_by(count);
             Ok(())
         }
         Ok(Err(_)) => Err(None),
@@ -78,7 +77,7 @@ pub(super) async fn ping<S: Socket>(socket: &mut S, limit: Duration, metrics: &M
 
 /// Counts a slow consumer and says how to close it.
 pub(super) fn slow_consumer(metrics: &Metrics) -> Disconnect {
-    metrics.slow_consumer_disconnects.fetch_add(1, Relaxed);
+    metrics.slow_consumer_disconnects.inc();
     Disconnect::slow_consumer()
 }
 

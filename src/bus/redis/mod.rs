@@ -227,7 +227,7 @@ impl Health {
             *problem = None;
         }
         if was_up && !now_up {
-            self.hub.metrics().bus_disconnects.fetch_add(1, Relaxed);
+            self.hub.metrics().bus_disconnects.inc();
         }
         self.hub.set_bus(now_up, problem.clone());
     }

@@ -1,17 +1,19 @@
-//! Events the recorder has validated, by payload, for the stream reader.
+//! Events the recorder has validated, for the stream reader.
 //!
 //! The recorder validates every message before recording it. The stream
 //! reader often brings the same event first (its `XREAD` answers as soon as
 //! the entry is added, before the recorder's pipeline reply), or brings it
 //! later because it did not follow the last relayed event. Either way the
 //! reader takes the recorder's parse from here instead of parsing the
-//! payload again: an event is parsed once per gateway. Identical payloads
-//! parse identically, so keying by payload is exact.
+//! payload again: an event is parsed once per gateway. Events are shared,
+//! not copied, and found by a hash of their payload, then compared whole
+//! (identical payloads parse identically, so any copy will do).
 //!
 //! Bounded: at most [`CAPACITY`] events, the oldest forgotten first (the
 //! reader then parses that one itself).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -24,43 +26,33 @@ pub const CAPACITY: usize = 1024;
 /// See the module documentation.
 #[derive(Default)]
 pub struct Parsed {
-    inner: Mutex<Inner>,
+    events: Mutex<VecDeque<(u64, Arc<ValidEvent>)>>,
 }
 
-#[derive(Default)]
-struct Inner {
-    /// Payload → its event and how many copies are held.
-    events: HashMap<Arc<[u8]>, (ValidEvent, usize)>,
-    /// Insertion order, for eviction.
-    order: VecDeque<Arc<[u8]>>,
+fn hash(payload: &[u8]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    payload.hash(&mut hasher);
+    hasher.finish()
 }
 
 impl Parsed {
-    /// Keeps `event`, parsed from `payload`, for the reader.
-    pub fn keep(&self, payload: &[u8], event: &ValidEvent) {
-        let mut inner = self.inner.lock();
-        let key: Arc<[u8]> = Arc::from(payload);
-        inner
-            .events
-            .entry(key.clone())
-            .or_insert_with(|| (event.clone(), 0))
-            .1 += 1;
-        inner.order.push_back(key);
-        while inner.order.len() > CAPACITY {
-            let oldest = inner.order.pop_front().expect("longer than the capacity");
-            inner.release(&oldest);
+    /// Keeps `event` (parsed from its own `raw` text) for the reader.
+    pub fn keep(&self, event: &Arc<ValidEvent>) {
+        let mut events = self.events.lock();
+        events.push_back((hash(event.raw.as_bytes()), event.clone()));
+        if events.len() > CAPACITY {
+            events.pop_front();
         }
     }
 
-    /// Takes the event parsed from `payload`, if it is kept.
-    pub fn take(&self, payload: &[u8]) -> Option<ValidEvent> {
-        let mut inner = self.inner.lock();
-        let event = inner.events.get(payload)?.0.clone();
-        let position = inner.order.iter().position(|key| **key == *payload);
-        if let Some(key) = position.and_then(|at| inner.order.remove(at)) {
-            inner.release(&key);
-        }
-        Some(event)
+    /// Takes an event parsed from `payload`, if one is kept.
+    pub fn take(&self, payload: &[u8]) -> Option<Arc<ValidEvent>> {
+        let wanted = hash(payload);
+        let mut events = self.events.lock();
+        let at = events
+            .iter()
+            .position(|(hash, event)| *hash == wanted && event.raw.as_bytes() == payload)?;
+        events.remove(at).map(|(_, event)| event)
     }
 
     /// Forgets one copy of `payload` (relayed without the reader's help).
@@ -70,23 +62,7 @@ impl Parsed {
 
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.inner.lock().order.len()
-    }
-
-    #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl Inner {
-    fn release(&mut self, key: &[u8]) {
-        if let Some(entry) = self.events.get_mut(key) {
-            entry.1 -= 1;
-            if entry.1 == 0 {
-                self.events.remove(key);
-            }
-        }
+        self.events.lock().len()
     }
 }
 
@@ -95,28 +71,27 @@ mod tests {
     use super::*;
     use crate::event::parse_event;
 
-    fn event(text: &str) -> ValidEvent {
-        parse_event(text.as_bytes(), 1024).unwrap()
+    fn event(text: &str) -> Arc<ValidEvent> {
+        Arc::new(parse_event(text.as_bytes(), 1024).unwrap())
     }
 
     #[test]
     fn an_event_is_taken_once_per_copy_kept() {
         let parsed = Parsed::default();
         let a = r#"{"type":"a"}"#;
-        parsed.keep(a.as_bytes(), &event(a));
-        parsed.keep(a.as_bytes(), &event(a));
+        parsed.keep(&event(a));
+        parsed.keep(&event(a));
         assert_eq!(parsed.take(a.as_bytes()).unwrap().raw, a);
         assert_eq!(parsed.take(a.as_bytes()).unwrap().raw, a);
         assert!(parsed.take(a.as_bytes()).is_none());
-        assert!(parsed.is_empty());
+        assert_eq!(parsed.len(), 0);
     }
 
     #[test]
     fn the_oldest_are_forgotten_past_the_capacity() {
         let parsed = Parsed::default();
         for n in 0..CAPACITY + 10 {
-            let text = format!(r#"{{"type":"e{n}"}}"#);
-            parsed.keep(text.as_bytes(), &event(&text));
+            parsed.keep(&event(&format!(r#"{{"type":"e{n}"}}"#)));
         }
         assert_eq!(parsed.len(), CAPACITY);
         assert!(parsed.take(br#"{"type":"e0"}"#).is_none());

@@ -16,7 +16,6 @@
 //! reader counts and logs it and moves on. A starved recorder delays the
 //! reader; it never makes it skip events.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use redis::AsyncCommands;
@@ -205,9 +204,7 @@ impl Link {
             }
         }
         if self.relay_entry(entry) {
-            hub.metrics()
-                .events_relayed_from_stream
-                .fetch_add(1, Relaxed);
+            hub.metrics().events_relayed_from_stream.inc();
         }
     }
 
@@ -232,13 +229,9 @@ impl Link {
             tracing::warn!(id = %entry.id, "skipping a stream entry without an `e` field");
             return false;
         };
-        match self
-            .parsed
-            .take(payload)
-            .map_or_else(|| parse_entry(hub, entry, payload), Some)
-        {
+        match self.parsed.take(payload) {
             Some(event) => hub.relay_at(id, &event),
-            None => false,
+            None => parse_entry(hub, entry, payload).is_some_and(|event| hub.relay_at(id, &event)),
         }
     }
 }
@@ -305,7 +298,7 @@ fn report_trimmed_gap(hub: &Hub, entry: &StreamId) {
         _ => "".into(),
     };
     let last = hub.last_id().map(|id| id.to_string()).unwrap_or_default();
-    hub.metrics().history_gaps.fetch_add(1, Relaxed);
+    hub.metrics().history_gaps.inc();
     tracing::warn!(
         last_relayed = %last,
         next = %entry.id,

@@ -8,8 +8,6 @@
 //! everything before it ([`Hub::relay_after`]); the stream reader relays the
 //! rest, in order, using the recorder's parse ([`Parsed`]).
 
-use std::sync::atomic::Ordering::Relaxed;
-
 use futures_util::{FutureExt, StreamExt};
 use redis::AsyncCommands;
 use redis::aio::{MultiplexedConnection, PubSubStream};
@@ -17,6 +15,8 @@ use redis::aio::{MultiplexedConnection, PubSubStream};
 use super::parsed::Parsed;
 use super::scripts::MAX_RUN_STEPS;
 use super::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, Link, LinkError, Part, RunRecord, scripts, within};
+use std::sync::Arc;
+
 use crate::event::{EventId, ValidEvent};
 use crate::hub::{Hub, Relay};
 
@@ -48,7 +48,7 @@ impl Link {
             Err(err) => return err,
         };
         backoff.reset();
-        self.health.hub.metrics().bus_connects.fetch_add(1, Relaxed);
+        self.health.hub.metrics().bus_connects.inc();
         tracing::info!(channel = %self.config.channel, "recorder subscribed to Redis");
         self.health.report(Part::Recorder, Ok(()));
         let mut ping = tokio::time::interval(self.config.ping_interval);
@@ -91,7 +91,7 @@ impl Link {
     async fn drain(
         &self,
         connected: &mut Connected,
-        batch: &mut Vec<(redis::Msg, ValidEvent)>,
+        batch: &mut Vec<Arc<ValidEvent>>,
         limit: usize,
     ) -> Result<(), LinkError> {
         within(COMMAND_TIMEOUT, connected.sink.ping::<redis::Value>()).await?;
@@ -145,15 +145,16 @@ impl Link {
         &self,
         first: redis::Msg,
         messages: &mut PubSubStream,
-        batch: &mut Vec<(redis::Msg, ValidEvent)>,
+        batch: &mut Vec<Arc<ValidEvent>>,
         limit: usize,
     ) -> bool {
         batch.clear();
         let mut next = Some(first);
         while let Some(message) = next.take() {
             if let Ok(event) = self.health.hub.validate(message.get_payload_bytes()) {
-                self.parsed.keep(message.get_payload_bytes(), &event);
-                batch.push((message, event));
+                let event = Arc::new(event);
+                self.parsed.keep(&event);
+                batch.push(event);
             }
             if batch.len() < limit {
                 match messages.next().now_or_never() {
@@ -171,14 +172,14 @@ impl Link {
     async fn record_batch(
         &self,
         connected: &mut Connected,
-        batch: &[(redis::Msg, ValidEvent)],
+        batch: &[Arc<ValidEvent>],
     ) -> Result<(), LinkError> {
         if batch.is_empty() {
             return Ok(());
         }
         let window = self.config.dedup_window.as_secs().max(1);
         let mut pipe = redis::pipe();
-        for (message, event) in batch {
+        for event in batch {
             let run = RunRecord::of(event);
             pipe.cmd("EVALSHA")
                 .arg(&connected.script_sha)
@@ -188,7 +189,7 @@ impl Link {
                 .arg(run.keys(&self.keys))
                 .arg(&self.keys.seen_prefix)
                 .arg(&self.gateway_id)
-                .arg(message.get_payload_bytes())
+                .arg(event.raw.as_bytes())
                 .arg(self.config.history_size)
                 .arg(window)
                 .arg(self.config.history_bytes)
@@ -200,8 +201,8 @@ impl Link {
         }
         let replies: Vec<redis::Value> =
             within(COMMAND_TIMEOUT, pipe.query_async(&mut connected.commands)).await?;
-        for ((message, event), reply) in batch.iter().zip(replies) {
-            relay_recorded(&self.health.hub, &self.parsed, message, event, reply);
+        for (event, reply) in batch.iter().zip(replies) {
+            relay_recorded(&self.health.hub, &self.parsed, event, reply);
         }
         Ok(())
     }
@@ -209,20 +210,14 @@ impl Link {
 
 /// Relays one recorded event from its reply when it follows the last relayed
 /// one; otherwise leaves its parse to the stream reader.
-fn relay_recorded(
-    hub: &Hub,
-    parsed: &Parsed,
-    message: &redis::Msg,
-    event: &ValidEvent,
-    reply: redis::Value,
-) {
+fn relay_recorded(hub: &Hub, parsed: &Parsed, event: &ValidEvent, reply: redis::Value) {
     let relayed = match recorded_ids(reply) {
         Some((id, previous)) => hub.relay_after(previous, id, event) != Relay::NotNext,
         // A duplicate whose id is unknown: the reader brings it.
         None => false,
     };
     if relayed {
-        parsed.forget(message.get_payload_bytes());
+        parsed.forget(event.raw.as_bytes());
     }
 }
 
