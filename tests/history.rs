@@ -1,14 +1,19 @@
 //! History and resume end to end: gateway crashes, Redis restarts, resume
-//! beyond retention, and clients moving between two gateways.
-
-mod common;
+//! beyond retention, and clients moving between two gateways. A gateway
+//! that is killed, restarted or frozen (SIGSTOP) runs as the binary; the
+//! others serve from this process.
 
 use std::time::{Duration, Instant};
 
-use common::{Client, Gateway, Next, RedisServer, eventually, stage_event};
 use serde_json::Value;
+use tactical_link::event::{Stage, Status};
+use testkit::{
+    Client, Gateway, GatewayProcess, Next, RedisServer, Served, Signal, eventually, stage_event,
+};
 
-async fn wait_ready(gateway: &Gateway) {
+const BIN: &str = env!("CARGO_BIN_EXE_tactical-link");
+
+async fn wait_ready(gateway: &impl Served) {
     gateway.wait_bus_up(Duration::from_secs(15)).await;
 }
 
@@ -74,14 +79,14 @@ async fn follow_with_resume(url: String, until: usize, limit: Duration) -> (Vec<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_of_a_gateway_killed_mid_stream_end_with_every_event_once_in_order() {
     let redis = RedisServer::start();
-    let gateway = Gateway::start(&["serve", "--redis", &redis.url()]);
+    let gateway = GatewayProcess::start(BIN, &["serve", "--redis", &redis.url()]);
     wait_ready(&gateway).await;
     let addr = gateway.addr;
     let url = gateway.ws_url();
 
     // The simulator publishes 10 runs × 12 events while the gateway dies.
     const EVENTS: usize = 10 * 12;
-    let simulator = std::process::Command::new(env!("CARGO_BIN_EXE_tactical-link"))
+    let simulator = std::process::Command::new(BIN)
         .args([
             "simulate",
             "--redis",
@@ -112,7 +117,8 @@ async fn clients_of_a_gateway_killed_mid_stream_end_with_every_event_once_in_ord
     .await;
     gateway.kill();
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let _gateway = Gateway::start_at(&["serve", "--redis", &redis.url()], &addr.to_string());
+    let _gateway =
+        GatewayProcess::start_at(BIN, &["serve", "--redis", &redis.url()], &addr.to_string());
 
     let mut simulator = simulator;
     assert!(simulator.wait().unwrap().success());
@@ -146,8 +152,8 @@ async fn history_survives_a_redis_crash_with_persistence() {
                 publisher
                     .publish(&stage_event(
                         "r",
-                        "radar",
-                        "processing",
+                        Stage::Radar,
+                        Status::Processing,
                         &format!("seq {i}"),
                     ))
                     .await
@@ -164,7 +170,7 @@ async fn history_survives_a_redis_crash_with_persistence() {
     for i in 80..100 {
         redis.publish(
             "system_events",
-            stage_event("r", "radar", "processing", &format!("seq {i}")),
+            stage_event("r", Stage::Radar, Status::Processing, &format!("seq {i}")),
         );
     }
 
@@ -223,7 +229,7 @@ async fn resuming_from_beyond_retention_gets_a_flagged_snapshot() {
     for i in 0..20 {
         redis.publish(
             "system_events",
-            stage_event("r", "analyst", "processing", &format!("seq {i}")),
+            stage_event("r", Stage::Analyst, Status::Processing, &format!("seq {i}")),
         );
         ids.push(
             client.expect_type("event").await["id"]
@@ -282,7 +288,12 @@ async fn a_client_moving_between_two_gateways_resumes_without_gap_or_duplicate()
         move || {
             let mut conn = redis::Client::open(url).unwrap().get_connection().unwrap();
             for i in 0..200 {
-                let event = stage_event("moving", "advisor", "processing", &format!("seq {i}"));
+                let event = stage_event(
+                    "moving",
+                    Stage::Advisor,
+                    Status::Processing,
+                    &format!("seq {i}"),
+                );
                 let _: i64 = redis::cmd("PUBLISH")
                     .arg("system_events")
                     .arg(event)
@@ -335,12 +346,15 @@ async fn a_client_moving_between_two_gateways_resumes_without_gap_or_duplicate()
     ));
 }
 
-/// A ready gateway whose stream keeps about 8 events, and a publisher of
-/// ours on the same Redis.
+/// A ready gateway process (to freeze) whose stream keeps about 8 events,
+/// and a publisher of ours on the same Redis.
 async fn gateway_with_a_short_stream(
     redis: &RedisServer,
-) -> (Gateway, tactical_link::bus::Publisher) {
-    let gateway = Gateway::start(&["serve", "--redis", &redis.url(), "--history-size", "8"]);
+) -> (GatewayProcess, tactical_link::bus::Publisher) {
+    let gateway = GatewayProcess::start(
+        BIN,
+        &["serve", "--redis", &redis.url(), "--history-size", "8"],
+    );
     wait_ready(&gateway).await;
     let publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
         .await
@@ -352,12 +366,13 @@ async fn gateway_with_a_short_stream(
 async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logged() {
     let redis = RedisServer::start();
     let (gateway, mut publisher) = gateway_with_a_short_stream(&redis).await;
-    let event = |i: usize| stage_event("cut", "radar", "processing", &format!("seq {i}"));
+    let event =
+        |i: usize| stage_event("cut", Stage::Radar, Status::Processing, &format!("seq {i}"));
     publisher.publish(&event(0)).await.unwrap();
     let (mut client, _) = Client::connect_ready(&gateway.ws_url()).await;
     // The gateway is frozen and its subscription cut, so the only way it
     // can learn of the next events is the stream, which keeps about 8.
-    gateway.signal("STOP");
+    gateway.signal(Signal::Stop);
     let killed: i64 = redis::cmd("CLIENT")
         .arg("KILL")
         .arg("TYPE")
@@ -368,7 +383,7 @@ async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logge
     for i in 1..=400 {
         publisher.publish(&event(i)).await.unwrap();
     }
-    gateway.signal("CONT");
+    gateway.signal(Signal::Cont);
     eventually(Duration::from_secs(10), "the gap counted", async || {
         gateway.metric("tactical_link_history_gaps_total").await >= 1.0
     })
@@ -404,16 +419,23 @@ async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logge
 async fn a_gateway_behind_by_more_than_the_stream_keeps_still_relays_what_it_was_sent() {
     let redis = RedisServer::start();
     let (gateway, mut publisher) = gateway_with_a_short_stream(&redis).await;
-    let event = |i: usize| stage_event("behind", "radar", "processing", &format!("seq {i}"));
+    let event = |i: usize| {
+        stage_event(
+            "behind",
+            Stage::Radar,
+            Status::Processing,
+            &format!("seq {i}"),
+        )
+    };
     let (mut client, _) = Client::connect_ready(&gateway.ws_url()).await;
     // Frozen, with its subscription up: every event waits in its socket,
     // while the stream (keeping about 8) trims most of them. On waking, its
     // stream reader finds a hole the recorder is about to fill.
-    gateway.signal("STOP");
+    gateway.signal(Signal::Stop);
     for i in 0..400 {
         publisher.publish(&event(i)).await.unwrap();
     }
-    gateway.signal("CONT");
+    gateway.signal(Signal::Cont);
     for i in 0..400 {
         let frame = client.expect_type("event").await;
         assert_eq!(frame["event"]["detail"], format!("seq {i}"));
@@ -428,7 +450,7 @@ async fn a_gateway_behind_by_more_than_the_stream_keeps_still_relays_what_it_was
 async fn resuming_on_a_gateway_a_moment_behind_waits_for_it() {
     let redis = RedisServer::start();
     let ahead = Gateway::start(&["serve", "--redis", &redis.url()]);
-    let behind = Gateway::start(&["serve", "--redis", &redis.url()]);
+    let behind = GatewayProcess::start(BIN, &["serve", "--redis", &redis.url()]);
     wait_ready(&ahead).await;
     wait_ready(&behind).await;
     let mut publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
@@ -436,9 +458,14 @@ async fn resuming_on_a_gateway_a_moment_behind_waits_for_it() {
         .unwrap();
     let (mut on_ahead, _) = Client::connect_ready(&ahead.ws_url()).await;
     // `behind` is frozen: it has not relayed what `ahead` delivers next.
-    behind.signal("STOP");
+    behind.signal(Signal::Stop);
     for i in 0..3 {
-        let event = stage_event("lagging", "quality", "processing", &format!("seq {i}"));
+        let event = stage_event(
+            "lagging",
+            Stage::Quality,
+            Status::Processing,
+            &format!("seq {i}"),
+        );
         publisher.publish(&event).await.unwrap();
     }
     let mut last_id = String::new();
@@ -455,14 +482,19 @@ async fn resuming_on_a_gateway_a_moment_behind_waits_for_it() {
         behind.ws_url()
     )));
     tokio::time::sleep(Duration::from_millis(200)).await;
-    behind.signal("CONT");
+    behind.signal(Signal::Cont);
     let (socket, _) = moving.await.unwrap().unwrap();
     let mut on_behind = Client { socket };
     on_behind.expect_type("welcome").await;
     let start = on_behind.expect_frame().await;
     assert_eq!(start["type"], "resumed", "{start}");
     assert_eq!(start["replayed"], 0);
-    let event = stage_event("lagging", "quality", "complete", "after the move");
+    let event = stage_event(
+        "lagging",
+        Stage::Quality,
+        Status::Complete,
+        "after the move",
+    );
     publisher.publish(&event).await.unwrap();
     let frame = on_behind.expect_type("event").await;
     assert_eq!(frame["event"]["detail"], "after the move");

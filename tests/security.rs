@@ -1,52 +1,39 @@
 //! Security end to end: authentication, tenant isolation, origins, limits,
-//! hostile clients, HTTP publishing and TLS, against the real binary.
-
-mod common;
+//! hostile clients, HTTP publishing and TLS, against the gateway serving
+//! from this process; the binary where a test reads its log or its exit
+//! code.
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{Client, Gateway, Next, eventually};
 use futures_util::SinkExt;
 use serde_json::{Value, json};
+use testkit::{Client, Gateway, GatewayProcess, Minter, Next, Served, TempDir, eventually};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 
+const BIN: &str = env!("CARGO_BIN_EXE_tactical-link");
+
 const SECRET: &str = "a-test-secret-that-is-longer-than-32-bytes";
 
-fn temp_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "tl-security-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A directory for a test's keys, certificates and lists.
+fn temp_dir() -> TempDir {
+    TempDir::new("tl-security").unwrap()
 }
 
-fn secret_file() -> PathBuf {
-    let path = temp_path("secret");
-    std::fs::write(&path, format!("{SECRET}\n")).unwrap();
-    path
+/// The secret's file, with a trailing newline as editors leave it.
+fn secret_file(dir: &TempDir) -> PathBuf {
+    dir.write("secret", format!("{SECRET}\n")).unwrap()
 }
 
 fn mint(sub: &str, tenant: Option<&str>, roles: &[&str], ttl_s: u64) -> String {
-    let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
-    tactical_link::auth::mint_hs256(
-        SECRET.as_bytes(),
-        sub,
-        tenant,
-        &roles,
-        Duration::from_secs(ttl_s),
-        Some("tl-tests"),
-        Some("dashboard"),
-    )
-    .unwrap()
+    Minter::new(SECRET)
+        .issuer("tl-tests")
+        .audience("dashboard")
+        .mint(sub, tenant, roles, Duration::from_secs(ttl_s))
+        .unwrap()
 }
 
 fn now_s() -> i64 {
@@ -57,20 +44,28 @@ fn sign(claims: Value, header: jsonwebtoken::Header, key: &jsonwebtoken::Encodin
     jsonwebtoken::encode(&header, &claims, key).unwrap()
 }
 
-/// A gateway with HS256 authentication on.
-fn secured(extra: &[&str]) -> Gateway {
-    let secret = secret_file();
-    let mut args = vec![
-        "serve",
-        "--jwt-secret-file",
-        secret.to_str().unwrap(),
-        "--jwt-issuer",
-        "tl-tests",
-        "--jwt-audience",
-        "dashboard",
+/// The flags of a gateway with HS256 authentication on, its secret in a
+/// file in `dir`.
+fn secured_flags(dir: &TempDir, extra: &[&str]) -> Vec<String> {
+    let secret = secret_file(dir);
+    let mut args: Vec<String> = vec![
+        "serve".into(),
+        "--jwt-secret-file".into(),
+        secret.to_str().unwrap().into(),
+        "--jwt-issuer".into(),
+        "tl-tests".into(),
+        "--jwt-audience".into(),
+        "dashboard".into(),
     ];
-    args.extend_from_slice(extra);
-    Gateway::start(&args)
+    args.extend(extra.iter().map(|arg| arg.to_string()));
+    args
+}
+
+/// A gateway with HS256 authentication on (it reads the secret at start).
+fn secured(extra: &[&str]) -> Gateway {
+    let dir = temp_dir();
+    let flags = secured_flags(&dir, extra);
+    Gateway::start(&flags.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// Opens a WebSocket with extra headers; the HTTP status on refusal.
@@ -105,7 +100,7 @@ async fn login(url: &str, token: &str) -> (Client, Value) {
 }
 
 /// POST /api/events with a token; the status and body.
-async fn post_event(gateway: &Gateway, token: Option<&str>, body: &str) -> (u16, Value) {
+async fn post_event(gateway: &impl Served, token: Option<&str>, body: &str) -> (u16, Value) {
     let mut request = reqwest::Client::new()
         .post(gateway.http("/api/events"))
         .body(body.to_owned());
@@ -117,7 +112,7 @@ async fn post_event(gateway: &Gateway, token: Option<&str>, body: &str) -> (u16,
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn get_json(gateway: &Gateway, path: &str, token: &str) -> (u16, Value) {
+async fn get_json(gateway: &impl Served, path: &str, token: &str) -> (u16, Value) {
     let response = reqwest::Client::new()
         .get(gateway.http(path))
         .bearer_auth(token)
@@ -268,8 +263,9 @@ async fn tokens_that_must_not_pass_get_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_signed_with_the_public_key_as_an_hmac_secret_is_refused() {
-    let private = temp_path("rsa.pem");
-    let public = temp_path("rsa.pub.pem");
+    let dir = temp_dir();
+    let private = dir.join("rsa.pem");
+    let public = dir.join("rsa.pub.pem");
     let ok = std::process::Command::new("openssl")
         .args([
             "genpkey",
@@ -691,8 +687,9 @@ async fn half_open_handshakes_are_dropped_and_block_no_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_serves_https_and_wss() {
-    let cert = temp_path("cert.pem");
-    let key = temp_path("key.pem");
+    let dir = temp_dir();
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
     let made = std::process::Command::new("openssl")
         .args([
             "req",
@@ -781,8 +778,9 @@ async fn tls_serves_https_and_wss() {
 /// An Ed25519 key pair made by openssl: the private PEM and the public
 /// key as a JWK.
 fn ed25519_pair(kid: &str) -> (Vec<u8>, Value) {
-    let private = temp_path("ed25519.pem");
-    let der = temp_path("ed25519.pub.der");
+    let dir = temp_dir();
+    let private = dir.join("ed25519.pem");
+    let der = dir.join("ed25519.pub.der");
     assert!(
         std::process::Command::new("openssl")
             .args(["genpkey", "-algorithm", "ed25519", "-out"])
@@ -955,7 +953,8 @@ async fn a_token_signed_with_a_just_published_key_works_at_once() {
 async fn a_jwks_file_verifies_and_refuses_unknown_kids() {
     let (private, jwk) = ed25519_pair("file-key");
     let (stranger, _) = ed25519_pair("file-key");
-    let jwks = temp_path("jwks.json");
+    let dir = temp_dir();
+    let jwks = dir.join("jwks.json");
     std::fs::write(&jwks, json!({"keys": [jwk]}).to_string()).unwrap();
     let gateway = Gateway::start(&["serve", "--jwks-file", jwks.to_str().unwrap()]);
     assert_eq!(
@@ -1028,9 +1027,10 @@ fn token_id(token: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_tokens_and_users_are_refused_and_their_connections_closed() {
-    let list = temp_path("revoked");
-    std::fs::write(&list, "# nothing revoked yet\n").unwrap();
-    let gateway = secured(&["--revoked-tokens", list.to_str().unwrap()]);
+    let dir = temp_dir();
+    let list = dir.write("revoked", "# nothing revoked yet\n").unwrap();
+    let flags = secured_flags(&dir, &["--revoked-tokens", list.to_str().unwrap()]);
+    let gateway = GatewayProcess::start(BIN, &flags.iter().map(String::as_str).collect::<Vec<_>>());
     let leaked = mint("alice", Some("acme"), &["viewer"], 300);
     let kept = mint("alice", Some("acme"), &["viewer"], 300);
     let bob = mint("bob", Some("acme"), &["viewer"], 300);
@@ -1081,10 +1081,10 @@ async fn revoked_tokens_and_users_are_refused_and_their_connections_closed() {
 
 #[test]
 fn a_revocation_list_that_does_not_parse_stops_the_gateway_at_start() {
-    let list = temp_path("revoked");
-    std::fs::write(&list, "jti\n").unwrap();
-    let secret = secret_file();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tactical-link"))
+    let dir = temp_dir();
+    let list = dir.write("revoked", "jti\n").unwrap();
+    let secret = secret_file(&dir);
+    let output = std::process::Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--jwt-secret-file"])
         .arg(&secret)
         .arg("--revoked-tokens")
