@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use super::publisher::PublishOutcome;
+use crate::publisher::PublishOutcome;
 
 /// Everything one run measured.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -374,7 +374,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::tally::new_histogram;
+    use crate::tally::new_histogram;
 
     #[test]
     fn latency_percentiles_come_from_the_histogram() {
