@@ -21,7 +21,8 @@
 //! - [`load`]: the publish phase: paced events, the drain, CPU shares.
 //! - [`publisher`]: the paced publisher and the events it sends.
 //! - [`system`]: the machine's CPU and TCP memory, this process's CPU.
-//! - [`report`]: one run's figures, as JSON and as a table.
+//! - [`report`]: one run's figures, as JSON.
+//! - [`table`]: one run's figures as the table printed at the end.
 //! - [`summary`]: medians over trials, side by side, as Markdown and SVG.
 
 pub mod args;
@@ -35,6 +36,7 @@ pub mod run;
 pub mod servers;
 pub mod summary;
 pub mod system;
+pub mod table;
 pub mod tally;
 
 pub use args::{BenchAction, BenchArgs, RunArgs};
