@@ -131,6 +131,18 @@ async fn clients_of_a_gateway_killed_mid_stream_end_with_every_event_once_in_ord
     }
 }
 
+/// Publishes "seq FROM" to "seq TO-1" (run r, radar processing) with our
+/// publisher, which records each in the stream.
+async fn publish(redis: &RedisServer, from: usize, to: usize) {
+    let mut publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
+        .await
+        .unwrap();
+    for i in from..to {
+        let event = stage_event("r", Stage::Radar, Status::Processing, &format!("seq {i}"));
+        publisher.publish(&event).await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_survives_a_redis_crash_with_persistence() {
     let mut redis = RedisServer::start_with(true);
@@ -142,25 +154,6 @@ async fn history_survives_a_redis_crash_with_persistence() {
         "0.5",
     ]);
     wait_ready(&gateway).await;
-    let publish = |redis: &RedisServer, from: usize, to: usize| {
-        let url = redis.url();
-        async move {
-            let mut publisher = tactical_link::bus::Publisher::connect_redis(&url, "system_events")
-                .await
-                .unwrap();
-            for i in from..to {
-                publisher
-                    .publish(&stage_event(
-                        "r",
-                        Stage::Radar,
-                        Status::Processing,
-                        &format!("seq {i}"),
-                    ))
-                    .await
-                    .unwrap();
-            }
-        }
-    };
     publish(&redis, 0, 50).await;
     redis.kill();
     redis.restart();

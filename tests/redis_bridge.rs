@@ -309,23 +309,12 @@ async fn the_gateway_starts_without_redis_and_connects_when_it_appears() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_dropped_and_others_are_not_delayed() {
     let redis = RedisServer::start();
-    let gateway = GatewayProcess::start(
-        BIN,
-        &[
-            "serve",
-            "--redis",
-            &redis.url(),
-            "--client-buffer",
-            "256",
-            "--write-timeout",
-            "2",
-            "--max-event-bytes",
-            "65536",
-            // Keep the resume history small: this test is about the client.
-            "--history-size",
-            "64",
-        ],
-    );
+    let url = redis.url();
+    let flags = ["--client-buffer", "256", "--write-timeout", "2"];
+    // Keep the resume history small: this test is about the client.
+    let history = ["--max-event-bytes", "65536", "--history-size", "64"];
+    let args = [&["serve", "--redis", &url][..], &flags, &history].concat();
+    let gateway = GatewayProcess::start(BIN, &args);
     gateway.wait_bus_up(Duration::from_secs(10)).await;
     let (mut slow, _) = Client::connect_ready(&gateway.ws_url()).await;
     let (mut fast, _) = Client::connect_ready(&gateway.ws_url()).await;
