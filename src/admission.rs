@@ -1,5 +1,6 @@
 //! Who gets in, and how much they may do: the origin check, connection
-//! limits per IP and per user, and the rate of client messages.
+//! limits per IP and per user, the rate of client messages, and the
+//! throttle on failed authentications per address.
 //!
 //! Each refusal happens as early as it can: the origin and the per-IP limit
 //! before the WebSocket upgrade (HTTP 403 and 429, nothing upgraded), the
@@ -7,11 +8,17 @@
 //! client frame. Counters are released when the connection ends (RAII).
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio::time::Instant;
+
+use crate::auth::{AuthError, Principal, Verifier};
+use crate::log_limit::LogLimit;
+use crate::metrics::Metrics;
 
 /// Limits of the admission policy.
 #[derive(Debug, Clone)]
@@ -29,6 +36,15 @@ pub struct AdmissionConfig {
     pub messages_per_second: f64,
     /// Client frames allowed in a burst.
     pub message_burst: f64,
+    /// Host names served besides IP literals and `localhost`; see
+    /// [`crate::guard`]. Checked when no JWT key is configured, or when
+    /// this is not empty.
+    pub allowed_hosts: Vec<String>,
+    /// HTTP requests one IP address may have in flight (0: no limit).
+    pub max_requests_per_ip: usize,
+    /// Failed authentications one IP address may make in a minute before
+    /// it is refused for the rest of that minute (0: no limit).
+    pub auth_failures_per_minute: u32,
 }
 
 impl Default for AdmissionConfig {
@@ -40,6 +56,9 @@ impl Default for AdmissionConfig {
             max_connections_per_ip: 0,
             messages_per_second: 10.0,
             message_burst: 30.0,
+            allowed_hosts: Vec::new(),
+            max_requests_per_ip: 64,
+            auth_failures_per_minute: 20,
         }
     }
 }
@@ -126,6 +145,85 @@ impl Drop for Counted {
     }
 }
 
+/// Failed authentications per address: after `limit` failures within a
+/// [`AUTH_FAILURE_WINDOW`], further attempts from that address are refused
+/// (HTTP 429, close 4013) without looking at their token until the window
+/// has passed. Failures are counted and logged (rate-limited). Behind a
+/// proxy every client has the proxy's address: raise the limit or set 0.
+pub struct AuthThrottle {
+    limit: u32,
+    failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    log: LogLimit,
+}
+
+/// The window failures are counted in.
+pub const AUTH_FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// Most addresses tracked at once; past it, expired windows are dropped,
+/// then (an address flood) every window: the throttle fails open rather
+/// than grow.
+const MAX_TRACKED: usize = 100_000;
+
+impl AuthThrottle {
+    pub fn new(limit: u32) -> Arc<AuthThrottle> {
+        Arc::new(AuthThrottle {
+            limit,
+            failures: Mutex::new(HashMap::new()),
+            log: LogLimit::new(5, "failed authentications"),
+        })
+    }
+
+    /// Verifies `token` for a client at `peer`, unless that address has
+    /// failed too often lately; a failure is counted against it.
+    pub async fn verify(
+        &self,
+        verifier: &Verifier,
+        token: &str,
+        peer: IpAddr,
+        metrics: &Metrics,
+    ) -> Result<Principal, AuthError> {
+        if self.blocked(peer) {
+            metrics.auth_throttled.fetch_add(1, Relaxed);
+            return Err(AuthError::Throttled);
+        }
+        verifier.verify(token).await.inspect_err(|err| {
+            metrics.auth_failures.fetch_add(1, Relaxed);
+            self.failed(peer, err);
+        })
+    }
+
+    /// True while `peer` has used up its failures in the current window.
+    pub fn blocked(&self, peer: IpAddr) -> bool {
+        let failures = self.failures.lock();
+        self.limit > 0
+            && failures.get(&peer).is_some_and(|(since, count)| {
+                *count >= self.limit && since.elapsed() < AUTH_FAILURE_WINDOW
+            })
+    }
+
+    /// Counts a failed authentication from `peer`, and logs it.
+    pub fn failed(&self, peer: IpAddr, why: &AuthError) {
+        if self.log.allow() {
+            tracing::warn!(%peer, "authentication failed: {why}");
+        }
+        if self.limit == 0 {
+            return;
+        }
+        let mut failures = self.failures.lock();
+        if failures.len() >= MAX_TRACKED && !failures.contains_key(&peer) {
+            failures.retain(|_, (since, _)| since.elapsed() < AUTH_FAILURE_WINDOW);
+            if failures.len() >= MAX_TRACKED {
+                failures.clear();
+            }
+        }
+        let now = Instant::now();
+        let entry = failures.entry(peer).or_insert((now, 0));
+        if entry.0.elapsed() >= AUTH_FAILURE_WINDOW {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+    }
+}
+
 /// A token bucket: `rate` tokens a second, at most `burst` saved up.
 #[derive(Debug)]
 pub struct TokenBucket {
@@ -205,6 +303,29 @@ mod tests {
         for _ in 0..1000 {
             assert!(unlimited.admit("x").is_some());
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_address_that_fails_too_often_is_refused_until_its_window_passes() {
+        let throttle = AuthThrottle::new(3);
+        let (attacker, other): (IpAddr, IpAddr) =
+            ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        for _ in 0..2 {
+            throttle.failed(attacker, &AuthError::Missing);
+        }
+        assert!(!throttle.blocked(attacker), "two failures of three");
+        throttle.failed(attacker, &AuthError::Missing);
+        assert!(throttle.blocked(attacker));
+        assert!(!throttle.blocked(other), "per address");
+        tokio::time::advance(AUTH_FAILURE_WINDOW).await;
+        assert!(!throttle.blocked(attacker), "the window passed");
+        throttle.failed(attacker, &AuthError::Missing);
+        assert!(!throttle.blocked(attacker), "a new window starts from one");
+        let off = AuthThrottle::new(0);
+        for _ in 0..100 {
+            off.failed(attacker, &AuthError::Missing);
+        }
+        assert!(!off.blocked(attacker));
     }
 
     #[tokio::test(start_paused = true)]

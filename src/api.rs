@@ -7,21 +7,25 @@
 //! ([`crate::auth::Principal::sees`]). Publishing needs the `publisher` (or
 //! `admin`) role, and a publisher bound to a tenant publishes only into it.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use crate::admission::{AUTH_FAILURE_WINDOW, AuthThrottle};
 use crate::auth::{ADMIN_ROLE, AuthError, PUBLISHER_ROLE, Principal, Verifier};
-use crate::bus::Publisher;
-use crate::event::EventId;
+use crate::bus::Publish;
+use crate::event::{EventId, Scope};
 use crate::frames::{PROTOCOL_VERSION, SERVER_NAME};
 use crate::hub::Hub;
-use crate::server::BusConfig;
 
 /// Most events one `GET /api/events` returns.
 const MAX_EVENTS_PAGE: usize = 1000;
@@ -31,35 +35,39 @@ const MAX_EVENTS_PAGE: usize = 1000;
 pub struct ApiState {
     hub: Arc<Hub>,
     verifier: Option<Arc<Verifier>>,
-    /// Redis URL and channel for publishing, in Redis mode.
-    redis: Option<(String, String)>,
-    /// A Redis publisher, connected on first use and dropped on error.
-    publisher: Arc<tokio::sync::Mutex<Option<Publisher>>>,
+    /// Failed authentications per address.
+    throttle: Arc<AuthThrottle>,
+    /// The gateway's bus, for `POST /api/events`.
+    publisher: Arc<dyn Publish>,
 }
 
 impl ApiState {
-    pub fn new(hub: Arc<Hub>, verifier: Option<Arc<Verifier>>, bus: &BusConfig) -> ApiState {
-        let redis = match bus {
-            BusConfig::Memory => None,
-            BusConfig::Redis(link) => Some((link.url.clone(), link.channel.clone())),
-        };
+    pub fn new(
+        hub: Arc<Hub>,
+        verifier: Option<Arc<Verifier>>,
+        throttle: Arc<AuthThrottle>,
+        publisher: Arc<dyn Publish>,
+    ) -> ApiState {
         ApiState {
             hub,
             verifier,
-            redis,
-            publisher: Arc::default(),
+            throttle,
+            publisher,
         }
     }
 
-    /// The principal of a request, or why it has none.
-    async fn principal(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
+    /// The principal of a request from `peer`, or why it has none.
+    async fn principal(&self, headers: &HeaderMap, peer: IpAddr) -> Result<Principal, AuthError> {
         let Some(verifier) = &self.verifier else {
             return Ok(Principal::anonymous());
         };
-        let token = bearer_token(headers).ok_or(AuthError::Missing)?;
-        verifier.verify(token).await.inspect_err(|_| {
-            self.hub.metrics().auth_failures.fetch_add(1, Relaxed);
-        })
+        let metrics = self.hub.metrics();
+        let Some(token) = bearer_token(headers) else {
+            metrics.auth_failures.fetch_add(1, Relaxed);
+            self.throttle.failed(peer, &AuthError::Missing);
+            return Err(AuthError::Missing);
+        };
+        self.throttle.verify(verifier, token, peer, metrics).await
     }
 }
 
@@ -104,8 +112,15 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// 401 with a `WWW-Authenticate` header and the reason.
+/// 401 with a `WWW-Authenticate` header and the reason; 429 with
+/// `Retry-After` for an address that failed too often.
 pub fn unauthorized(err: &AuthError) -> Response {
+    if *err == AuthError::Throttled {
+        let mut response = api_error(StatusCode::TOO_MANY_REQUESTS, "throttled", &err.to_string());
+        let retry = header::HeaderValue::from(AUTH_FAILURE_WINDOW.as_secs());
+        response.headers_mut().insert(header::RETRY_AFTER, retry);
+        return response;
+    }
     let mut response = api_error(StatusCode::UNAUTHORIZED, "unauthorized", &err.to_string());
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
@@ -158,8 +173,12 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         .into_response()
 }
 
-async fn list_runs(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    let principal = match state.principal(&headers).await {
+async fn list_runs(
+    State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let principal = match state.principal(&headers, peer.ip()).await {
         Ok(principal) => principal,
         Err(err) => return unauthorized(&err),
     };
@@ -168,10 +187,11 @@ async fn list_runs(State(state): State<ApiState>, headers: HeaderMap) -> Respons
 
 async fn one_run(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(run_id): Path<String>,
 ) -> Response {
-    let principal = match state.principal(&headers).await {
+    let principal = match state.principal(&headers, peer.ip()).await {
         Ok(principal) => principal,
         Err(err) => return unauthorized(&err),
     };
@@ -194,10 +214,11 @@ struct EventsQuery {
 
 async fn list_events(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(query): Query<EventsQuery>,
 ) -> Response {
-    let principal = match state.principal(&headers).await {
+    let principal = match state.principal(&headers, peer.ip()).await {
         Ok(principal) => principal,
         Err(err) => return unauthorized(&err),
     };
@@ -236,13 +257,16 @@ async fn list_events(
 }
 
 /// `POST /api/events`: publishing for services without Redis access. The
-/// body is one event, validated exactly as on the Redis path.
+/// body is one event, validated exactly as on the Redis path. The token and
+/// its role are checked before a byte of the body is read, and the body must
+/// arrive within [`body_deadline`] and fit in the event size limit.
 async fn publish_event(
     State(state): State<ApiState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
 ) -> Response {
-    let principal = match state.principal(&headers).await {
+    let (parts, body) = request.into_parts();
+    let principal = match state.principal(&parts.headers, peer.ip()).await {
         Ok(principal) => principal,
         Err(err) => return unauthorized(&err),
     };
@@ -253,6 +277,10 @@ async fn publish_event(
             "publishing needs the `publisher` role",
         );
     }
+    let body = match read_body(&parts.headers, body, state.hub.max_event_bytes()).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
     let event = match state.hub.validate(&body) {
         Ok(event) => event,
         Err(rejection) => {
@@ -263,55 +291,94 @@ async fn publish_event(
             );
         }
     };
-    // A tenant's publisher cannot publish outside its tenant, nor publish
-    // public events every tenant would see.
-    if !principal.is_admin()
-        && let Some(tenant) = &principal.tenant
-        && event.scope.tenant.as_deref() != Some(tenant.as_str())
-    {
-        return api_error(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "the event's `tenant` must be the token's tenant",
-        );
+    if let Err(message) = may_publish(&principal, &event.scope) {
+        return api_error(StatusCode::FORBIDDEN, "forbidden", message);
     }
-    let published = match &state.redis {
-        None => Ok(state.hub.relay(None, &event).map(|id| id.to_string())),
-        Some((url, channel)) => publish_to_redis(&state, url, channel, &event.raw).await,
-    };
-    match published {
+    match state.publisher.publish(&event).await {
         Ok(id) => (
             StatusCode::ACCEPTED,
-            axum::Json(serde_json::json!({ "id": id })),
+            axum::Json(serde_json::json!({ "id": id.to_string() })),
         )
             .into_response(),
-        Err(message) => api_error(StatusCode::SERVICE_UNAVAILABLE, "bus_unavailable", &message),
+        Err(err) => api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "bus_unavailable",
+            &err.to_string(),
+        ),
     }
 }
 
-async fn publish_to_redis(
-    state: &ApiState,
-    url: &str,
-    channel: &str,
-    payload: &str,
-) -> Result<Option<String>, String> {
-    let mut slot = state.publisher.lock().await;
-    if slot.is_none() {
-        *slot = Some(
-            Publisher::connect_redis(url, channel)
-                .await
-                .map_err(|err| err.to_string())?,
-        );
-    }
-    let publisher = slot.as_mut().expect("connected above");
-    match publisher.publish(payload).await {
-        Ok(id) => Ok(id),
-        Err(err) => {
-            // Reconnect on the next request.
-            *slot = None;
-            Err(err.to_string())
+/// Whether `principal` may publish an event of `scope`. An admin publishes
+/// anywhere. A publisher bound to a tenant publishes only into that tenant
+/// (never a public event every tenant would see). A publisher without a
+/// tenant is a system-wide service: it publishes public events and events
+/// of any tenant.
+fn may_publish(principal: &Principal, scope: &Scope) -> Result<(), &'static str> {
+    match &principal.tenant {
+        Some(tenant)
+            if !principal.is_admin() && scope.tenant.as_deref() != Some(tenant.as_str()) =>
+        {
+            Err("the event's `tenant` must be the token's tenant")
         }
+        _ => Ok(()),
     }
+}
+
+/// Slowest a request body may arrive, in bytes a second, beyond the first
+/// [`BODY_GRACE`].
+const MIN_BODY_RATE: u64 = 8 * 1024;
+/// Time every body gets, however small.
+const BODY_GRACE: Duration = Duration::from_secs(2);
+
+/// How long a body of `bytes` may take to arrive: [`BODY_GRACE`] plus
+/// [`MIN_BODY_RATE`] (10 s for 64 KiB).
+pub fn body_deadline(bytes: usize) -> Duration {
+    BODY_GRACE + Duration::from_secs_f64(bytes as f64 / MIN_BODY_RATE as f64)
+}
+
+/// Reads a body of at most `limit` bytes within its deadline; the refusal
+/// otherwise (413 too large, 408 too slow, 400 broken).
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Response> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let too_large = || {
+        api_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            &format!("the event must be at most {limit} bytes"),
+        )
+    };
+    if declared.is_some_and(|length| length > limit) {
+        return Err(too_large());
+    }
+    let deadline = body_deadline(declared.unwrap_or(limit));
+    match tokio::time::timeout(deadline, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(err)) if is_length_limit(&err) => Err(too_large()),
+        Ok(Err(_)) => Err(api_error(
+            StatusCode::BAD_REQUEST,
+            "bad_body",
+            "the body could not be read",
+        )),
+        Err(_) => Err(api_error(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            &format!("the body did not arrive within {} s", deadline.as_secs()),
+        )),
+    }
+}
+
+fn is_length_limit(err: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(error) = source {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 #[cfg(test)]

@@ -125,6 +125,8 @@ pub enum AuthError {
     Invalid(String),
     #[error("signing keys are not loaded yet")]
     KeysUnavailable,
+    #[error("too many failed authentications from this address: try again later")]
+    Throttled,
 }
 
 /// The JWT claims the gateway reads.
@@ -134,9 +136,9 @@ pub struct Claims {
     pub exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
-    /// One role as a string (`"viewer"`), or several (`["viewer","publisher"]`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<Roles>,
+    /// The roles the token grants (`["viewer","publisher"]`). No other
+    /// claim grants a role: a `role` claim, like every claim not read here,
+    /// is ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -150,13 +152,6 @@ pub struct Claims {
     /// Token id: what a revocation list names to revoke this token alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Roles {
-    One(String),
-    Many(Vec<String>),
 }
 
 /// Where verification keys come from.
@@ -183,6 +178,9 @@ pub struct AuthConfig {
     pub leeway: Duration,
     /// How often a JWKS is fetched again.
     pub jwks_refresh: Duration,
+    /// Tokens whose `exp` is further away than this are refused
+    /// (`--max-token-lifetime`); `None`: no limit.
+    pub max_lifetime: Option<Duration>,
 }
 
 /// Keys ready to verify with, each with the algorithms it admits.
@@ -312,7 +310,7 @@ impl Verifier {
     pub fn is_revoked(&self, principal: &Principal) -> bool {
         self.revocations
             .as_ref()
-            .is_some_and(|list| list.is_revoked(principal))
+            .is_some_and(|list| list.is_revoked(&principal.sub, principal.token_id.as_deref()))
     }
 
     /// Verifies a token and returns its principal. A token whose `kid` no
@@ -408,43 +406,39 @@ impl Verifier {
                 ));
                 continue;
             }
-            let mut validation = Validation::new(header.alg);
-            validation.algorithms = vec![header.alg];
-            validation.leeway = self.config.leeway.as_secs();
-            validation.validate_nbf = true;
-            validation.set_required_spec_claims(&["exp", "sub"]);
-            match &self.config.issuer {
-                Some(issuer) => validation.set_issuer(&[issuer]),
-                None => validation.iss = None,
-            }
-            match &self.config.audience {
-                Some(audience) => validation.set_audience(&[audience]),
-                None => validation.validate_aud = false,
-            }
-            match jsonwebtoken::decode::<Claims>(token, key, &validation) {
+            match jsonwebtoken::decode::<Claims>(token, key, &self.validation(header.alg)) {
                 Ok(data) => {
-                    let principal = principal(data.claims);
+                    let principal = principal(data.claims, self.config.max_lifetime)?;
                     if self.is_revoked(&principal) {
                         return Err(AuthError::Invalid("token revoked".into()).into());
                     }
                     return Ok(principal);
                 }
-                Err(err) => {
-                    use jsonwebtoken::errors::ErrorKind;
-                    last_error = match err.kind() {
-                        ErrorKind::ExpiredSignature => return Err(AuthError::Expired.into()),
-                        ErrorKind::ImmatureSignature => {
-                            AuthError::Invalid("token not valid yet (nbf)".into())
-                        }
-                        ErrorKind::InvalidIssuer => AuthError::Invalid("wrong issuer".into()),
-                        ErrorKind::InvalidAudience => AuthError::Invalid("wrong audience".into()),
-                        ErrorKind::InvalidSignature => AuthError::Invalid("bad signature".into()),
-                        _ => AuthError::Invalid(err.to_string()),
-                    };
+                Err(err) if *err.kind() == jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    return Err(AuthError::Expired.into());
                 }
+                Err(err) => last_error = decode_error(&err),
             }
         }
         Err(last_error.into())
+    }
+
+    /// What a token signed with `alg` must satisfy.
+    fn validation(&self, alg: Algorithm) -> Validation {
+        let mut validation = Validation::new(alg);
+        validation.algorithms = vec![alg];
+        validation.leeway = self.config.leeway.as_secs();
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        match &self.config.issuer {
+            Some(issuer) => validation.set_issuer(&[issuer]),
+            None => validation.iss = None,
+        }
+        match &self.config.audience {
+            Some(audience) => validation.set_audience(&[audience]),
+            None => validation.validate_aud = false,
+        }
+        validation
     }
 
     /// Keeps a JWKS (URL or file) fresh until `shutdown`. Does nothing for
@@ -484,22 +478,51 @@ impl Verifier {
     }
 }
 
-fn principal(claims: Claims) -> Principal {
-    let mut roles: Vec<String> = match claims.role {
-        Some(Roles::One(role)) => vec![role],
-        Some(Roles::Many(roles)) => roles,
-        None => Vec::new(),
-    };
-    roles.extend(claims.roles.unwrap_or_default());
+/// Why a token did not decode, in words safe to show the client.
+fn decode_error(err: &jsonwebtoken::errors::Error) -> AuthError {
+    use jsonwebtoken::errors::ErrorKind;
+    match err.kind() {
+        ErrorKind::ImmatureSignature => AuthError::Invalid("token not valid yet (nbf)".into()),
+        ErrorKind::InvalidIssuer => AuthError::Invalid("wrong issuer".into()),
+        ErrorKind::InvalidAudience => AuthError::Invalid("wrong audience".into()),
+        ErrorKind::InvalidSignature => AuthError::Invalid("bad signature".into()),
+        _ => AuthError::Invalid(err.to_string()),
+    }
+}
+
+/// The principal of a verified token's claims, or why the claims cannot
+/// name one: an empty `sub` or `tenant`, or an `exp` further away than
+/// `max_lifetime` allows.
+fn principal(claims: Claims, max_lifetime: Option<Duration>) -> Result<Principal, AuthError> {
+    if claims.sub.trim().is_empty() {
+        return Err(AuthError::Invalid("`sub` is empty".into()));
+    }
+    if claims
+        .tenant
+        .as_deref()
+        .is_some_and(|t| t.trim().is_empty())
+    {
+        return Err(AuthError::Invalid("`tenant` is empty".into()));
+    }
+    if let Some(max) = max_lifetime {
+        let left_s = claims.exp - clock::now_ms() / 1000;
+        if left_s > max.as_secs() as i64 {
+            return Err(AuthError::Invalid(format!(
+                "the token expires {left_s} s from now, later than the {} s allowed",
+                max.as_secs()
+            )));
+        }
+    }
+    let mut roles = claims.roles.unwrap_or_default();
     let mut seen = HashSet::new();
     roles.retain(|role| seen.insert(role.clone()));
-    Principal {
+    Ok(Principal {
         sub: claims.sub,
         tenant: claims.tenant,
         roles,
         expires_at: Some(claims.exp),
         token_id: claims.jti,
-    }
+    })
 }
 
 /// A public key from PEM, and the algorithms of its family.
@@ -593,7 +616,6 @@ pub fn mint_hs256(
         sub: sub.to_owned(),
         exp: now + ttl.as_secs() as i64,
         tenant: tenant.map(str::to_owned),
-        role: None,
         roles: (!roles.is_empty()).then(|| roles.to_vec()),
         iss: issuer.map(str::to_owned),
         aud: audience.map(str::to_owned),
@@ -619,6 +641,7 @@ mod tests {
             audience: audience.map(str::to_owned),
             leeway: Duration::from_secs(5),
             jwks_refresh: Duration::from_secs(300),
+            max_lifetime: None,
         })
         .unwrap()
     }
@@ -696,6 +719,59 @@ mod tests {
     }
 
     #[test]
+    fn only_roles_grants_roles_and_unknown_claims_are_ignored() {
+        let v = verifier(None, None);
+        let sneaky = serde_json::json!({"sub":"a","exp":now()+60,"roles":["viewer"],"role":"admin","admin":true});
+        let p = v
+            .verify_loaded(&token(sneaky, SECRET, Algorithm::HS256))
+            .unwrap();
+        assert_eq!(p.roles, ["viewer"]);
+        assert!(!p.is_admin(), "`role` grants nothing");
+        let role_only = serde_json::json!({"sub":"a","exp":now()+60,"role":"admin"});
+        let p = v
+            .verify_loaded(&token(role_only, SECRET, Algorithm::HS256))
+            .unwrap();
+        assert!(p.roles.is_empty());
+        let roles_as_text = serde_json::json!({"sub":"a","exp":now()+60,"roles":"admin"});
+        assert!(
+            v.verify_loaded(&token(roles_as_text, SECRET, Algorithm::HS256))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn an_empty_sub_or_tenant_names_nobody() {
+        let v = verifier(None, None);
+        for claims in [
+            serde_json::json!({"sub":"","exp":now()+60}),
+            serde_json::json!({"sub":"  ","exp":now()+60}),
+            serde_json::json!({"sub":"a","tenant":"","exp":now()+60}),
+        ] {
+            let refused = v.verify_loaded(&token(claims.clone(), SECRET, Algorithm::HS256));
+            assert!(
+                matches!(refused, Err(AuthError::Invalid(m)) if m.contains("empty")),
+                "{claims}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_token_living_longer_than_allowed_is_refused() {
+        let mut v = verifier(None, None);
+        v.config.max_lifetime = Some(Duration::from_secs(3600));
+        let year = serde_json::json!({"sub":"a","exp":now()+365*86_400});
+        assert!(matches!(
+            v.verify_loaded(&token(year, SECRET, Algorithm::HS256)),
+            Err(AuthError::Invalid(m)) if m.contains("later than")
+        ));
+        let half_hour = serde_json::json!({"sub":"a","exp":now()+1800});
+        assert!(
+            v.verify_loaded(&token(half_hour, SECRET, Algorithm::HS256))
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn alg_none_is_refused() {
         let header = base64_url(br#"{"alg":"none","typ":"JWT"}"#);
         let claims = base64_url(format!(r#"{{"sub":"a","exp":{}}}"#, now() + 60).as_bytes());
@@ -730,6 +806,7 @@ mod tests {
             audience: None,
             leeway: Duration::ZERO,
             jwks_refresh: Duration::from_secs(1),
+            max_lifetime: None,
         };
         assert!(Verifier::new(config).unwrap_err().contains("at least 32"));
     }

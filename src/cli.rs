@@ -14,14 +14,16 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::admission::AdmissionConfig;
 use crate::auth::{AuthConfig, KeySource, Verifier};
+use crate::bus::BusConfig;
 use crate::bus::redis::LinkConfig;
+use crate::connection::ConnectionConfig;
 use crate::event::DEFAULT_MAX_EVENT_BYTES;
+use crate::headers::{DEFAULT_FRAME_ANCESTORS, SecurityHeaders};
 use crate::hub::HubConfig;
 use crate::pipeline::Retention;
 use crate::revocation::RevocationList;
-use crate::server::{BusConfig, ServerConfig};
+use crate::server::ServerConfig;
 use crate::simulator::SimulatorConfig;
-use crate::ws::ConnectionConfig;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -127,6 +129,10 @@ pub struct ServeArgs {
     /// Seconds the shutdown waits for clients to close.
     #[arg(long, env = "TACTICAL_LINK_DRAIN_TIMEOUT", default_value_t = 5.0)]
     pub drain_timeout: f64,
+    /// Who may show the dashboard in a frame (CSP frame-ancestors): 'none',
+    /// 'self', or origins such as https://portal.example.com.
+    #[arg(long, env = "TACTICAL_LINK_FRAME_ANCESTORS", default_value = DEFAULT_FRAME_ANCESTORS)]
+    pub frame_ancestors: String,
     /// PEM certificate chain, to serve HTTPS/WSS (with --tls-key).
     #[arg(long, env = "TACTICAL_LINK_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -177,6 +183,11 @@ pub struct AuthArgs {
     /// Seconds of clock skew tolerated on `exp` and `nbf`.
     #[arg(long, env = "TACTICAL_LINK_JWT_LEEWAY", default_value_t = 10.0)]
     pub jwt_leeway: f64,
+    /// Refuse tokens whose `exp` is further away than this (`30m`, `12h`,
+    /// `7d`): a token minted to live for a year is refused even though its
+    /// signature is good. Default: no limit.
+    #[arg(long, env = "TACTICAL_LINK_MAX_TOKEN_LIFETIME")]
+    pub max_token_lifetime: Option<String>,
     /// Serve without authentication on a non-loopback address. Everyone
     /// who can reach the port sees every event.
     #[arg(long, env = "TACTICAL_LINK_INSECURE_NO_AUTH")]
@@ -190,6 +201,24 @@ pub struct LimitArgs {
     /// Default: only the dashboard's own origin.
     #[arg(long, env = "TACTICAL_LINK_ALLOWED_ORIGIN", value_delimiter = ',')]
     pub allowed_origin: Vec<String>,
+    /// Host name the gateway may be reached by, besides IP addresses and
+    /// localhost (repeat, or comma-separated). Without a JWT key only these
+    /// are served, which keeps DNS-rebinding pages out.
+    #[arg(long, env = "TACTICAL_LINK_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+    /// HTTP requests one IP address may have in flight at once (0: no limit).
+    #[arg(long, env = "TACTICAL_LINK_MAX_REQUESTS_PER_IP", default_value_t = 64)]
+    pub max_requests_per_ip: usize,
+    /// Failed authentications one IP address may make in a minute; past
+    /// them its attempts are refused (429, close 4013) for the rest of the
+    /// minute (0: no limit; raise it when every client comes through one
+    /// proxy).
+    #[arg(
+        long,
+        env = "TACTICAL_LINK_AUTH_FAILURES_PER_MINUTE",
+        default_value_t = 20
+    )]
+    pub auth_failures_per_minute: u32,
     /// Seconds a browser has to send its `auth` frame.
     #[arg(long, env = "TACTICAL_LINK_AUTH_TIMEOUT", default_value_t = 5.0)]
     pub auth_timeout: f64,
@@ -368,24 +397,6 @@ pub fn check_redis_url(flag: &'static str, url: &str) -> Result<(), ConfigError>
 impl ServeArgs {
     /// The validated server configuration.
     pub fn server_config(&self) -> Result<ServerConfig, ConfigError> {
-        if self.channel.is_empty() {
-            return Err(bad("channel", "must not be empty"));
-        }
-        let bus = match &self.redis {
-            None => BusConfig::Memory,
-            Some(url) => {
-                check_redis_url("redis", url)?;
-                let mut link = LinkConfig::new(url, &self.channel);
-                link.backoff_cap = seconds("redis-backoff-max", self.redis_backoff_max)?;
-                link.backoff_base = link.backoff_base.min(link.backoff_cap);
-                link.history_size = positive("history-size", self.history_size)?;
-                BusConfig::Redis(link)
-            }
-        };
-        if self.max_client_frame_bytes < 128 {
-            return Err(bad("max-client-frame-bytes", "must be at least 128"));
-        }
-        let retention_hours = seconds("run-retention-hours", self.run_retention_hours)?;
         let verifier = self.auth.verifier()?;
         if verifier.is_none() && !self.listen.ip().is_loopback() && !self.auth.insecure_no_auth {
             return Err(bad(
@@ -398,14 +409,84 @@ impl ServeArgs {
                 ),
             ));
         }
-        let limits = &self.limits;
-        if !(limits.client_message_rate.is_finite() && limits.client_message_rate > 0.0) {
+        Ok(ServerConfig {
+            verifier,
+            admission: self.limits.admission()?,
+            tls: self.tls()?,
+            handshake_timeout: seconds("handshake-timeout", self.handshake_timeout)?,
+            bus: self.bus_config()?,
+            hub: self.hub_config()?,
+            connection: self.connection_config()?,
+            drain_timeout: seconds("drain-timeout", self.drain_timeout)?,
+            headers: SecurityHeaders::new(&self.frame_ancestors)
+                .map_err(|message| bad("frame-ancestors", message))?,
+        })
+    }
+
+    fn bus_config(&self) -> Result<BusConfig, ConfigError> {
+        if self.channel.is_empty() {
+            return Err(bad("channel", "must not be empty"));
+        }
+        let Some(url) = &self.redis else {
+            return Ok(BusConfig::Memory);
+        };
+        check_redis_url("redis", url)?;
+        let mut link = LinkConfig::new(url, &self.channel);
+        link.backoff_cap = seconds("redis-backoff-max", self.redis_backoff_max)?;
+        link.backoff_base = link.backoff_base.min(link.backoff_cap);
+        link.history_size = positive("history-size", self.history_size)?;
+        link.history_bytes = positive("history-bytes", self.history_bytes)?;
+        Ok(BusConfig::Redis(link))
+    }
+
+    fn hub_config(&self) -> Result<HubConfig, ConfigError> {
+        let retention_hours = seconds("run-retention-hours", self.run_retention_hours)?;
+        Ok(HubConfig {
+            max_event_bytes: positive("max-event-bytes", self.max_event_bytes)?,
+            retention: Retention {
+                max_runs: positive("max-runs", self.max_runs)?,
+                max_age_ms: (retention_hours.as_secs_f64() * 3_600_000.0) as i64,
+            },
+            ring_capacity: positive("client-buffer", self.client_buffer)?,
+            history_size: positive("history-size", self.history_size)?,
+            history_bytes: positive("history-bytes", self.history_bytes)?,
+            ..HubConfig::default()
+        })
+    }
+
+    fn connection_config(&self) -> Result<ConnectionConfig, ConfigError> {
+        if self.max_client_frame_bytes < 128 {
+            return Err(bad("max-client-frame-bytes", "must be at least 128"));
+        }
+        Ok(ConnectionConfig {
+            heartbeat: seconds("heartbeat", self.heartbeat)?,
+            write_timeout: seconds("write-timeout", self.write_timeout)?,
+            max_client_frame_bytes: self.max_client_frame_bytes,
+            socket_send_buffer: self.socket_send_buffer,
+            ..ConnectionConfig::default()
+        })
+    }
+
+    fn tls(&self) -> Result<Option<tokio_rustls::TlsAcceptor>, ConfigError> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => crate::listener::tls_acceptor(cert, key)
+                .map(Some)
+                .map_err(|message| bad("tls-cert", message)),
+            _ => Ok(None),
+        }
+    }
+}
+
+impl LimitArgs {
+    /// The validated admission policy.
+    fn admission(&self) -> Result<AdmissionConfig, ConfigError> {
+        if !(self.client_message_rate.is_finite() && self.client_message_rate > 0.0) {
             return Err(bad("client-message-rate", "must be a positive number"));
         }
-        if !(limits.client_message_burst.is_finite() && limits.client_message_burst >= 1.0) {
+        if !(self.client_message_burst.is_finite() && self.client_message_burst >= 1.0) {
             return Err(bad("client-message-burst", "must be at least 1"));
         }
-        for origin in &limits.allowed_origin {
+        for origin in &self.allowed_origin {
             if !(origin.starts_with("http://") || origin.starts_with("https://")) {
                 return Err(bad(
                     "allowed-origin",
@@ -413,46 +494,20 @@ impl ServeArgs {
                 ));
             }
         }
-        let admission = AdmissionConfig {
-            allowed_origins: limits.allowed_origin.clone(),
-            auth_timeout: seconds("auth-timeout", limits.auth_timeout)?,
-            max_connections_per_user: limits.max_connections_per_user,
-            max_connections_per_ip: limits.max_connections_per_ip,
-            messages_per_second: limits.client_message_rate,
-            message_burst: limits.client_message_burst,
-        };
-        let tls = match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => Some(
-                crate::listener::tls_acceptor(cert, key)
-                    .map_err(|message| bad("tls-cert", message))?,
-            ),
-            _ => None,
-        };
-        Ok(ServerConfig {
-            verifier,
-            admission,
-            tls,
-            handshake_timeout: seconds("handshake-timeout", self.handshake_timeout)?,
-            bus,
-            hub: HubConfig {
-                max_event_bytes: positive("max-event-bytes", self.max_event_bytes)?,
-                retention: Retention {
-                    max_runs: positive("max-runs", self.max_runs)?,
-                    max_age_ms: (retention_hours.as_secs_f64() * 3_600_000.0) as i64,
-                },
-                ring_capacity: positive("client-buffer", self.client_buffer)?,
-                history_size: positive("history-size", self.history_size)?,
-                history_bytes: positive("history-bytes", self.history_bytes)?,
-                ..HubConfig::default()
-            },
-            connection: ConnectionConfig {
-                heartbeat: seconds("heartbeat", self.heartbeat)?,
-                write_timeout: seconds("write-timeout", self.write_timeout)?,
-                max_client_frame_bytes: self.max_client_frame_bytes,
-                socket_send_buffer: self.socket_send_buffer,
-                ..ConnectionConfig::default()
-            },
-            drain_timeout: seconds("drain-timeout", self.drain_timeout)?,
+        Ok(AdmissionConfig {
+            allowed_origins: self.allowed_origin.clone(),
+            auth_timeout: seconds("auth-timeout", self.auth_timeout)?,
+            max_connections_per_user: self.max_connections_per_user,
+            max_connections_per_ip: self.max_connections_per_ip,
+            messages_per_second: self.client_message_rate,
+            message_burst: self.client_message_burst,
+            allowed_hosts: self
+                .allowed_hosts
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .collect(),
+            max_requests_per_ip: self.max_requests_per_ip,
+            auth_failures_per_minute: self.auth_failures_per_minute,
         })
     }
 }
@@ -500,6 +555,12 @@ impl AuthArgs {
             audience: self.jwt_audience.clone(),
             leeway: Duration::from_secs_f64(self.jwt_leeway.clamp(0.0, 3600.0)),
             jwks_refresh: seconds("jwks-refresh", self.jwks_refresh)?,
+            max_lifetime: match &self.max_token_lifetime {
+                None => None,
+                Some(text) => {
+                    Some(parse_ttl(text).map_err(|err| bad("max-token-lifetime", err.message))?)
+                }
+            },
         };
         let verifier = Verifier::new(config).map_err(|message| bad(flag, message))?;
         let verifier = match &self.revoked_tokens {

@@ -61,21 +61,33 @@ impl History {
         }
     }
 
-    /// The frames after `id`, if `id` is retained.
-    pub fn since(&self, id: EventId) -> Since {
-        match self.frames.binary_search_by_key(&id, |(id, _)| *id) {
-            Ok(index) => Since::Frames(
+    /// Where `id` is, when it is retained and its item passes `keep`. An
+    /// id whose event the caller may not see is unknown to that caller, as
+    /// if it had never been relayed: answering otherwise would tell it that
+    /// such an event exists.
+    fn position(&self, id: EventId, keep: impl Fn(&Outbound) -> bool) -> Option<usize> {
+        let index = self.frames.binary_search_by_key(&id, |(id, _)| *id).ok()?;
+        keep(&self.frames[index].1).then_some(index)
+    }
+
+    /// The items after `id` that pass `keep`, if `id` is retained and
+    /// passes it too.
+    pub fn since(&self, id: EventId, keep: impl Fn(&Outbound) -> bool) -> Since {
+        match self.position(id, &keep) {
+            Some(index) => Since::Frames(
                 self.frames
                     .range(index + 1..)
+                    .filter(|(_, item)| keep(item))
                     .map(|(_, item)| item.clone())
                     .collect(),
             ),
-            Err(_) => Since::Unknown,
+            None => Since::Unknown,
         }
     }
 
     /// Up to `limit` items after `after` (from the oldest when `None`)
-    /// that pass `keep`. `None` when `after` is not retained.
+    /// that pass `keep`. `None` when `after` is not retained, or does not
+    /// pass `keep` itself.
     pub fn page(
         &self,
         after: Option<EventId>,
@@ -84,7 +96,7 @@ impl History {
     ) -> Option<Vec<(EventId, Outbound)>> {
         let start = match after {
             None => 0,
-            Some(id) => self.frames.binary_search_by_key(&id, |(id, _)| *id).ok()? + 1,
+            Some(id) => self.position(id, &keep)? + 1,
         };
         Some(
             self.frames
@@ -96,8 +108,16 @@ impl History {
         )
     }
 
-    /// The newest `n` items that pass `keep`, oldest first.
-    pub fn newest(&self, n: usize, keep: impl Fn(&Outbound) -> bool) -> Vec<&Outbound> {
+    /// The newest items that pass `keep`, oldest first: at most `n` of
+    /// them, and no more than fit in `max_bytes` together (newest first; the
+    /// walk stops at the first that does not fit).
+    pub fn newest(
+        &self,
+        n: usize,
+        max_bytes: usize,
+        keep: impl Fn(&Outbound) -> bool,
+    ) -> Vec<&Outbound> {
+        let mut budget = max_bytes;
         let mut newest: Vec<&Outbound> = self
             .frames
             .iter()
@@ -105,6 +125,13 @@ impl History {
             .map(|(_, item)| item)
             .filter(|item| keep(item))
             .take(n)
+            .take_while(|item| match budget.checked_sub(item.frame.len()) {
+                Some(left) => {
+                    budget = left;
+                    true
+                }
+                None => false,
+            })
             .collect();
         newest.reverse();
         newest
@@ -147,21 +174,38 @@ mod tests {
     #[test]
     fn since_returns_exactly_the_later_frames() {
         let history = filled(10, 5);
-        let Since::Frames(frames) = history.since(id(2)) else {
+        let Since::Frames(frames) = history.since(id(2), |_| true) else {
             panic!("id 2 is retained")
         };
         let texts: Vec<&str> = frames.iter().map(|f| f.frame.as_str()).collect();
         assert_eq!(texts, ["f3", "f4", "f5"]);
-        assert_eq!(history.since(id(5)), Since::Frames(vec![]));
+        assert_eq!(history.since(id(5), |_| true), Since::Frames(vec![]));
     }
 
     #[test]
     fn an_evicted_or_foreign_id_is_unknown() {
         let history = filled(3, 5);
         assert_eq!(history.oldest(), Some(id(3)));
-        assert_eq!(history.since(id(1)), Since::Unknown, "evicted");
-        assert_eq!(history.since(id(99)), Since::Unknown, "never seen");
-        assert_eq!(history.since(EventId { ms: 4, seq: 7 }), Since::Unknown);
+        let all = |_: &Outbound| true;
+        assert_eq!(history.since(id(1), all), Since::Unknown, "evicted");
+        assert_eq!(history.since(id(99), all), Since::Unknown, "never seen");
+        assert_eq!(
+            history.since(EventId { ms: 4, seq: 7 }, all),
+            Since::Unknown
+        );
+    }
+
+    #[test]
+    fn an_id_the_caller_may_not_see_is_unknown_to_it() {
+        let history = filled(10, 5);
+        let not_f3 = |item: &Outbound| item.frame.as_str() != "f3";
+        assert_eq!(history.since(id(3), not_f3), Since::Unknown);
+        assert!(history.page(Some(id(3)), 10, not_f3).is_none());
+        let Since::Frames(after_2) = history.since(id(2), not_f3) else {
+            panic!("id 2 is visible")
+        };
+        let texts: Vec<&str> = after_2.iter().map(|f| f.frame.as_str()).collect();
+        assert_eq!(texts, ["f4", "f5"], "and what follows is filtered");
     }
 
     #[test]
@@ -178,6 +222,25 @@ mod tests {
     }
 
     #[test]
+    fn the_newest_are_bounded_in_count_and_bytes() {
+        let history = filled(10, 5);
+        let all = |_: &Outbound| true;
+        let texts = |items: Vec<&Outbound>| -> Vec<String> {
+            items.iter().map(|f| f.frame.as_str().to_owned()).collect()
+        };
+        assert_eq!(
+            texts(history.newest(3, usize::MAX, all)),
+            ["f3", "f4", "f5"]
+        );
+        assert_eq!(
+            texts(history.newest(10, 4, all)),
+            ["f4", "f5"],
+            "two 2-byte frames fit in 4"
+        );
+        assert_eq!(texts(history.newest(10, 1, all)), Vec::<String>::new());
+    }
+
+    #[test]
     fn pages_walk_the_window() {
         let history = filled(10, 5);
         let all = |_: &Outbound| true;
@@ -190,14 +253,14 @@ mod tests {
         assert_eq!(next.len(), 3);
         assert!(history.page(Some(id(42)), 10, all).is_none());
         let newest: Vec<&str> = history
-            .newest(2, all)
+            .newest(2, usize::MAX, all)
             .iter()
             .map(|f| f.frame.as_str())
             .collect();
         assert_eq!(newest, ["f4", "f5"]);
         let odd = |item: &Outbound| item.frame.as_str().ends_with(['1', '3', '5']);
         let newest_odd: Vec<&str> = history
-            .newest(2, odd)
+            .newest(2, usize::MAX, odd)
             .iter()
             .map(|f| f.frame.as_str())
             .collect();

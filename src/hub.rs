@@ -1,14 +1,15 @@
-//! The hub: where bus messages become events, state and frames.
+//! The hub: where events become state and frames, and reach every client.
 //!
-//! Every message from the bus goes through [`Hub::ingest`]: it is validated,
-//! given an id, folded into the run state, serialised once, and broadcast.
-//! One lock orders all of that, so ids increase in relay order and a client
-//! that subscribes (under the same lock) gets a snapshot, or the history it
-//! missed, and a stream with no gap and no duplicate between them.
-//!
-//! On the in-process bus the hub numbers events itself; in Redis mode the
-//! ids are the entry ids of the Redis stream that records every event, so
-//! every gateway on that Redis gives the same event the same id.
+//! A bus validates each message with [`Hub::validate`] (which counts and
+//! logs what it refuses) and relays each valid event once, in order, under
+//! its id: [`Hub::relay_next`] when the hub picks the id (the in-process
+//! bus), [`Hub::relay_at`] / [`Hub::relay_after`] when the bus's record gave
+//! it one (the Redis stream, so every gateway gives an event the same id).
+//! A relay folds the event into the run state, serialises its frame once,
+//! keeps it in the history ring and broadcasts it. One lock orders all of
+//! that, so ids increase in relay order and a client that subscribes (under
+//! the same lock) gets a snapshot, or the history it missed, and a stream
+//! with no gap and no duplicate between them.
 //!
 //! Fan-out is a `tokio::sync::broadcast` ring of shared frames: sending costs
 //! the same for one client or ten thousand, and a client that falls more than
@@ -16,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 
 use parking_lot::Mutex;
 use tokio::sync::broadcast;
@@ -26,6 +27,7 @@ use crate::clock;
 use crate::event::{self, EventId, Rejection, ValidEvent};
 use crate::frames::{self, BusKind, BusState, Frame, Outbound};
 use crate::history::{self, History, Since};
+use crate::log_limit::LogLimit;
 use crate::metrics::Metrics;
 use crate::pipeline::{Retention, RunState, RunStore};
 
@@ -38,6 +40,9 @@ pub struct HubConfig {
     pub ring_capacity: usize,
     /// Event frames carried in each snapshot.
     pub recent_events: usize,
+    /// Most bytes of event frames carried in each snapshot: the newest that
+    /// fit.
+    pub recent_bytes: usize,
     /// Events kept for resume.
     pub history_size: usize,
     /// Bytes of event frames kept for resume.
@@ -51,6 +56,7 @@ impl Default for HubConfig {
             retention: Retention::default(),
             ring_capacity: 4096,
             recent_events: 200,
+            recent_bytes: 256 * 1024,
             history_size: history::DEFAULT_HISTORY_SIZE,
             history_bytes: history::DEFAULT_HISTORY_BYTES,
         }
@@ -66,20 +72,30 @@ struct HubState {
     /// changed since: ten thousand dashboards of one tenant connecting at
     /// once cost one snapshot.
     cached_snapshots: HashMap<View, Frame>,
+    /// Bytes of the cached snapshots.
+    cached_bytes: usize,
 }
 
-/// Most distinct views whose snapshots are cached at once.
-const MAX_CACHED_SNAPSHOTS: usize = 1024;
+/// Most bytes of snapshots cached at once (each view has its own: a
+/// thousand users of one tenant connecting at once hold a thousand).
+const MAX_CACHED_SNAPSHOT_BYTES: usize = 16 * 1024 * 1024;
 
-/// What [`Hub::relay_recorded`] did with an event.
+impl HubState {
+    fn forget_snapshots(&mut self) {
+        self.cached_snapshots.clear();
+        self.cached_bytes = 0;
+    }
+}
+
+/// What [`Hub::relay_after`] did with an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Contiguity {
+pub enum Relay {
     /// It followed the last relayed event and is relayed now.
     Relayed,
-    /// It was relayed already (by the stream reader).
+    /// It was relayed already.
     AlreadyRelayed,
-    /// Events are missing before it: left to the stream reader.
-    Gap,
+    /// Events are missing before it: left to whoever relays in order.
+    NotNext,
 }
 
 /// Where a new subscriber starts.
@@ -109,7 +125,7 @@ pub struct Hub {
     sender: broadcast::Sender<Outbound>,
     config: HubConfig,
     metrics: Arc<Metrics>,
-    rejection_log: RateLimit,
+    rejection_log: LogLimit,
     /// Whether the history has been loaded (from Redis) since start.
     history_loaded: tokio::sync::watch::Sender<bool>,
 }
@@ -130,11 +146,12 @@ impl Hub {
                 last_id: None,
                 bus,
                 cached_snapshots: HashMap::new(),
+                cached_bytes: 0,
             }),
             sender,
             config,
             metrics,
-            rejection_log: RateLimit::new(10),
+            rejection_log: LogLimit::new(10, "rejected bus messages"),
             history_loaded: tokio::sync::watch::Sender::new(false),
         }
     }
@@ -155,17 +172,13 @@ impl Hub {
             .is_ok_and(|result| result.is_ok())
     }
 
-    pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
+    /// The largest event accepted, in bytes.
+    pub fn max_event_bytes(&self) -> usize {
+        self.config.max_event_bytes
     }
 
-    /// Takes one message off the in-process bus: validates it, numbers it
-    /// and relays it.
-    pub fn ingest(&self, message: &[u8]) -> Result<EventId, Rejection> {
-        let event = self.validate(message)?;
-        Ok(self
-            .relay(None, &event)
-            .expect("an id the hub picks is always new"))
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Checks one message from the bus. Invalid messages are counted, logged
@@ -186,41 +199,42 @@ impl Hub {
         })
     }
 
-    /// Relays an event the Redis recorder just recorded, straight from its
-    /// reply, when it follows the last relayed event with nothing between:
-    /// `previous` is the stream's last id before the event was added (`None`
-    /// when the stream was empty). Otherwise does nothing and says why; the
-    /// stream reader relays it in order (a gap means entries this gateway
-    /// has not seen yet, e.g. recorded while its subscription was down).
-    pub fn relay_recorded(
-        &self,
-        previous: Option<EventId>,
-        id: EventId,
-        event: &ValidEvent,
-    ) -> Contiguity {
+    /// Relays `event` under `id` when it follows the last relayed event with
+    /// nothing between: `previous` is the id of the event before it in the
+    /// bus's record (`None` when it is the first). Otherwise does nothing and
+    /// says why; whoever brings events in order ([`Hub::relay_at`]) relays it
+    /// later. A compare-and-append: the check and the relay are one step.
+    pub fn relay_after(&self, previous: Option<EventId>, id: EventId, event: &ValidEvent) -> Relay {
         let state = self.state.lock();
         if state.last_id.is_some_and(|last| id <= last) {
-            return Contiguity::AlreadyRelayed;
+            return Relay::AlreadyRelayed;
         }
         if state.last_id != previous {
-            return Contiguity::Gap;
+            return Relay::NotNext;
         }
         self.relay_locked(state, id, event);
-        Contiguity::Relayed
+        Relay::Relayed
     }
 
-    /// Relays a valid event under `id` (a Redis stream id), or under a new
-    /// id when `None`. Returns `None`, doing nothing, when `id` is not newer
-    /// than the last relayed event: it was relayed already.
-    pub fn relay(&self, id: Option<EventId>, event: &ValidEvent) -> Option<EventId> {
+    /// Relays `event` under `id`, an id the bus gave it. Returns false, doing
+    /// nothing, when `id` is not newer than the last relayed event: it was
+    /// relayed already.
+    pub fn relay_at(&self, id: EventId, event: &ValidEvent) -> bool {
         let state = self.state.lock();
-        let id = match id {
-            Some(id) if state.last_id.is_some_and(|last| id <= last) => return None,
-            Some(id) => id,
-            None => EventId::next(state.last_id, clock::now_ms()),
-        };
+        if state.last_id.is_some_and(|last| id <= last) {
+            return false;
+        }
         self.relay_locked(state, id, event);
-        Some(id)
+        true
+    }
+
+    /// Relays `event` under the next id the hub picks (the in-process bus,
+    /// which has no ids of its own).
+    pub fn relay_next(&self, event: &ValidEvent) -> EventId {
+        let state = self.state.lock();
+        let id = EventId::next(state.last_id, clock::now_ms());
+        self.relay_locked(state, id, event);
+        id
     }
 
     /// Relays `event` under `id`, newer than every relayed id, and releases
@@ -249,7 +263,7 @@ impl Hub {
         };
         state.history.push(id, item.clone());
         state.last_id = Some(id);
-        state.cached_snapshots.clear();
+        state.forget_snapshots();
         // An error only means nobody is subscribed right now.
         let _ = self.sender.send(item);
         drop(state);
@@ -277,7 +291,7 @@ impl Hub {
             },
             detail,
         };
-        state.cached_snapshots.clear();
+        state.forget_snapshots();
         self.metrics.bus_up.store(i64::from(up), Relaxed);
         let _ = self.sender.send(Outbound::public(state.bus.frame()));
     }
@@ -296,16 +310,12 @@ impl Hub {
         let frames = self.sender.subscribe();
         if let Some(requested) = resume_from {
             let missed = match requested.parse::<EventId>() {
-                Ok(id) => state.history.since(id),
+                Ok(id) => state.history.since(id, |item| principal.sees(&item.scope)),
                 Err(()) => Since::Unknown,
             };
             let start = match missed {
                 Since::Frames(missed) => {
-                    let missed: Vec<Frame> = missed
-                        .into_iter()
-                        .filter(|item| principal.sees(&item.scope))
-                        .map(|item| item.frame)
-                        .collect();
+                    let missed: Vec<Frame> = missed.into_iter().map(|item| item.frame).collect();
                     Start::Resumed {
                         resumed: frames::resumed_frame(requested, missed.len(), &state.bus),
                         missed,
@@ -323,9 +333,10 @@ impl Hub {
             Some(frame) => frame.clone(),
             None => {
                 let frame = self.snapshot_frame(&state, principal, None);
-                if state.cached_snapshots.len() >= MAX_CACHED_SNAPSHOTS {
-                    state.cached_snapshots.clear();
+                if state.cached_bytes + frame.len() > MAX_CACHED_SNAPSHOT_BYTES {
+                    state.forget_snapshots();
                 }
+                state.cached_bytes += frame.len();
                 state.cached_snapshots.insert(view, frame.clone());
                 frame
             }
@@ -352,9 +363,11 @@ impl Hub {
             .into_iter()
             .filter(|run| principal.sees(&run.scope()))
             .collect();
-        let recent = state.history.newest(self.config.recent_events, |item| {
-            principal.sees(&item.scope)
-        });
+        let recent = state.history.newest(
+            self.config.recent_events,
+            self.config.recent_bytes,
+            |item| principal.sees(&item.scope),
+        );
         frames::snapshot_frame(
             last_id.as_deref(),
             &state.bus,
@@ -427,43 +440,6 @@ impl Hub {
     }
 }
 
-/// Allows at most `per_second` events per wall-clock second; counts the rest
-/// and reports them with the next allowed one.
-struct RateLimit {
-    per_second: u64,
-    window_s: AtomicI64,
-    used: AtomicU64,
-    suppressed: AtomicU64,
-}
-
-impl RateLimit {
-    fn new(per_second: u64) -> Self {
-        RateLimit {
-            per_second,
-            window_s: AtomicI64::new(0),
-            used: AtomicU64::new(0),
-            suppressed: AtomicU64::new(0),
-        }
-    }
-
-    fn allow(&self) -> bool {
-        let now_s = clock::now_ms() / 1000;
-        if self.window_s.swap(now_s, Relaxed) != now_s {
-            self.used.store(0, Relaxed);
-            let suppressed = self.suppressed.swap(0, Relaxed);
-            if suppressed > 0 {
-                tracing::warn!(suppressed, "more rejected bus messages were not logged");
-            }
-        }
-        if self.used.fetch_add(1, Relaxed) < self.per_second {
-            true
-        } else {
-            self.suppressed.fetch_add(1, Relaxed);
-            false
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -472,21 +448,16 @@ mod tests {
         Hub::new(HubConfig::default(), BusKind::Memory, Arc::default())
     }
 
-    #[test]
-    fn ids_increase_even_when_the_clock_stalls_or_goes_back() {
-        let a = EventId::next(None, 100);
-        let b = EventId::next(Some(a), 100);
-        let c = EventId::next(Some(b), 90);
-        let d = EventId::next(Some(c), 101);
-        assert!(a < b && b < c && c < d);
-        assert_eq!(c.to_string(), "100-2");
-        assert_eq!(d.to_string(), "101-0");
+    /// What the in-process bus does with a message: validate, then relay.
+    fn ingest(hub: &Hub, message: &[u8]) -> Result<EventId, Rejection> {
+        hub.validate(message).map(|event| hub.relay_next(&event))
     }
 
     #[tokio::test]
     async fn a_subscriber_gets_a_snapshot_then_every_later_event() {
         let hub = hub();
-        hub.ingest(
+        ingest(
+            &hub,
             br#"{"type":"pipeline.stage","run_id":"r1","stage":"radar","status":"processing"}"#,
         )
         .unwrap();
@@ -497,11 +468,11 @@ mod tests {
             "processing"
         );
         assert_eq!(snapshot["recent_events"].as_array().unwrap().len(), 1);
-        let id = hub
-            .ingest(
-                br#"{"type":"pipeline.stage","run_id":"r1","stage":"radar","status":"complete"}"#,
-            )
-            .unwrap();
+        let id = ingest(
+            &hub,
+            br#"{"type":"pipeline.stage","run_id":"r1","stage":"radar","status":"complete"}"#,
+        )
+        .unwrap();
         let frame: serde_json::Value =
             serde_json::from_str(sub.frames.recv().await.unwrap().frame.as_str()).unwrap();
         assert_eq!(frame["id"], id.to_string());
@@ -513,8 +484,8 @@ mod tests {
     fn rejected_messages_are_counted_by_reason_and_not_broadcast() {
         let hub = hub();
         let mut sub = hub.subscribe(&Principal::anonymous(), None);
-        assert!(hub.ingest(b"garbage").is_err());
-        assert!(hub.ingest(b"[]").is_err());
+        assert!(ingest(&hub, b"garbage").is_err());
+        assert!(ingest(&hub, b"[]").is_err());
         assert_eq!(hub.metrics.rejected("not_json"), 1);
         assert_eq!(hub.metrics.rejected("not_object"), 1);
         assert!(sub.frames.try_recv().is_err());
@@ -543,7 +514,7 @@ mod tests {
             snapshot_text(&b).as_ptr(),
             "cached snapshot reused"
         );
-        hub.ingest(br#"{"type":"note"}"#).unwrap();
+        ingest(&hub, br#"{"type":"note"}"#).unwrap();
         let c = hub.subscribe(&Principal::anonymous(), None).start;
         assert!(snapshot_text(&c).contains(r#""type":"note""#));
     }
@@ -558,9 +529,9 @@ mod tests {
     #[test]
     fn a_resuming_subscriber_gets_exactly_what_it_missed() {
         let hub = hub();
-        let first = hub.ingest(br#"{"type":"a"}"#).unwrap();
-        hub.ingest(br#"{"type":"b"}"#).unwrap();
-        hub.ingest(br#"{"type":"c"}"#).unwrap();
+        let first = ingest(&hub, br#"{"type":"a"}"#).unwrap();
+        ingest(&hub, br#"{"type":"b"}"#).unwrap();
+        ingest(&hub, br#"{"type":"c"}"#).unwrap();
         let sub = hub.subscribe(&Principal::anonymous(), Some(&first.to_string()));
         let Start::Resumed { resumed, missed } = sub.start else {
             panic!("the id is retained")
@@ -594,16 +565,10 @@ mod tests {
         let hub = hub();
         let event = event::parse_event(br#"{"type":"x"}"#, 1024).unwrap();
         let id = EventId { ms: 5, seq: 1 };
-        assert_eq!(hub.relay(Some(id), &event), Some(id));
-        assert_eq!(hub.relay(Some(id), &event), None, "same id again");
-        assert_eq!(
-            hub.relay(Some(EventId { ms: 5, seq: 0 }), &event),
-            None,
-            "older id"
-        );
+        assert!(hub.relay_at(id, &event));
+        assert!(!hub.relay_at(id, &event), "same id again");
+        assert!(!hub.relay_at(EventId { ms: 5, seq: 0 }, &event), "older id");
         assert_eq!(hub.metrics.events_relayed.load(Relaxed), 1);
-        assert_eq!("5-1".parse::<EventId>(), Ok(id));
-        assert!("5".parse::<EventId>().is_err());
     }
 
     #[test]
@@ -612,22 +577,19 @@ mod tests {
         let event = event::parse_event(br#"{"type":"x"}"#, 1024).unwrap();
         let id = |seq| EventId { ms: 9, seq };
         assert_eq!(
-            hub.relay_recorded(Some(id(0)), id(1), &event),
-            Contiguity::Gap,
+            hub.relay_after(Some(id(0)), id(1), &event),
+            Relay::NotNext,
             "the hub has not seen 9-0"
         );
-        assert_eq!(hub.relay_recorded(None, id(0), &event), Contiguity::Relayed);
+        assert_eq!(hub.relay_after(None, id(0), &event), Relay::Relayed);
+        assert_eq!(hub.relay_after(Some(id(0)), id(1), &event), Relay::Relayed);
         assert_eq!(
-            hub.relay_recorded(Some(id(0)), id(1), &event),
-            Contiguity::Relayed
+            hub.relay_after(Some(id(0)), id(1), &event),
+            Relay::AlreadyRelayed
         );
         assert_eq!(
-            hub.relay_recorded(Some(id(0)), id(1), &event),
-            Contiguity::AlreadyRelayed
-        );
-        assert_eq!(
-            hub.relay_recorded(Some(id(2)), id(3), &event),
-            Contiguity::Gap,
+            hub.relay_after(Some(id(2)), id(3), &event),
+            Relay::NotNext,
             "9-2 is missing"
         );
         assert_eq!(hub.last_id(), Some(id(1)));

@@ -10,7 +10,8 @@
 //! - [`hub`]: validates, numbers, folds and fans out every event; snapshots.
 //! - [`history`]: the recent events a reconnecting client resumes from.
 //! - [`frames`]: the WebSocket protocol's frames, serialised once.
-//! - [`ws`]: one WebSocket client, from upgrade to close.
+//! - [`connection`]: one WebSocket client's protocol, from welcome to close.
+//! - [`disconnect`]: every close code, its reasons, and what a client does.
 //! - [`bus`]: the in-process bus, the Redis link, and publishing.
 //! - [`server`]: start-up, the WebSocket upgrade and the shutdown drain.
 //! - [`api`]: the HTTP endpoints (health, status, runs, events, publish).
@@ -27,15 +28,19 @@ pub mod backoff;
 pub mod bus;
 pub mod cli;
 pub mod clock;
+pub mod connection;
+pub mod disconnect;
 pub mod event;
 pub mod frames;
+pub mod guard;
+pub mod headers;
 pub mod history;
 pub mod hub;
 pub mod listener;
+pub mod log_limit;
 pub mod metrics;
 pub mod pipeline;
 pub mod revocation;
 pub mod server;
 pub mod simulator;
 pub mod web;
-pub mod ws;

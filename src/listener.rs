@@ -24,8 +24,29 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
-/// Longest the accept loop waits for requests in flight at shutdown.
-const HTTP_DRAIN: Duration = Duration::from_secs(5);
+/// The shutdown's one deadline (`--drain-timeout` from the moment shutdown
+/// begins), shared by the HTTP requests in flight and the WebSockets.
+pub struct Drain {
+    timeout: Duration,
+    deadline: std::sync::OnceLock<tokio::time::Instant>,
+}
+
+impl Drain {
+    pub fn new(timeout: Duration) -> Drain {
+        Drain {
+            timeout,
+            deadline: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The deadline, fixed the first time it is asked for (when shutdown
+    /// begins).
+    pub fn deadline(&self) -> tokio::time::Instant {
+        *self
+            .deadline
+            .get_or_init(|| tokio::time::Instant::now() + self.timeout)
+    }
+}
 
 /// Builds the TLS acceptor from PEM files: the certificate chain and its
 /// private key. Errors say which file is wrong.
@@ -62,13 +83,15 @@ pub struct SocketOptions {
 }
 
 /// Serves `app` on `listener` until `shutdown`, then lets requests in flight
-/// finish (upgraded WebSockets are closed by their own tasks).
+/// finish until the drain's deadline (upgraded WebSockets are closed by
+/// their own tasks).
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     app: Router,
     options: SocketOptions,
-    shutdown: CancellationToken,
+    shutdown: &CancellationToken,
+    drain: &Drain,
 ) -> std::io::Result<()> {
     let handshake_timeout = options.handshake_timeout;
     let connections = TaskTracker::new();
@@ -89,13 +112,30 @@ pub async fn serve(
             let _ = socket2::SockRef::from(&stream).set_send_buffer_size(options.send_buffer);
         }
         let (app, tls, shutdown) = (app.clone(), tls.clone(), shutdown.clone());
+        let drain_timeout = drain.timeout;
         connections.spawn(async move {
             match tls {
-                None => serve_connection(stream, peer, app, handshake_timeout, shutdown).await,
+                None => {
+                    serve_connection(
+                        stream,
+                        peer,
+                        app,
+                        (handshake_timeout, drain_timeout),
+                        shutdown,
+                    )
+                    .await
+                }
                 Some(acceptor) => {
                     match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
                         Ok(Ok(stream)) => {
-                            serve_connection(stream, peer, app, handshake_timeout, shutdown).await;
+                            serve_connection(
+                                stream,
+                                peer,
+                                app,
+                                (handshake_timeout, drain_timeout),
+                                shutdown,
+                            )
+                            .await;
                         }
                         Ok(Err(err)) => tracing::debug!(%peer, "TLS handshake failed: {err}"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -105,7 +145,7 @@ pub async fn serve(
         });
     }
     connections.close();
-    if tokio::time::timeout(HTTP_DRAIN, connections.wait())
+    if tokio::time::timeout_at(drain.deadline(), connections.wait())
         .await
         .is_err()
     {
@@ -114,11 +154,13 @@ pub async fn serve(
     Ok(())
 }
 
+/// Serves one HTTP connection; `timeouts` are the handshake timeout and the
+/// drain timeout.
 async fn serve_connection<S>(
     stream: S,
     peer: SocketAddr,
     app: Router,
-    handshake_timeout: Duration,
+    (handshake_timeout, drain_timeout): (Duration, Duration),
     shutdown: CancellationToken,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -143,7 +185,7 @@ async fn serve_connection<S>(
         }
         _ = shutdown.cancelled() => {
             connection.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(HTTP_DRAIN, connection).await;
+            let _ = tokio::time::timeout(drain_timeout, connection).await;
         }
     }
 }

@@ -13,10 +13,11 @@ use clap::error::ErrorKind;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use tactical_link::bus::Publisher;
+use tactical_link::bus::Publish;
+use tactical_link::bus::redis::RedisPublisher;
 use tactical_link::cli::{self, Cli, Command, ConfigError, LogFormat};
 use tactical_link::event::{self, DEFAULT_MAX_EVENT_BYTES, Stage, StageEvent, Status};
-use tactical_link::server::{BusConfig, Gateway};
+use tactical_link::server::Gateway;
 use tactical_link::simulator::{self, Progress};
 use tactical_link::web;
 
@@ -136,31 +137,16 @@ async fn serve(
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
 
-    let redis_link = match &config.bus {
-        BusConfig::Redis(link) => Some((link.url.clone(), link.channel.clone())),
-        BusConfig::Memory => None,
-    };
     let auth_on = config.verifier.is_some();
     let scheme = if config.tls.is_some() {
         "https"
     } else {
         "http"
     };
-    let gateway = Gateway::new(config);
+    let gateway = Gateway::new(config)?;
     if let Some(simulation) = simulation {
-        let hub = gateway.hub().clone();
-        let shutdown = shutdown.clone();
+        let (publisher, shutdown) = (gateway.publisher(), shutdown.clone());
         tokio::spawn(async move {
-            let publisher = match &redis_link {
-                None => Publisher::Memory(hub),
-                Some((url, channel)) => match Publisher::connect_redis(url, channel).await {
-                    Ok(publisher) => publisher,
-                    Err(err) => {
-                        tracing::error!("the simulator cannot publish: {err}");
-                        return;
-                    }
-                },
-            };
             let progress = Arc::new(Progress::default());
             if let Err(err) = simulator::run(publisher, simulation, progress, shutdown).await {
                 tracing::error!("the simulator stopped: {err}");
@@ -218,7 +204,7 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
 async fn simulate(args: cli::SimulateArgs) -> anyhow::Result<()> {
     cli::check_redis_url("redis", &args.redis)?;
     let config = args.simulation.simulator_config(args.runs)?;
-    let publisher = Publisher::connect_redis(&args.redis, &args.channel)
+    let publisher = RedisPublisher::connect(&args.redis, &args.channel)
         .await
         .with_context(|| format!("cannot connect to Redis at {}", args.redis))?;
     let total = config.runs;
@@ -233,7 +219,7 @@ async fn simulate(args: cli::SimulateArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     let reporter = tokio::spawn(report_progress(progress.clone(), total));
-    let result = simulator::run(publisher, config, progress.clone(), shutdown).await;
+    let result = simulator::run(Arc::new(publisher), config, progress.clone(), shutdown).await;
     reporter.abort();
     print_progress(&progress, total, true);
     result.context("publishing failed")?;
@@ -293,17 +279,17 @@ async fn publish(args: cli::PublishArgs) -> anyhow::Result<()> {
         }
         (None, None) => unreachable!("clap requires --json or --run"),
     };
-    if let Err(rejection) = event::parse_event(payload.as_bytes(), DEFAULT_MAX_EVENT_BYTES) {
-        return Err(ConfigError {
-            flag: if args.json.is_some() { "json" } else { "run" },
-            message: format!("the event would be rejected: {rejection}"),
-        }
-        .into());
-    }
-    let mut publisher = Publisher::connect_redis(&args.redis, &args.channel)
+    let event =
+        event::parse_event(payload.as_bytes(), DEFAULT_MAX_EVENT_BYTES).map_err(|rejection| {
+            ConfigError {
+                flag: if args.json.is_some() { "json" } else { "run" },
+                message: format!("the event would be rejected: {rejection}"),
+            }
+        })?;
+    let publisher = RedisPublisher::connect(&args.redis, &args.channel)
         .await
         .with_context(|| format!("cannot connect to Redis at {}", args.redis))?;
-    let id = publisher.publish(&payload).await?.unwrap_or_default();
+    let id = publisher.publish(&event).await?;
     println!("published to {} as {id}: {payload}", args.channel);
     Ok(())
 }

@@ -77,8 +77,10 @@ pub struct Metrics {
     pub bus_disconnects: AtomicU64,
     pub bus_up: AtomicI64,
     pub auth_failures: AtomicU64,
+    pub auth_throttled: AtomicU64,
     pub token_expiries: AtomicU64,
     pub origin_refusals: AtomicU64,
+    pub host_refusals: AtomicU64,
     pub limit_refusals: AtomicU64,
     pub rate_limited: AtomicU64,
 }
@@ -170,6 +172,11 @@ impl Metrics {
             self.auth_failures.load(Relaxed),
         );
         counter(
+            "tactical_link_auth_throttled_total",
+            "Authentications refused unread because their address failed too often (HTTP 429, close 4013).",
+            self.auth_throttled.load(Relaxed),
+        );
+        counter(
             "tactical_link_token_expiries_total",
             "Connections closed because their token expired (close 4401).",
             self.token_expiries.load(Relaxed),
@@ -178,6 +185,11 @@ impl Metrics {
             "tactical_link_origin_refusals_total",
             "WebSocket upgrades refused for their Origin (HTTP 403).",
             self.origin_refusals.load(Relaxed),
+        );
+        counter(
+            "tactical_link_host_refusals_total",
+            "HTTP requests refused for their Host header (HTTP 403).",
+            self.host_refusals.load(Relaxed),
         );
         counter(
             "tactical_link_limit_refusals_total",

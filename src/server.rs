@@ -21,25 +21,17 @@ use tokio_tungstenite::tungstenite::handshake::server::create_response_with_body
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::admission::{self, AdmissionConfig, ConnectionCounter};
+use crate::admission::{self, AdmissionConfig, AuthThrottle, ConnectionCounter};
 use crate::api::{self, ApiState};
 use crate::auth::Verifier;
-use crate::bus::redis::{LinkConfig, run_link};
-use crate::frames::BusKind;
+use crate::bus::{self, Bus, BusConfig, Publish, PublishError};
+use crate::connection::{self, Admission, ConnectionConfig, ConnectionContext};
+use crate::guard::{self, Guard};
+use crate::headers::{self, SecurityHeaders};
 use crate::hub::{Hub, HubConfig};
 use crate::listener;
 use crate::metrics::Metrics;
 use crate::web;
-use crate::ws::{self, Admission, ConnectionConfig, ConnectionContext};
-
-/// Which bus the gateway reads.
-#[derive(Debug, Clone)]
-pub enum BusConfig {
-    /// The in-process bus: events come from publishers in this process.
-    Memory,
-    /// A Redis pub/sub channel.
-    Redis(LinkConfig),
-}
 
 /// Everything the server needs, validated.
 #[derive(Clone)]
@@ -56,6 +48,8 @@ pub struct ServerConfig {
     pub handshake_timeout: Duration,
     /// Longest the shutdown waits for clients to be closed.
     pub drain_timeout: Duration,
+    /// What every response tells the browser (CSP, framing, sniffing).
+    pub headers: SecurityHeaders,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -69,6 +63,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("tls", &self.tls.is_some())
             .field("handshake_timeout", &self.handshake_timeout)
             .field("drain_timeout", &self.drain_timeout)
+            .field("headers", &self.headers)
             .finish()
     }
 }
@@ -84,15 +79,19 @@ impl Default for ServerConfig {
             tls: None,
             handshake_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(5),
+            headers: SecurityHeaders::default(),
         }
     }
 }
 
-/// A gateway before it serves: its hub exists, so in-process publishers can
-/// be attached first.
+/// A gateway before it serves: its hub and bus exist, so in-process
+/// publishers can be attached first.
 pub struct Gateway {
     hub: Arc<Hub>,
+    bus: Arc<dyn Bus>,
     config: ServerConfig,
+    /// Failed authentications per address, over the WebSocket and HTTP.
+    throttle: Arc<AuthThrottle>,
 }
 
 #[derive(Clone)]
@@ -102,21 +101,28 @@ struct AppState {
 }
 
 impl Gateway {
-    pub fn new(config: ServerConfig) -> Gateway {
-        let kind = match config.bus {
-            BusConfig::Memory => BusKind::Memory,
-            BusConfig::Redis(_) => BusKind::Redis,
-        };
-        let hub = Arc::new(Hub::new(
-            config.hub.clone(),
-            kind,
-            Arc::new(Metrics::default()),
-        ));
-        Gateway { hub, config }
+    /// The gateway `config` describes. Fails only on a malformed Redis URL
+    /// (the command line checks it first).
+    pub fn new(config: ServerConfig) -> Result<Gateway, PublishError> {
+        let metrics = Arc::new(Metrics::default());
+        let hub = Arc::new(Hub::new(config.hub.clone(), config.bus.kind(), metrics));
+        let bus = bus::open(&config.bus, hub.clone())?;
+        let throttle = AuthThrottle::new(config.admission.auth_failures_per_minute);
+        Ok(Gateway {
+            hub,
+            bus,
+            config,
+            throttle,
+        })
     }
 
     pub fn hub(&self) -> &Arc<Hub> {
         &self.hub
+    }
+
+    /// Publishes on this gateway's bus (the demo's simulator uses it).
+    pub fn publisher(&self) -> Arc<dyn Publish> {
+        self.bus.clone().publisher()
     }
 
     /// Serves until `shutdown` is cancelled, then drains. With
@@ -128,84 +134,49 @@ impl Gateway {
         shutdown: CancellationToken,
     ) -> std::io::Result<()> {
         let tracker = TaskTracker::new();
-        let config = &self.config;
-        match &config.bus {
-            BusConfig::Memory => {
-                self.hub.set_bus(true, None);
-                self.hub.mark_history_loaded();
-            }
-            BusConfig::Redis(link) => {
-                // The link runs on a thread of its own: with thousands of
-                // connection tasks on the shared workers, its wake-ups would
-                // otherwise queue behind theirs, and every event waits for
-                // the link before it reaches anyone.
-                let (hub, link, stop) = (self.hub.clone(), link.clone(), shutdown.clone());
-                let (done, finished) = tokio::sync::oneshot::channel::<()>();
-                std::thread::Builder::new()
-                    .name("redis-link".into())
-                    .spawn(move || {
-                        let runtime = tokio::runtime::Builder::new_current_thread()
-                            .enable_all()
-                            .build()
-                            .expect("a runtime for the Redis link");
-                        runtime.block_on(run_link(hub, link, stop));
-                        drop(done);
-                    })?;
-                tracker.spawn(async move {
-                    let _ = finished.await;
-                });
-            }
-        }
-        if let Some(verifier) = &config.verifier {
-            tracker.spawn(verifier.clone().refresh_loop(shutdown.clone()));
-            if let Some(list) = verifier.revocations() {
-                let (list, stop) = (list.clone(), shutdown.clone());
-                tracker.spawn(async move { list.follow_file(stop).await });
-            }
-        }
-        let state = AppState {
-            connections: ConnectionContext {
-                hub: self.hub.clone(),
-                config: Arc::new(config.connection.clone()),
-                shutdown: shutdown.clone(),
-                tracker: tracker.clone(),
-                verifier: config.verifier.clone(),
-                admission: Arc::new(config.admission.clone()),
-                per_user: ConnectionCounter::new(config.admission.max_connections_per_user),
-            },
-            per_ip: ConnectionCounter::new(config.admission.max_connections_per_ip),
-        };
-        let api_state = ApiState::new(self.hub.clone(), config.verifier.clone(), &config.bus);
-        let metrics_listener_absent = metrics_listener.is_none();
+        self.start_background(&tracker, &shutdown);
+        let state = self.app_state(&tracker, &shutdown);
+        let api_state = ApiState::new(
+            self.hub.clone(),
+            self.config.verifier.clone(),
+            self.throttle.clone(),
+            self.publisher(),
+        );
+        let metrics_here = metrics_listener.is_none();
         if let Some(metrics_listener) = metrics_listener {
             let routes = api::operations_routes(api_state.clone());
-            let stop = shutdown.clone();
-            tracker.spawn(async move {
-                let serving = axum::serve(metrics_listener, routes)
-                    .with_graceful_shutdown(async move { stop.cancelled().await });
-                if let Err(err) = serving.await {
-                    tracing::error!("the metrics address stopped serving: {err}");
-                }
-            });
+            serve_metrics(&tracker, metrics_listener, routes, &shutdown);
         }
         let app = Router::new()
             .route("/dashboard/ws", get(websocket))
             .with_state(state)
-            .merge(api::routes(api_state, metrics_listener_absent))
-            .fallback(web::serve_asset);
+            .merge(api::routes(api_state, metrics_here))
+            .fallback(web::serve_asset)
+            .layer(axum::middleware::from_fn_with_state(
+                self.guard(),
+                guard::check,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                self.config.headers.clone(),
+                headers::add,
+            ));
+        let options = listener::SocketOptions {
+            handshake_timeout: self.config.handshake_timeout,
+            send_buffer: self.config.connection.socket_send_buffer,
+        };
+        let drain = listener::Drain::new(self.config.drain_timeout);
         listener::serve(
             listener,
-            config.tls.clone(),
+            self.config.tls.clone(),
             app,
-            listener::SocketOptions {
-                handshake_timeout: config.handshake_timeout,
-                send_buffer: config.connection.socket_send_buffer,
-            },
-            shutdown.clone(),
+            options,
+            &shutdown,
+            &drain,
         )
         .await?;
+        let deadline = drain.deadline();
         tracker.close();
-        if tokio::time::timeout(self.config.drain_timeout, tracker.wait())
+        if tokio::time::timeout_at(deadline, tracker.wait())
             .await
             .is_err()
         {
@@ -216,6 +187,64 @@ impl Gateway {
         }
         Ok(())
     }
+
+    /// The bus link, and the key and revocation refreshers.
+    fn start_background(&self, tracker: &TaskTracker, shutdown: &CancellationToken) {
+        tracker.spawn(self.bus.clone().run(shutdown.clone()));
+        if let Some(verifier) = &self.config.verifier {
+            tracker.spawn(verifier.clone().refresh_loop(shutdown.clone()));
+            if let Some(list) = verifier.revocations() {
+                let (list, stop) = (list.clone(), shutdown.clone());
+                tracker.spawn(async move { list.follow_file(stop).await });
+            }
+        }
+    }
+
+    /// The HTTP admission policy ([`guard`]).
+    fn guard(&self) -> Guard {
+        let admission = &self.config.admission;
+        let check_hosts = self.config.verifier.is_none() || !admission.allowed_hosts.is_empty();
+        Guard {
+            allowed_hosts: check_hosts.then(|| admission.allowed_hosts.clone().into()),
+            allowed_origins: admission.allowed_origins.clone().into(),
+            per_ip: ConnectionCounter::new(admission.max_requests_per_ip),
+            metrics: self.hub.metrics().clone(),
+        }
+    }
+
+    fn app_state(&self, tracker: &TaskTracker, shutdown: &CancellationToken) -> AppState {
+        let config = &self.config;
+        AppState {
+            connections: ConnectionContext {
+                hub: self.hub.clone(),
+                config: Arc::new(config.connection.clone()),
+                shutdown: shutdown.clone(),
+                tracker: tracker.clone(),
+                verifier: config.verifier.clone(),
+                admission: Arc::new(config.admission.clone()),
+                per_user: ConnectionCounter::new(config.admission.max_connections_per_user),
+                throttle: self.throttle.clone(),
+            },
+            per_ip: ConnectionCounter::new(config.admission.max_connections_per_ip),
+        }
+    }
+}
+
+/// Serves `/metrics` and the probes on an address of their own.
+fn serve_metrics(
+    tracker: &TaskTracker,
+    listener: TcpListener,
+    routes: Router,
+    shutdown: &CancellationToken,
+) {
+    let stop = shutdown.clone();
+    tracker.spawn(async move {
+        let serving = axum::serve(listener, routes)
+            .with_graceful_shutdown(async move { stop.cancelled().await });
+        if let Err(err) = serving.await {
+            tracing::error!("the metrics address stopped serving: {err}");
+        }
+    });
 }
 
 /// Query parameters of the WebSocket upgrade.
@@ -275,20 +304,24 @@ async fn websocket(
             .into_response();
     };
     let principal = match (api::bearer_token(headers), &ctx.verifier) {
-        (Some(token), Some(verifier)) => match verifier.verify(token).await {
-            Ok(principal) => Some(principal),
-            Err(err) => {
-                metrics.auth_failures.fetch_add(1, Relaxed);
-                return api::unauthorized(&err);
+        (Some(token), Some(verifier)) => {
+            match ctx
+                .throttle
+                .verify(verifier, token, peer.ip(), metrics)
+                .await
+            {
+                Ok(principal) => Some(principal),
+                Err(err) => return api::unauthorized(&err),
             }
-        },
+        }
         _ => None,
     };
     let admission = Admission {
         principal,
         resume_from: params.last_id,
         ip_slot,
+        peer: peer.ip(),
     };
-    ws::start(on_upgrade, state.connections, admission);
+    connection::start(on_upgrade, state.connections, admission);
     switching.into_response()
 }

@@ -16,7 +16,8 @@ use rand::{Rng, SeedableRng};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{PublishError, Publisher};
+use crate::bus::{Publish, PublishError};
+use crate::event::{self, ValidEvent};
 use crate::event::{Stage, StageEvent, Status};
 
 /// How the simulation runs.
@@ -160,18 +161,19 @@ const SCRIPTS: [StageScript; 6] = [
     },
 ];
 
-/// Builds one `pipeline.stage` event.
-pub fn stage_event(run_id: &str, stage: Stage, status: Status, detail: &str) -> String {
-    StageEvent::new(run_id, stage, status)
+/// Builds one `pipeline.stage` event, as a stage's service would publish it.
+pub fn stage_event(run_id: &str, stage: Stage, status: Status, detail: &str) -> ValidEvent {
+    let text = StageEvent::new(run_id, stage, status)
         .detail(detail)
         .source(stage.as_str())
-        .to_json()
+        .to_json();
+    event::parse_event(text.as_bytes(), usize::MAX).expect("the builder writes valid events")
 }
 
 /// Plays runs until the configured number is done or `shutdown` is
 /// cancelled. The first publishing error stops the simulation.
 pub async fn run(
-    publisher: Publisher,
+    publisher: Arc<dyn Publish>,
     config: SimulatorConfig,
     progress: Arc<Progress>,
     shutdown: CancellationToken,
@@ -221,7 +223,7 @@ pub async fn run(
 }
 
 async fn play_run(
-    mut publisher: Publisher,
+    publisher: Arc<dyn Publish>,
     run_id: String,
     mut rng: StdRng,
     config: SimulatorConfig,
@@ -307,7 +309,7 @@ mod tests {
             seed: 42,
         };
         run(
-            Publisher::Memory(hub.clone()),
+            Arc::new(crate::bus::memory::MemoryBus::new(hub.clone())),
             config,
             progress.clone(),
             CancellationToken::new(),
@@ -373,7 +375,7 @@ mod tests {
             seed: 7,
         };
         run(
-            Publisher::Memory(hub.clone()),
+            Arc::new(crate::bus::memory::MemoryBus::new(hub.clone())),
             config,
             progress.clone(),
             CancellationToken::new(),
@@ -414,7 +416,7 @@ mod tests {
                 seed,
             };
             run(
-                Publisher::Memory(hub),
+                Arc::new(crate::bus::memory::MemoryBus::new(hub)),
                 config,
                 Arc::default(),
                 CancellationToken::new(),

@@ -6,7 +6,7 @@
 //! get `index.html` (the app routes itself); hashed assets are cached for
 //! good, `index.html` never.
 
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::Embed;
 
@@ -15,7 +15,16 @@ use rust_embed::Embed;
 struct Assets;
 
 /// Serves an embedded file, or the app's index for client-side routes.
-pub async fn serve_asset(uri: Uri) -> Response {
+/// Pages answer GET and HEAD only.
+pub async fn serve_asset(method: Method, uri: Uri) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "GET, HEAD")],
+            "method not allowed\n",
+        )
+            .into_response();
+    }
     let path = uri.path().trim_start_matches('/');
     let path = if path.is_empty() { "index.html" } else { path };
     if let Some(response) = asset(path) {

@@ -232,12 +232,15 @@ fn the_event_schema_agrees_with_the_gateway() {
         r#"{"type":"pipeline.stage","run_id":"run-42","stage":"ANALYST","status":"PROCESSING"}"#,
         r#"{"type":"pipeline.stage","run_id":"r","stage":"Report","status":"error","ts":1795878000123}"#,
         r#"{"type":"deploy.finished","anything":[1,2,{"x":null}]}"#,
-        &tactical_link::simulator::stage_event(
+        &tactical_link::event::StageEvent::new(
             "run-1",
             tactical_link::event::Stage::Quality,
             tactical_link::event::Status::Complete,
-            "All checks passed",
-        ),
+        )
+        .detail("All checks passed")
+        .source("quality")
+        .tenant("acme")
+        .to_json(),
     ];
     let invalid = [
         r#"{"no_type":1}"#,
@@ -248,6 +251,11 @@ fn the_event_schema_agrees_with_the_gateway() {
         r#"{"type":"pipeline.stage","stage":"radar","status":"idle"}"#,
         r#"{"type":"pipeline.stage","run_id":"","stage":"radar","status":"idle"}"#,
         r#"{"type":"pipeline.stage","run_id":"r","stage":"radar","status":"idle","detail":7}"#,
+        r#"{"type":"pipeline.stage","run_id":"r","stage":"radar","status":"idle","detail":null}"#,
+        r#"{"type":"note","tenant":null}"#,
+        r#"{"type":"note","tenant":""}"#,
+        r#"{"type":"note","user_id":null}"#,
+        r#"{"type":"note","user_id":42}"#,
     ];
     for text in valid {
         let value: serde_json::Value = serde_json::from_str(text).unwrap();

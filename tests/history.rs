@@ -31,6 +31,9 @@ fn recorded_ids(redis: &RedisServer) -> Vec<String> {
 
 /// A dashboard-like client: follows the gateway at `url`, and after any
 /// disconnect reconnects with `?last_id=` until it has `until` events.
+/// Like the dashboard, it takes the events its first snapshot already
+/// holds (`recent_events`, up to `last_id`) as seen: the protocol sends
+/// only the events after `last_id` as `event` frames.
 async fn follow_with_resume(url: String, until: usize, limit: Duration) -> (Vec<String>, usize) {
     let deadline = Instant::now() + limit;
     let mut ids: Vec<String> = Vec::new();
@@ -56,6 +59,7 @@ async fn follow_with_resume(url: String, until: usize, limit: Duration) -> (Vec<
         match start["type"].as_str().unwrap() {
             "snapshot" => {
                 assert!(ids.is_empty(), "a resume fell back to a snapshot: {start}");
+                ids = snapshot_event_ids(&start);
             }
             "resumed" => reconnects += 1,
             other => panic!("unexpected start frame {other}"),
@@ -74,6 +78,75 @@ async fn follow_with_resume(url: String, until: usize, limit: Duration) -> (Vec<
         }
     }
     (ids, reconnects)
+}
+
+/// The ids of the events a snapshot reflects, oldest first; the last is
+/// the snapshot's `last_id`.
+fn snapshot_event_ids(snapshot: &Value) -> Vec<String> {
+    let ids: Vec<String> = snapshot["recent_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        ids.last().map(String::as_str),
+        snapshot["last_id"].as_str(),
+        "the snapshot's events end at its last_id"
+    );
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_joining_mid_stream_gets_every_event_once_across_snapshot_and_stream() {
+    let redis = RedisServer::start();
+    let gateway = Gateway::start(&["serve", "--redis", &redis.url()]);
+    wait_ready(&gateway).await;
+    let publisher =
+        tactical_link::bus::redis::RedisPublisher::connect(&redis.url(), "system_events")
+            .await
+            .unwrap();
+    let event = |i: usize| {
+        stage_event(
+            "joining",
+            Stage::Radar,
+            Status::Processing,
+            &format!("seq {i}"),
+        )
+    };
+    for i in 0..3 {
+        publisher.publish_text(&event(i)).await.unwrap();
+    }
+    // Relayed before the client connects: always in its snapshot, never
+    // sent to it as `event` frames.
+    eventually(Duration::from_secs(10), "3 events relayed", async || {
+        let body: Value = reqwest::get(gateway.http("/api/events"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["events"].as_array().unwrap().len() == 3
+    })
+    .await;
+    let follower = tokio::spawn(follow_with_resume(
+        gateway.ws_url(),
+        6,
+        Duration::from_secs(20),
+    ));
+    // The welcome and the snapshot written: the client is subscribed, and
+    // the next events reach it as `event` frames.
+    eventually(
+        Duration::from_secs(10),
+        "the client subscribed",
+        async || gateway.metric("tactical_link_frames_sent_total").await >= 2.0,
+    )
+    .await;
+    for i in 3..6 {
+        publisher.publish_text(&event(i)).await.unwrap();
+    }
+    let (ids, _) = follower.await.unwrap();
+    assert_eq!(ids, recorded_ids(&redis), "every event once, in order");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,12 +207,13 @@ async fn clients_of_a_gateway_killed_mid_stream_end_with_every_event_once_in_ord
 /// Publishes "seq FROM" to "seq TO-1" (run r, radar processing) with our
 /// publisher, which records each in the stream.
 async fn publish(redis: &RedisServer, from: usize, to: usize) {
-    let mut publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
-        .await
-        .unwrap();
+    let publisher =
+        tactical_link::bus::redis::RedisPublisher::connect(&redis.url(), "system_events")
+            .await
+            .unwrap();
     for i in from..to {
         let event = stage_event("r", Stage::Radar, Status::Processing, &format!("seq {i}"));
-        publisher.publish(&event).await.unwrap();
+        publisher.publish_text(&event).await.unwrap();
     }
 }
 
@@ -343,25 +417,26 @@ async fn a_client_moving_between_two_gateways_resumes_without_gap_or_duplicate()
 /// and a publisher of ours on the same Redis.
 async fn gateway_with_a_short_stream(
     redis: &RedisServer,
-) -> (GatewayProcess, tactical_link::bus::Publisher) {
+) -> (GatewayProcess, tactical_link::bus::redis::RedisPublisher) {
     let gateway = GatewayProcess::start(
         BIN,
         &["serve", "--redis", &redis.url(), "--history-size", "8"],
     );
     wait_ready(&gateway).await;
-    let publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
-        .await
-        .unwrap();
+    let publisher =
+        tactical_link::bus::redis::RedisPublisher::connect(&redis.url(), "system_events")
+            .await
+            .unwrap();
     (gateway, publisher)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logged() {
     let redis = RedisServer::start();
-    let (gateway, mut publisher) = gateway_with_a_short_stream(&redis).await;
+    let (gateway, publisher) = gateway_with_a_short_stream(&redis).await;
     let event =
         |i: usize| stage_event("cut", Stage::Radar, Status::Processing, &format!("seq {i}"));
-    publisher.publish(&event(0)).await.unwrap();
+    publisher.publish_text(&event(0)).await.unwrap();
     let (mut client, _) = Client::connect_ready(&gateway.ws_url()).await;
     // The gateway is frozen and its subscription cut, so the only way it
     // can learn of the next events is the stream, which keeps about 8.
@@ -374,7 +449,7 @@ async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logge
         .unwrap();
     assert_eq!(killed, 1, "the gateway's subscription");
     for i in 1..=400 {
-        publisher.publish(&event(i)).await.unwrap();
+        publisher.publish_text(&event(i)).await.unwrap();
     }
     gateway.signal(Signal::Cont);
     eventually(Duration::from_secs(10), "the gap counted", async || {
@@ -401,7 +476,7 @@ async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logge
     // by more than the stream keeps is the cut-off case above: the reader
     // finds entries trimmed and the gateway says so.)
     for i in 401..=600 {
-        publisher.publish(&event(i)).await.unwrap();
+        publisher.publish_text(&event(i)).await.unwrap();
         let frame = on_fresh.expect_type("event").await;
         assert_eq!(frame["event"]["detail"], format!("seq {i}"));
     }
@@ -411,7 +486,7 @@ async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logge
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_behind_by_more_than_the_stream_keeps_still_relays_what_it_was_sent() {
     let redis = RedisServer::start();
-    let (gateway, mut publisher) = gateway_with_a_short_stream(&redis).await;
+    let (gateway, publisher) = gateway_with_a_short_stream(&redis).await;
     let event = |i: usize| {
         stage_event(
             "behind",
@@ -426,7 +501,7 @@ async fn a_gateway_behind_by_more_than_the_stream_keeps_still_relays_what_it_was
     // stream reader finds a hole the recorder is about to fill.
     gateway.signal(Signal::Stop);
     for i in 0..400 {
-        publisher.publish(&event(i)).await.unwrap();
+        publisher.publish_text(&event(i)).await.unwrap();
     }
     gateway.signal(Signal::Cont);
     for i in 0..400 {
@@ -446,9 +521,10 @@ async fn resuming_on_a_gateway_a_moment_behind_waits_for_it() {
     let behind = GatewayProcess::start(BIN, &["serve", "--redis", &redis.url()]);
     wait_ready(&ahead).await;
     wait_ready(&behind).await;
-    let mut publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
-        .await
-        .unwrap();
+    let publisher =
+        tactical_link::bus::redis::RedisPublisher::connect(&redis.url(), "system_events")
+            .await
+            .unwrap();
     let (mut on_ahead, _) = Client::connect_ready(&ahead.ws_url()).await;
     // `behind` is frozen: it has not relayed what `ahead` delivers next.
     behind.signal(Signal::Stop);
@@ -459,7 +535,7 @@ async fn resuming_on_a_gateway_a_moment_behind_waits_for_it() {
             Status::Processing,
             &format!("seq {i}"),
         );
-        publisher.publish(&event).await.unwrap();
+        publisher.publish_text(&event).await.unwrap();
     }
     let mut last_id = String::new();
     for i in 0..3 {
@@ -488,7 +564,7 @@ async fn resuming_on_a_gateway_a_moment_behind_waits_for_it() {
         Status::Complete,
         "after the move",
     );
-    publisher.publish(&event).await.unwrap();
+    publisher.publish_text(&event).await.unwrap();
     let frame = on_behind.expect_type("event").await;
     assert_eq!(frame["event"]["detail"], "after the move");
 }

@@ -390,9 +390,10 @@ async fn a_redis_that_stalls_for_a_second_and_a_half_loses_nothing_and_drops_no_
     let gateway = Gateway::start(&["serve", "--redis", &redis.url()]);
     gateway.wait_bus_up(Duration::from_secs(10)).await;
     let (mut client, _) = Client::connect_ready(&gateway.ws_url()).await;
-    let mut publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
-        .await
-        .unwrap();
+    let publisher =
+        tactical_link::bus::redis::RedisPublisher::connect(&redis.url(), "system_events")
+            .await
+            .unwrap();
     // A script that keeps Redis busy for 1.5 s: every other command waits.
     let stall = tokio::task::spawn_blocking({
         let url = redis.url();
@@ -411,7 +412,7 @@ async fn a_redis_that_stalls_for_a_second_and_a_half_loses_nothing_and_drops_no_
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = Instant::now();
     publisher
-        .publish(&stage_event(
+        .publish_text(&stage_event(
             "stall",
             Stage::Radar,
             Status::Processing,
@@ -439,13 +440,14 @@ async fn a_snapshot_larger_than_one_fragment_arrives_whole() {
     let redis = RedisServer::start();
     let gateway = Gateway::start(&["serve", "--redis", &redis.url()]);
     gateway.wait_bus_up(Duration::from_secs(10)).await;
-    let mut publisher = tactical_link::bus::Publisher::connect_redis(&redis.url(), "system_events")
-        .await
-        .unwrap();
+    let publisher =
+        tactical_link::bus::redis::RedisPublisher::connect(&redis.url(), "system_events")
+            .await
+            .unwrap();
     let detail = |i: usize| format!("{i:03} {}", "é".repeat(150));
     for i in 0..150 {
         publisher
-            .publish(&stage_event(
+            .publish_text(&stage_event(
                 "big",
                 Stage::ALL[i % 6],
                 Status::Processing,

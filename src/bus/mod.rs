@@ -1,24 +1,49 @@
-//! The event bus behind the gateway: Redis pub/sub in production, an
-//! in-process bus for a first look and for tests.
+//! The event bus behind the gateway, behind one interface: Redis in
+//! production ([`redis`]), the in-process bus for a first look and for tests
+//! ([`memory`]).
 //!
-//! Both feed the same [`Hub`](crate::hub::Hub). The in-process bus is the hub
-//! itself: publishing calls [`Hub::ingest`](crate::hub::Hub::ingest)
-//! directly. The Redis link ([`redis`]) is a task that keeps a subscription
-//! alive and feeds the hub. [`Publisher`] is how the simulator, the CLI and
-//! the demo send events, whichever bus is in use. On Redis it records the
-//! event in the gateways' stream as well as publishing it, so the event is
-//! kept even while no gateway is running.
+//! A bus does two things, and the rest of the gateway sees only these:
+//!
+//! - it **feeds the hub** ([`Bus::run`]): every event published on it reaches
+//!   the [`Hub`](crate::hub::Hub) once, in one order, under its id, and the
+//!   state of the link is reported to the hub (and so to every client);
+//! - it **publishes** ([`Publish::publish`]): the CLI, the simulator and the
+//!   HTTP API hand it an event they have validated, and get its id back once
+//!   it is recorded wherever the bus keeps its record.
+//!
+//! The hub knows nothing of which bus feeds it; a bus knows the hub only
+//! through the hub's public relay methods.
 
+pub mod memory;
 pub mod redis;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use ::redis::AsyncCommands;
+use futures_util::future::BoxFuture;
+use tokio_util::sync::CancellationToken;
 
-use crate::event::Rejection;
-use crate::history::DEFAULT_HISTORY_SIZE;
+use crate::event::{EventId, Rejection, ValidEvent};
+use crate::frames::BusKind;
 use crate::hub::Hub;
+
+/// Which bus a gateway reads.
+#[derive(Debug, Clone)]
+pub enum BusConfig {
+    /// The in-process bus: events come from publishers in this process.
+    Memory,
+    /// A Redis pub/sub channel, recorded in a Redis stream.
+    Redis(redis::LinkConfig),
+}
+
+impl BusConfig {
+    pub fn kind(&self) -> BusKind {
+        match self {
+            BusConfig::Memory => BusKind::Memory,
+            BusConfig::Redis(_) => BusKind::Redis,
+        }
+    }
+}
 
 /// Why publishing failed.
 #[derive(Debug, thiserror::Error)]
@@ -29,63 +54,34 @@ pub enum PublishError {
     Redis(#[from] ::redis::RedisError),
     #[error("redis did not answer within {0:?}")]
     Timeout(Duration),
+    #[error("redis answered with an unexpected reply: {0}")]
+    BadReply(String),
 }
 
-/// Sends events to the bus the gateway reads.
-#[derive(Clone)]
-pub enum Publisher {
-    /// Straight into a hub in this process.
-    Memory(Arc<Hub>),
-    /// Recorded in the stream and published on the channel of a Redis server.
-    Redis {
-        connection: ::redis::aio::MultiplexedConnection,
-        channel: String,
-        keys: redis::Keys,
-        maxlen: usize,
-    },
+/// Sends validated events to a bus.
+pub trait Publish: Send + Sync {
+    /// Publishes `event` and returns the id it was recorded under.
+    fn publish<'a>(&'a self, event: &'a ValidEvent)
+    -> BoxFuture<'a, Result<EventId, PublishError>>;
 }
 
-impl Publisher {
-    /// Connects to Redis at `url` for publishing on `channel`.
-    pub async fn connect_redis(url: &str, channel: &str) -> Result<Publisher, PublishError> {
-        let client = ::redis::Client::open(url)?;
-        let config = redis::command_connection_config();
-        let connect = client.get_multiplexed_async_connection_with_config(&config);
-        let mut connection = tokio::time::timeout(redis::CONNECT_TIMEOUT, connect)
-            .await
-            .map_err(|_| PublishError::Timeout(redis::CONNECT_TIMEOUT))??;
-        let keys = redis::Keys::for_channel(channel);
-        // The gateways say how long the stream is kept; before any has run,
-        // the default.
-        let maxlen: Option<usize> = connection.hget(&keys.settings, "maxlen").await?;
-        Ok(Publisher::Redis {
-            connection,
-            channel: channel.to_owned(),
-            keys,
-            maxlen: maxlen.unwrap_or(DEFAULT_HISTORY_SIZE),
-        })
-    }
+/// A bus a gateway reads: it publishes, and it feeds the hub it was opened
+/// with.
+pub trait Bus: Publish {
+    /// Feeds the hub until `shutdown`: connects, reconnects with back-off,
+    /// reloads history, and reports the link's state to the hub. Never
+    /// fails: a broken link is a bus reported down.
+    fn run(self: Arc<Self>, shutdown: CancellationToken) -> BoxFuture<'static, ()>;
 
-    /// Publishes one event (JSON text). On Redis, returns the id under
-    /// which the event was recorded.
-    pub async fn publish(&mut self, event: &str) -> Result<Option<String>, PublishError> {
-        match self {
-            Publisher::Memory(hub) => {
-                hub.ingest(event.as_bytes())?;
-                Ok(None)
-            }
-            Publisher::Redis {
-                connection,
-                channel,
-                keys,
-                maxlen,
-            } => {
-                let send = redis::publish_recorded(connection, keys, channel, *maxlen, event);
-                let id = tokio::time::timeout(redis::COMMAND_TIMEOUT, send)
-                    .await
-                    .map_err(|_| PublishError::Timeout(redis::COMMAND_TIMEOUT))??;
-                Ok(Some(id))
-            }
-        }
-    }
+    /// The same bus, as a publisher to hand out.
+    fn publisher(self: Arc<Self>) -> Arc<dyn Publish>;
+}
+
+/// Opens the bus `config` names, feeding `hub`. Nothing connects until
+/// [`Bus::run`]; only a malformed Redis URL fails here.
+pub fn open(config: &BusConfig, hub: Arc<Hub>) -> Result<Arc<dyn Bus>, PublishError> {
+    Ok(match config {
+        BusConfig::Memory => Arc::new(memory::MemoryBus::new(hub)),
+        BusConfig::Redis(link) => Arc::new(redis::RedisBus::new(link.clone(), hub)?),
+    })
 }

@@ -217,25 +217,35 @@ pub struct ValidEvent {
     pub scope: Scope,
 }
 
-/// The fields validation looks at; everything else is skipped unread.
+/// The fields validation looks at; everything else is skipped unread. A
+/// field that is present is `Some` whatever its value, `null` included:
+/// `"tenant": null` is a tenant that is not a string, not a missing one.
 #[derive(Deserialize)]
 struct Head<'a> {
-    #[serde(rename = "type", borrow, default)]
+    #[serde(rename = "type", borrow, default, deserialize_with = "present")]
     kind: Option<Field<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     run_id: Option<Field<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     stage: Option<Field<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     status: Option<Field<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     detail: Option<Field<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     ts: Option<Field<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     tenant: Option<Field<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     user_id: Option<Field<'a>>,
+}
+
+/// Deserialises a present field, `null` included, as `Some`.
+fn present<'de: 'a, 'a, D>(deserializer: D) -> Result<Option<Field<'a>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Field::deserialize(deserializer).map(Some)
 }
 
 /// A field value, kept loose so that a wrong type is reported by name
@@ -562,16 +572,15 @@ mod tests {
         assert_eq!(event.scope.tenant.as_deref(), Some("acme"));
         assert_eq!(event.scope.user_id.as_deref(), Some("alice"));
         assert!(parse(r#"{"type":"x"}"#).unwrap().scope.is_public());
-        assert!(
-            parse(r#"{"type":"x","tenant":null}"#)
-                .unwrap()
-                .scope
-                .is_public(),
-            "null is absent"
-        );
+        // A present scope that is not a non-empty string is refused, `null`
+        // included: taking it for "absent" would make the event public.
         for bad in [
             r#"{"type":"x","tenant":7}"#,
             r#"{"type":"x","tenant":""}"#,
+            r#"{"type":"x","tenant":null}"#,
+            r#"{"type":"x","user_id":null}"#,
+            r#"{"type":"x","tenant":"acme","user_id":null}"#,
+            r#"{"type":"pipeline.stage","run_id":"r","stage":"radar","status":"idle","tenant":null}"#,
             r#"{"type":"x","user_id":["alice"]}"#,
         ] {
             assert_eq!(parse(bad).unwrap_err().reason(), "invalid_scope", "{bad}");
@@ -606,6 +615,38 @@ mod tests {
             "{".repeat(100)
         );
         assert!(parse(&brackets_in_strings).is_ok());
+    }
+
+    #[test]
+    fn null_is_a_value_of_the_wrong_type_not_an_absent_field() {
+        let cases = [
+            (r#"{"type":null}"#, "missing_type"),
+            (
+                r#"{"type":"pipeline.stage","run_id":null,"stage":"radar","status":"idle"}"#,
+                "invalid_pipeline",
+            ),
+            (
+                r#"{"type":"pipeline.stage","run_id":"r","stage":null,"status":"idle"}"#,
+                "invalid_pipeline",
+            ),
+            (
+                r#"{"type":"pipeline.stage","run_id":"r","stage":"radar","status":null}"#,
+                "invalid_pipeline",
+            ),
+            (
+                r#"{"type":"pipeline.stage","run_id":"r","stage":"radar","status":"idle","detail":null}"#,
+                "invalid_pipeline",
+            ),
+            (
+                r#"{"type":"pipeline.stage","run_id":"r","stage":"radar","status":"idle","ts":null}"#,
+                "invalid_pipeline",
+            ),
+        ];
+        for (text, reason) in cases {
+            assert_eq!(parse(text).unwrap_err().reason(), reason, "{text}");
+        }
+        let message = parse(cases[1].0).unwrap_err().to_string();
+        assert!(message.contains("`run_id` must be a string"), "{message}");
     }
 
     #[test]

@@ -128,7 +128,7 @@ async fn bind(
             None => None,
         },
     );
-    Ok((Server::new(config), listener, metrics_listener, addresses))
+    Ok((Server::new(config)?, listener, metrics_listener, addresses))
 }
 
 /// Sends the gateways' logs to the output of the test that started them

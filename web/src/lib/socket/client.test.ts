@@ -235,7 +235,7 @@ describe('SocketClient', () => {
     expect(client.getStatus().retryAt! - Date.now()).toBe(999);
   });
 
-  it.each([4500, 4999, 1003, 1008, 1009])('stays offline after terminal close %i', (code) => {
+  it.each([4500, 4999, 1002, 1003, 1007, 1008, 1009])('stays offline after terminal close %i', (code) => {
     const client = makeClient();
     client.connect({ url: URL });
     last().open();

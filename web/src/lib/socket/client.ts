@@ -1,33 +1,39 @@
 // The Tactical Link socket client: plain TypeScript, no framework.
 //
-// Owns one WebSocket to the gateway at a time: opens it, validates every
-// frame, hands frames to subscribers, keeps the link alive (application
-// pings), and reconnects with capped full-jitter back-off when it drops.
-// The rules of the link live in ./machine.ts; this file only carries out
-// its commands against real sockets, timers and browser events, all of
-// which can be injected (tests use a fake WebSocket and fake timers).
+// Owns one WebSocket to the gateway at a time and carries out what the
+// client's state machine (./authMachine.ts, around the link machine in
+// ./machine.ts) decides: it opens and closes sockets, arms the retry and
+// stable timers, sends `auth` frames, asks the page for tokens and hands
+// frames to subscribers. Every rule of the link and of authentication lives
+// in those pure modules; this file only turns sockets, timers, promises and
+// browser events into their inputs, all of which can be injected (tests use
+// a fake WebSocket and fake timers).
 //
-// Resume (docs/protocol.md, "Resume"): once it has seen an event, the client
-// reconnects to `…/dashboard/ws?last_id=<last event id>`. The gateway then
-// answers with a `resumed` frame and replays exactly the events missed; the
-// client marks those event frames `replayed` for its subscribers. When the id
-// is no longer retained, a snapshot with `resume_failed` comes instead.
-//
-// Authentication (docs/protocol.md, "Authentication"): the welcome says
-// whether the gateway wants a token. When it does, the client sends
-// `{"type":"auth","token":…}` at once as its first frame and reports
-// `authenticated` frames in `getStatus().auth`; when it does not, no token
-// leaves the page (the gateway would ignore one anyway). Without a token, with
-// a refused one (4501) or an expired one (4401), the link goes offline and
-// waits for a new token: from `onTokenNeeded`, or from `setToken`. A token
-// given while the link is authenticated is sent as a renewal on the same
-// socket. After a 4401 the new socket resumes from the last event seen.
+// Kept here, because they are about sockets and frames rather than rules:
+// frame validation (./frames.ts), the application pings that detect a dead
+// link, the connect timeout, and the resume bookkeeping of docs/protocol.md,
+// "Resume": once it has seen an event, the client reconnects to
+// `…/dashboard/ws?last_id=<last event id>`; the gateway answers with a
+// `resumed` frame and replays exactly the events missed, which the client
+// marks `replayed` for its subscribers (or, when the id is no longer
+// retained, sends a snapshot with `resume_failed`).
 
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
-import { AUTH_FAILED, TOKEN_EXPIRED } from './closeCodes';
-import { parseServerFrame, type AuthenticatedFrame, type FrameError, type ServerFrame } from './frames';
-import { INITIAL_LINK_STATE, step, type Command, type LinkInput, type LinkState, type LinkStatus } from './machine';
+import { BROWSER_CLOSE_CODES, NORMAL } from './closeCodes';
+import {
+  INITIAL_CLIENT_STATE,
+  stepClient,
+  type AuthInfo,
+  type ClientCommand,
+  type ClientInput,
+  type ClientState,
+  type TokenNeed,
+} from './authMachine';
+import { parseServerFrame, type FrameError, type ServerFrame } from './frames';
+import type { LinkStatus } from './machine';
 
+export type { AuthInfo, Identity, TokenNeed } from './authMachine';
+export { TOKEN_NEEDED_REASON } from './authMachine';
 export type { LinkStatus } from './machine';
 
 /** What the client shows of its link. */
@@ -44,23 +50,6 @@ export interface LinkInfo {
   /** Where authentication stands on this link. */
   auth: AuthInfo;
 }
-
-/** Who the gateway took the client for, from its latest `authenticated` frame. */
-export type Identity = Omit<AuthenticatedFrame, 'type'>;
-
-/** Why the client needs a (new) token. */
-export type TokenNeed = 'missing' | 'refused' | 'expired';
-
-export type AuthInfo =
-  /** No welcome yet: the client does not know whether the gateway wants a token. */
-  | { phase: 'unknown' }
-  /** The gateway does not authenticate (`welcome.auth` is `none`). */
-  | { phase: 'none' }
-  /** A token was sent (or given, and a socket is on its way); no answer yet. */
-  | { phase: 'pending' }
-  | { phase: 'authenticated'; identity: Identity }
-  /** The link is offline until a token comes (`setToken`, or `onTokenNeeded`). */
-  | { phase: 'needed'; need: TokenNeed };
 
 /** Asks the page for a token; resolves to undefined when it has none (the page may still call `setToken` later). */
 export type TokenProvider = (request: { need: TokenNeed }) => Promise<string | undefined> | string | undefined;
@@ -125,19 +114,8 @@ export type FrameListener = (frame: ServerFrame, meta: FrameMeta) => void;
 export type StatusListener = (info: LinkInfo) => void;
 export type ErrorListener = (error: FrameError) => void;
 
-/** Code used for links the client gives up on itself (timeouts). */
-const LOST = 1006;
-/** The gateway dropped a client that fell behind: it comes back with a fresh snapshot, not a long replay. */
-const SLOW_CONSUMER = 4001;
 /** The query parameter that names the event to resume after. */
 export const RESUME_PARAM = 'last_id';
-
-/** Why the link waits, for people. */
-export const TOKEN_NEEDED_REASON = 'token needed: the gateway requires one';
-
-const AUTH_UNKNOWN: AuthInfo = Object.freeze({ phase: 'unknown' });
-const AUTH_NONE: AuthInfo = Object.freeze({ phase: 'none' });
-const AUTH_PENDING: AuthInfo = Object.freeze({ phase: 'pending' });
 
 const LIVE: FrameMeta = Object.freeze({ replayed: false });
 const REPLAYED: FrameMeta = Object.freeze({ replayed: true });
@@ -177,28 +155,13 @@ export const defaultEnvironment: Environment = {
 };
 
 export class SocketClient {
-  private state: LinkState = INITIAL_LINK_STATE;
-  private auth: AuthInfo = AUTH_UNKNOWN;
-  private info: LinkInfo = toInfo(INITIAL_LINK_STATE, AUTH_UNKNOWN);
+  private state: ClientState = INITIAL_CLIENT_STATE;
+  private info: LinkInfo = toInfo(INITIAL_CLIENT_STATE);
   private options: ConnectOptions | null = null;
   private socket: SocketLike | null = null;
   private lastId: string | null = null;
-  /** The token for the next `auth` frame. */
-  private token: string | null = null;
-  /** Tokens sent on the current socket that no `authenticated` frame has answered yet, oldest first. */
-  private unanswered: string[] = [];
-  /** The token of the latest `authenticated` frame on the current socket. */
-  private acceptedToken: string | null = null;
-  /** The token last refused or expired: a provider handing it back again is not listened to. */
-  private spentToken: string | null = null;
-  /** Counts token requests, so that a late answer to an old one is dropped. */
-  private tokenRequest = 0;
-  /** The user (sub, tenant) whose view `lastId` belongs to, once known. */
-  private viewOwner: string | null = null;
-  /** The current socket asked to resume. */
+  /** The current socket asked to resume (its URL carries `last_id`). */
   private resuming = false;
-  /** disconnect() was called and no connect() since: a token alone does not reopen the link. */
-  private closedByOwner = false;
   /** Event frames still to come as the replay announced by `resumed` on the current socket. */
   private replayLeft = 0;
 
@@ -239,23 +202,13 @@ export class SocketClient {
 
   /** Opens the link (or retries at once if it is waiting to reconnect). */
   connect(options: ConnectOptions): void {
-    if (this.options && this.options.url !== options.url) {
-      // A new address: drop the old link entirely, and start from a snapshot there.
-      this.disconnect();
-      this.lastId = null;
-      this.viewOwner = null;
-    }
-    if (options.token !== undefined && options.token !== this.options?.token) this.token = options.token || null;
     this.options = options;
-    this.closedByOwner = false;
     this.stopWatching ??= this.env.watch({
       online: () => this.input({ type: 'wake' }),
       visible: () => this.input({ type: 'wake' }),
       offline: () => this.input({ type: 'network-offline' }),
     });
-    this.input({ type: 'connect' });
-    // No network at all: wait for the browser's `online` event instead.
-    if (!this.env.isOnline()) this.input({ type: 'network-offline' });
+    this.input({ type: 'connect', url: options.url, token: options.token, online: this.env.isOnline() });
   }
 
   /** Skips the back-off wait, or reopens a link that went offline: reconnects now. */
@@ -265,7 +218,6 @@ export class SocketClient {
 
   /** Closes the link for good; no reconnect until `connect` is called again. */
   disconnect(): void {
-    this.closedByOwner = true;
     this.input({ type: 'disconnect' });
     this.stopWatching?.();
     this.stopWatching = null;
@@ -278,18 +230,7 @@ export class SocketClient {
    * other state it is kept for the next `auth` frame.
    */
   setToken(token: string): void {
-    const fresh = token.trim();
-    if (!fresh) return;
-    this.token = fresh;
-    this.tokenRequest += 1;
-    if (this.auth.phase === 'authenticated' && this.socket && this.state.status === 'live') {
-      if (fresh !== (this.unanswered.at(-1) ?? this.acceptedToken)) this.sendAuth(fresh);
-      return;
-    }
-    if (this.auth.phase === 'needed' && this.options && !this.closedByOwner) {
-      this.auth = AUTH_PENDING;
-      this.connect(this.options);
-    }
+    this.input({ type: 'set-token', token, online: this.env.isOnline() });
   }
 
   /** Every validated server frame. Returns the unsubscribe function. */
@@ -322,7 +263,7 @@ export class SocketClient {
 
   /** Sends a client frame if the link is open. Returns whether it was sent. */
   send(frame: { type: string } & Record<string, unknown>): boolean {
-    if (!this.socket || this.state.status !== 'live') return false;
+    if (!this.socket || this.state.link.status !== 'live') return false;
     try {
       this.socket.send(JSON.stringify(frame));
       return true;
@@ -334,38 +275,67 @@ export class SocketClient {
 
   // --- machinery -----------------------------------------------------------
 
-  private input(input: LinkInput): void {
-    const { state, commands } = step(this.state, input, this.backoff);
+  private input(input: ClientInput): void {
+    const { state, commands } = stepClient(this.state, input, this.backoff);
     this.state = state;
     for (const command of commands) this.run(command);
-    // A command may have fed another input (a socket that cannot be created).
+    // A command may have fed another input (a socket that cannot be created, an `auth` frame sent).
     this.publish();
   }
 
   /** Tells the status listeners when the link or its authentication changed. */
   private publish(): void {
-    const info = toInfo(this.state, this.auth);
+    const info = toInfo(this.state);
     if (!sameInfo(info, this.info)) {
       this.info = info;
       for (const listener of [...this.statusListeners]) this.call(listener, info);
     }
   }
 
-  private sendAuth(token: string): void {
-    if (this.send({ type: 'auth', token })) this.unanswered.push(token);
+  private run(command: ClientCommand): void {
+    switch (command.type) {
+      case 'open':
+        return this.open();
+      case 'close':
+        return this.dropSocket();
+      case 'arm-retry':
+        this.clearRetry();
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          this.input({ type: 'retry' });
+        }, command.delayMs);
+        return;
+      case 'cancel-retry':
+        return this.clearRetry();
+      case 'arm-stable':
+        this.clearStable();
+        this.stableTimer = setTimeout(() => {
+          this.stableTimer = null;
+          this.input({ type: 'stable' });
+        }, this.stableAfterMs);
+        return;
+      case 'cancel-stable':
+        return this.clearStable();
+      case 'send-auth':
+        if (this.send({ type: 'auth', token: command.token })) this.input({ type: 'auth-sent', token: command.token });
+        return;
+      case 'request-token':
+        return this.requestToken(command.need, command.request);
+      case 'forget-resume-point':
+        this.lastId = null;
+        return;
+      case 'deliver':
+        // Status listeners hear of what the frame changed before subscribers get it.
+        this.publish();
+        return this.deliver(command.frame, LIVE);
+    }
   }
 
-  /** The link cannot go on without a new token: it goes offline and asks the page for one. */
-  private needToken(need: TokenNeed, input: LinkInput): void {
-    this.auth = Object.freeze({ phase: 'needed', need });
-    this.input(input);
-    this.requestToken(need);
-  }
-
-  private requestToken(need: TokenNeed): void {
+  /** Asks the page for a token (once it has heard that one is needed) and feeds the answer back. */
+  private requestToken(need: TokenNeed, request: number): void {
+    this.publish();
     const provider = this.options?.onTokenNeeded;
     if (!provider) return;
-    const request = ++this.tokenRequest;
     let answer: Promise<string | undefined>;
     try {
       answer = Promise.resolve(provider({ need }));
@@ -373,45 +343,9 @@ export class SocketClient {
       answer = Promise.reject(err);
     }
     answer.then(
-      (token) => {
-        // Answered too late: a token came another way, or the need changed since.
-        if (request !== this.tokenRequest || this.auth.phase !== 'needed') return;
-        if (typeof token !== 'string' || token.trim() === '' || token.trim() === this.spentToken) return;
-        this.setToken(token);
-      },
+      (token) => this.input({ type: 'token-answer', request, token, online: this.env.isOnline() }),
       (err: unknown) => this.logger.warn('[tactical-link] token provider failed', err),
     );
-  }
-
-  private run(command: Command): void {
-    switch (command.type) {
-      case 'open':
-        this.open();
-        break;
-      case 'close':
-        this.dropSocket();
-        break;
-      case 'arm-retry':
-        this.clearRetry();
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = null;
-          this.input({ type: 'retry' });
-        }, command.delayMs);
-        break;
-      case 'cancel-retry':
-        this.clearRetry();
-        break;
-      case 'arm-stable':
-        this.clearStable();
-        this.stableTimer = setTimeout(() => {
-          this.stableTimer = null;
-          this.input({ type: 'stable' });
-        }, this.stableAfterMs);
-        break;
-      case 'cancel-stable':
-        this.clearStable();
-        break;
-    }
   }
 
   private open(): void {
@@ -420,8 +354,6 @@ export class SocketClient {
     if (!options) return;
     const resumeFrom = options.resume !== false ? this.lastId : null;
     this.resuming = resumeFrom !== null;
-    this.unanswered = [];
-    this.acceptedToken = null;
     const url = resumeFrom === null ? options.url : resumeUrl(options.url, resumeFrom);
     let socket: SocketLike;
     try {
@@ -436,7 +368,10 @@ export class SocketClient {
       this.connectTimer = null;
       this.lose(`no answer from the gateway within ${Math.round(this.connectTimeoutMs / 1000)} s`);
     }, this.connectTimeoutMs);
+    this.attach(socket);
+  }
 
+  private attach(socket: SocketLike): void {
     socket.onopen = () => {
       if (this.socket !== socket) return;
       this.clearConnectTimer();
@@ -453,33 +388,12 @@ export class SocketClient {
     socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.detach();
-      if (ev.code === SLOW_CONSUMER) this.lastId = null;
-      const closed: LinkInput = {
-        type: 'closed',
-        code: ev.code,
-        reason: ev.reason,
-        now: this.now(),
-        random: this.random(),
-        online: this.env.isOnline(),
-      };
-      if (ev.code !== TOKEN_EXPIRED && ev.code !== AUTH_FAILED) {
-        this.input(closed);
-        return;
-      }
-      // Expired: the token in force. Refused: the first one not yet accepted.
-      const used =
-        (ev.code === TOKEN_EXPIRED ? this.acceptedToken : null) ?? this.unanswered[0] ?? this.acceptedToken ?? this.token;
-      if (this.token !== null && this.token !== used) {
-        // Another token came meanwhile: straight back with it, resuming.
-        this.input(closed);
-        this.auth = AUTH_PENDING;
-        this.input({ type: 'connect' });
-        return;
-      }
-      this.spentToken = used;
-      this.token = null;
-      this.needToken(ev.code === TOKEN_EXPIRED ? 'expired' : 'refused', closed);
+      this.closed(ev.code, ev.reason);
     };
+  }
+
+  private closed(code: number, reason: string): void {
+    this.input({ type: 'closed', code, reason, now: this.now(), random: this.random(), online: this.env.isOnline() });
   }
 
   private receive(data: unknown): void {
@@ -494,67 +408,40 @@ export class SocketClient {
       return;
     }
     const frame = result.frame;
-    let meta = LIVE;
     switch (frame.type) {
-      case 'event':
-        this.lastId = frame.id;
-        if (this.replayLeft > 0) {
-          this.replayLeft -= 1;
-          meta = REPLAYED;
-        }
-        break;
-      case 'snapshot':
-        this.lastId = frame.last_id;
-        this.replayLeft = 0;
-        break;
-      case 'resumed':
-        this.replayLeft = frame.replayed;
-        break;
       case 'welcome':
         this.startHeartbeat(frame.heartbeat_ms);
-        if (frame.auth === 'none') {
-          this.auth = AUTH_NONE;
-          this.publish();
-        } else if (this.token !== null) {
-          this.auth = AUTH_PENDING;
-          this.publish();
-          this.sendAuth(this.token);
-        }
-        break;
+        return this.input({ type: 'welcome', frame });
       case 'authenticated':
-        if (this.authenticated(frame)) return;
-        break;
+        // The machine hands it on (or not: a resumed view of another user).
+        return this.input({ type: 'authenticated', frame, resumed: this.resuming });
       default:
-        break;
-    }
-    for (const listener of [...this.frameListeners]) this.call(listener, frame, meta);
-    // After the listeners have the welcome: the link waits for a token, if it has none.
-    if (frame.type === 'welcome' && frame.auth === 'required' && this.token === null) {
-      this.needToken('missing', { type: 'token-needed', reason: TOKEN_NEEDED_REASON });
+        return this.deliver(frame, this.track(frame));
     }
   }
 
-  /**
-   * Takes an `authenticated` frame. Returns true when the socket was given up
-   * because it resumed the view of another user: the view on screen is not
-   * this user's, so it starts again from a snapshot.
-   */
-  private authenticated(frame: AuthenticatedFrame): boolean {
-    const owner = JSON.stringify([frame.sub, frame.tenant]);
-    if (this.resuming && this.viewOwner !== null && this.viewOwner !== owner) {
-      this.lastId = null;
-      this.viewOwner = null;
-      this.input({ type: 'reopen' });
-      return true;
+  /** Keeps the resume point and the replay count; says whether an event frame is replayed. */
+  private track(frame: ServerFrame): FrameMeta {
+    switch (frame.type) {
+      case 'event':
+        this.lastId = frame.id;
+        if (this.replayLeft === 0) return LIVE;
+        this.replayLeft -= 1;
+        return REPLAYED;
+      case 'snapshot':
+        this.lastId = frame.last_id;
+        this.replayLeft = 0;
+        return LIVE;
+      case 'resumed':
+        this.replayLeft = frame.replayed;
+        return LIVE;
+      default:
+        return LIVE;
     }
-    this.viewOwner = owner;
-    this.acceptedToken = this.unanswered.shift() ?? this.acceptedToken;
-    const { type: _type, ...identity } = frame;
-    this.auth = Object.freeze({ phase: 'authenticated', identity });
-    this.publish();
-    // A token given while the first one was on its way: renew with it now.
-    if (this.token !== null && this.token !== this.acceptedToken && this.unanswered.length === 0) this.sendAuth(this.token);
-    return false;
+  }
+
+  private deliver(frame: ServerFrame, meta: FrameMeta): void {
+    for (const listener of [...this.frameListeners]) this.call(listener, frame, meta);
   }
 
   /** Application-level keep-alive: a ping every interval; a ping unanswered for a whole interval means the link is dead. */
@@ -578,7 +465,7 @@ export class SocketClient {
     const socket = this.socket;
     if (!socket) return;
     this.dropSocket();
-    this.input({ type: 'closed', code: LOST, reason, now: this.now(), random: this.random(), online: this.env.isOnline() });
+    this.closed(BROWSER_CLOSE_CODES.LOST, reason);
   }
 
   private dropSocket(): void {
@@ -586,7 +473,7 @@ export class SocketClient {
     this.detach();
     if (socket) {
       try {
-        socket.close(1000, 'client closed');
+        socket.close(NORMAL, 'client closed');
       } catch {
         // Closing a socket that never opened can throw in some browsers.
       }
@@ -647,14 +534,14 @@ export function createSocketClient(options?: SocketClientOptions): SocketClient 
   return new SocketClient(options);
 }
 
-function toInfo(state: LinkState, auth: AuthInfo): LinkInfo {
+function toInfo({ link, auth }: ClientState): LinkInfo {
   return {
-    status: state.status,
-    retryAt: state.retryAt,
-    attempt: state.attempt,
-    reason: state.reason,
-    closeCode: state.closeCode,
-    auth,
+    status: link.status,
+    retryAt: link.retryAt,
+    attempt: link.attempt,
+    reason: link.reason,
+    closeCode: link.closeCode,
+    auth: auth.info,
   };
 }
 

@@ -91,7 +91,7 @@ describe('link state machine', () => {
     expect(state.status).toBe('reconnecting');
   });
 
-  it.each([4500, 4999, 4700, 1003, 1008, 1009])('close code %i is terminal', (code) => {
+  it.each([4500, 4999, 4700, 1002, 1003, 1007, 1008, 1009])('close code %i is terminal', (code) => {
     const live = run([{ type: 'connect' }, { type: 'opened' }]);
     const { state, commands } = step(live, closed(code, { reason: 'token refused' }));
     expect(state.status).toBe('offline');

@@ -1,8 +1,10 @@
 // The link state machine: pure transitions, no timers, no sockets.
 //
 // `step(state, input)` returns the next state and the commands the socket
-// client must carry out (open a socket, arm a timer, …). Keeping the rules
-// here, apart from the browser, lets the tests walk every transition.
+// client must carry out (open or close the socket, arm or cancel a timer).
+// The client's whole machine (./authMachine.ts) wraps this one with
+// authentication. Keeping the rules here, apart from the browser, lets the
+// tests walk every transition.
 //
 //   offline ──connect──▶ connecting ──opened──▶ live ──(10 s)──▶ live, attempt reset
 //      ▲                     │  ▲                 │
@@ -10,9 +12,12 @@
 //      │ disconnect(),       ▼     online, shown) ▼
 //      └─ network offline ─ reconnecting ◀────────┘   delay = full jitter(attempt)
 //
-// A link that needs a new token (refused 4501, expired 4401, or the gateway
-// requires one and the client has none) goes offline and is not wanted: no
-// retry with the same token. The client connects again once it has a new one.
+// A close that is terminal, or that needs a new token (expired 4401, refused
+// 4501; ./closeCodes.ts), and `token-needed` (the gateway requires a token
+// the client does not have) leave the link offline and not wanted: no retry
+// with the same token; ./authMachine.ts connects again once a new one comes.
+// `reopen` replaces the socket at once without counting a failure; `fatal`
+// (a socket that cannot even be created) goes offline for good.
 
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 import { describeClose, isTerminalClose, needsNewToken } from './closeCodes';
@@ -114,34 +119,8 @@ export function step(state: LinkState, input: LinkInput, policy: BackoffPolicy =
       if (state.status !== 'live') return same;
       return { state: { ...state, attempt: 0 }, commands: [] };
 
-    case 'closed': {
-      if (!state.wanted || (state.status !== 'connecting' && state.status !== 'live')) return same;
-      const reason = describeClose(input.code, input.reason);
-      if (isTerminalClose(input.code) || needsNewToken(input.code)) {
-        return {
-          state: { ...state, status: 'offline', wanted: false, retryAt: null, reason, closeCode: input.code },
-          commands: [{ type: 'cancel-stable' }],
-        };
-      }
-      if (!input.online) {
-        return {
-          state: { ...state, status: 'offline', retryAt: null, reason: NETWORK_OFFLINE_REASON, closeCode: input.code },
-          commands: [{ type: 'cancel-stable' }],
-        };
-      }
-      const delayMs = backoffDelay(state.attempt, input.random, policy);
-      return {
-        state: {
-          ...state,
-          status: 'reconnecting',
-          attempt: state.attempt + 1,
-          retryAt: input.now + delayMs,
-          reason,
-          closeCode: input.code,
-        },
-        commands: [{ type: 'cancel-stable' }, { type: 'arm-retry', delayMs }],
-      };
-    }
+    case 'closed':
+      return closed(state, input, policy);
 
     case 'fatal':
       if (!state.wanted) return same;
@@ -179,4 +158,27 @@ export function step(state: LinkState, input: LinkInput, policy: BackoffPolicy =
         commands: [{ type: 'cancel-stable' }, { type: 'open' }],
       };
   }
+}
+
+/** The current socket closed: offline when the code or the browser says so, else a retry after a full-jitter delay. */
+function closed(state: LinkState, input: Extract<LinkInput, { type: 'closed' }>, policy: BackoffPolicy): Step {
+  if (!state.wanted || (state.status !== 'connecting' && state.status !== 'live')) return { state, commands: [] };
+  const reason = describeClose(input.code, input.reason);
+  if (isTerminalClose(input.code) || needsNewToken(input.code)) {
+    return {
+      state: { ...state, status: 'offline', wanted: false, retryAt: null, reason, closeCode: input.code },
+      commands: [{ type: 'cancel-stable' }],
+    };
+  }
+  if (!input.online) {
+    return {
+      state: { ...state, status: 'offline', retryAt: null, reason: NETWORK_OFFLINE_REASON, closeCode: input.code },
+      commands: [{ type: 'cancel-stable' }],
+    };
+  }
+  const delayMs = backoffDelay(state.attempt, input.random, policy);
+  return {
+    state: { ...state, status: 'reconnecting', attempt: state.attempt + 1, retryAt: input.now + delayMs, reason, closeCode: input.code },
+    commands: [{ type: 'cancel-stable' }, { type: 'arm-retry', delayMs }],
+  };
 }

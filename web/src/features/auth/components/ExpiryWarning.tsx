@@ -87,7 +87,35 @@ export function ExpiryWarning({ auth, live, token, onRenew }: Props) {
     onRenew(check.token);
   };
 
-  const countdown = formatCountdown(view.remainingMs);
+  return (
+    <ExpiryBanner
+      id={id}
+      remainingMs={view.remainingMs}
+      pending={pending}
+      value={value}
+      error={error}
+      onChange={(next) => {
+        setValue(next);
+        if (error !== null) setError(null);
+      }}
+      onSubmit={submit}
+    />
+  );
+}
+
+interface BannerProps {
+  /** Prefix of the element ids. */
+  id: string;
+  remainingMs: number;
+  /** A renewal was sent and the expiry in force has not moved yet. */
+  pending: boolean;
+  value: string;
+  error: string | null;
+  onChange: (value: string) => void;
+  onSubmit: (e: FormEvent<HTMLFormElement>) => void;
+}
+
+function ExpiryBanner({ id, remainingMs, pending, value, error, onChange, onSubmit }: BannerProps) {
   return (
     <section
       className="expiry-warning"
@@ -97,17 +125,17 @@ export function ExpiryWarning({ auth, live, token, onRenew }: Props) {
     >
       <p className="expiry-warning__text" role="status" aria-live="polite" aria-atomic="true">
         <strong className="expiry-warning__title" id={`${id}-title`}>
-          Access token expires {view.remainingMs > 0 ? 'soon' : 'now'}
+          Access token expires {remainingMs > 0 ? 'soon' : 'now'}
         </strong>{' '}
         <span className="expiry-warning__countdown" data-testid="expiry-countdown" aria-hidden="true">
-          {countdown}
+          {formatCountdown(remainingMs)}
         </span>
-        <span className="visually-hidden">: {spokenRemaining(view.remainingMs)}.</span>{' '}
+        <span className="visually-hidden">: {spokenRemaining(remainingMs)}.</span>{' '}
         {pending
           ? 'Renewal sent; waiting for the gateway.'
           : 'Paste a fresh token to stay connected: the live link is renewed in place.'}
       </p>
-      <form className="expiry-warning__form" onSubmit={submit} noValidate>
+      <form className="expiry-warning__form" onSubmit={onSubmit} noValidate>
         <label className="field-label expiry-warning__label" htmlFor={`${id}-token`}>
           Fresh access token
         </label>
@@ -118,10 +146,7 @@ export function ExpiryWarning({ auth, live, token, onRenew }: Props) {
           value={value}
           aria-invalid={error !== null ? true : undefined}
           aria-describedby={error !== null ? `${id}-error` : undefined}
-          onChange={(e) => {
-            setValue(e.target.value);
-            if (error !== null) setError(null);
-          }}
+          onChange={(e) => onChange(e.target.value)}
         />
         <button type="submit" className="button button--small" data-testid="expiry-renew">
           Renew

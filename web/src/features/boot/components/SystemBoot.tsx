@@ -4,7 +4,7 @@
 // reduced motion, no animation. The page may put a prompt under the lines
 // (the access-token form, when the gateway wants a token).
 
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { useNow } from '../../../hooks/useNow';
 import { usePrefersReducedMotion } from '../../../hooks/usePrefersReducedMotion';
 import { bootComplete, deriveChecks, type BootCheck, type BootInputs } from '../model/checks';
@@ -57,42 +57,35 @@ function Line({ check, index, revealed }: { check: BootCheck; index: number; rev
   );
 }
 
-export function SystemBoot({ inputs, onDone, prompt }: Props) {
-  const reducedMotion = usePrefersReducedMotion();
-  const now = useNow(250);
-  const checks = deriveChecks(inputs, now);
-  const complete = bootComplete(checks);
-  const failing = checks.find((c) => c.state === 'failed');
-  const degraded = checks.some((c) => c.state === 'degraded');
-
-  // Lines appear one by one (all at once with reduced motion).
-  const [revealed, setRevealed] = useState(reducedMotion ? checks.length : 0);
+/** How many lines are on screen: one more every LINE_STAGGER_MS (all at once with reduced motion). */
+function useReveal(count: number, reducedMotion: boolean): number {
+  const [revealed, setRevealed] = useState(reducedMotion ? count : 0);
   useEffect(() => {
     if (reducedMotion) {
-      setRevealed(checks.length);
+      setRevealed(count);
       return;
     }
-    if (revealed >= checks.length) return;
+    if (revealed >= count) return;
     const id = setTimeout(() => setRevealed((n) => n + 1), revealed === 0 ? 60 : LINE_STAGGER_MS);
     return () => clearTimeout(id);
-  }, [revealed, reducedMotion, checks.length]);
-  const allShown = revealed >= checks.length;
-  // The meter counts checks that have passed and are on screen.
-  const passed = checks.filter((c, i) => i < revealed && (c.state === 'ok' || c.state === 'degraded')).length;
-  const tone = !allShown ? 'pending' : complete ? (degraded ? 'degraded' : 'ok') : failing ? 'failed' : 'pending';
+  }, [revealed, reducedMotion, count]);
+  return revealed;
+}
 
-  // Done: every blocking check ok and every line on screen, then a short hold.
+/**
+ * Calls `onDone` a short hold after `ready`, or at once on Escape / Enter /
+ * Space (checks pending or not). Returns the function the Skip button calls.
+ */
+function useDone(onDone: () => void, ready: boolean, reducedMotion: boolean): () => void {
   const doneRef = useRef(onDone);
   useEffect(() => {
     doneRef.current = onDone;
   });
   useEffect(() => {
-    if (!complete || !allShown) return;
+    if (!ready) return;
     const id = setTimeout(() => doneRef.current(), reducedMotion ? 0 : HOLD_MS);
     return () => clearTimeout(id);
-  }, [complete, allShown, reducedMotion]);
-
-  // Escape / Enter / Space skip to the timeline, checks pending or not.
+  }, [ready, reducedMotion]);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (inField(e.target)) return;
@@ -104,23 +97,76 @@ export function SystemBoot({ inputs, onDone, prompt }: Props) {
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, []);
+  return useCallback(() => doneRef.current(), []);
+}
 
+/** The last line of the console, once every check is on screen. */
+function summaryOf(checks: BootCheck[], complete: boolean): string {
+  const failing = checks.find((c) => c.state === 'failed');
+  if (complete) return checks.some((c) => c.state === 'degraded') ? 'OPERATIONAL — EVENT BUS DEGRADED' : 'ALL SYSTEMS NOMINAL';
+  if (failing?.id === 'auth') return 'HOLDING — ACCESS TOKEN NEEDED';
+  return failing ? `HOLDING — ${failing.label.toUpperCase()} FAILED, RETRYING` : 'INITIALISING';
+}
+
+function toneOf(checks: BootCheck[], complete: boolean, allShown: boolean): string {
+  if (!allShown) return 'pending';
+  if (complete) return checks.some((c) => c.state === 'degraded') ? 'degraded' : 'ok';
+  return checks.some((c) => c.state === 'failed') ? 'failed' : 'pending';
+}
+
+interface FooterProps {
+  checks: BootCheck[];
+  complete: boolean;
+  revealed: number;
+  /** The Skip button takes the focus (when no prompt does). */
+  focusSkip: boolean;
+  onSkip: () => void;
+}
+
+function BootFooter({ checks, complete, revealed, focusSkip, onSkip }: FooterProps) {
+  const allShown = revealed >= checks.length;
+  // The meter counts checks that have passed and are on screen.
+  const passed = checks.filter((c, i) => i < revealed && (c.state === 'ok' || c.state === 'degraded')).length;
   const skipRef = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (focusSkip) skipRef.current?.focus();
+  }, [focusSkip]);
+  return (
+    <div className="boot__footer">
+      <div
+        className={`boot__summary boot__summary--${toneOf(checks, complete, allShown)}`}
+        data-testid="boot-summary"
+        role="status"
+        aria-live="polite"
+      >
+        {allShown ? summaryOf(checks, complete) : 'INITIALISING'}
+        {(!complete || !allShown) && <span className="boot__cursor" aria-hidden />}
+      </div>
+      <div className="boot__meter" aria-hidden>
+        <span style={{ width: `${(passed / checks.length) * 100}%` }} />
+      </div>
+      <div className="boot__skip">
+        <span className="boot__hint">
+          Press <kbd>Enter</kbd>, <kbd>Space</kbd> or <kbd>Esc</kbd> to skip
+        </span>
+        <button ref={skipRef} type="button" className="button button--ghost button--small" data-testid="boot-skip" onClick={onSkip}>
+          Skip
+        </button>
+      </div>
+    </div>
+  );
+}
+
+export function SystemBoot({ inputs, onDone, prompt }: Props) {
+  const reducedMotion = usePrefersReducedMotion();
+  const now = useNow(250);
+  const checks = deriveChecks(inputs, now);
+  const complete = bootComplete(checks);
+  const revealed = useReveal(checks.length, reducedMotion);
+  // Done: every blocking check ok and every line on screen, then a short hold.
+  const done = useDone(onDone, complete && revealed >= checks.length, reducedMotion);
   // The prompt, when there is one, takes the focus itself.
   const hasPrompt = prompt !== undefined && prompt !== null;
-  useEffect(() => {
-    if (!hasPrompt) skipRef.current?.focus();
-  }, [hasPrompt]);
-
-  const summary = complete
-    ? degraded
-      ? 'OPERATIONAL — EVENT BUS DEGRADED'
-      : 'ALL SYSTEMS NOMINAL'
-    : failing?.id === 'auth'
-      ? 'HOLDING — ACCESS TOKEN NEEDED'
-      : failing
-        ? `HOLDING — ${failing.label.toUpperCase()} FAILED, RETRYING`
-        : 'INITIALISING';
 
   return (
     <div className={`boot ${reducedMotion ? 'boot--still' : ''}`} data-testid="system-boot" data-complete={complete}>
@@ -141,28 +187,7 @@ export function SystemBoot({ inputs, onDone, prompt }: Props) {
           ))}
         </ol>
         {prompt}
-        <div className="boot__footer">
-          <div
-            className={`boot__summary boot__summary--${tone}`}
-            data-testid="boot-summary"
-            role="status"
-            aria-live="polite"
-          >
-            {allShown ? summary : 'INITIALISING'}
-            {(!complete || !allShown) && <span className="boot__cursor" aria-hidden />}
-          </div>
-          <div className="boot__meter" aria-hidden>
-            <span style={{ width: `${(passed / checks.length) * 100}%` }} />
-          </div>
-          <div className="boot__skip">
-            <span className="boot__hint">
-              Press <kbd>Enter</kbd>, <kbd>Space</kbd> or <kbd>Esc</kbd> to skip
-            </span>
-            <button ref={skipRef} type="button" className="button button--ghost button--small" data-testid="boot-skip" onClick={() => doneRef.current()}>
-              Skip
-            </button>
-          </div>
-        </div>
+        <BootFooter checks={checks} complete={complete} revealed={revealed} focusSkip={!hasPrompt} onSkip={done} />
       </div>
     </div>
   );

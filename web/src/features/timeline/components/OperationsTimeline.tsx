@@ -5,7 +5,7 @@
 
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import type { LinkInfo } from '../../../lib/socket/client';
-import { STAGES } from '../../../lib/socket/frames';
+import { STAGES, type BusFrame } from '../../../lib/socket/frames';
 import type { GatewayStatus } from '../../../lib/gatewayStatus';
 import type { LatencyTracker } from '../model/latency';
 import { runsNewestFirst, type PipelineState } from '../model/pipeline';
@@ -36,6 +36,77 @@ interface Props {
 
 const nf = new Intl.NumberFormat('en-US');
 
+function GatewayStats({ gateway }: { gateway: GatewayStatus }) {
+  return (
+    <div className="gateway-stats" data-testid="gateway-stats" title={gateway.server}>
+      <span>
+        <span className="gateway-stats__value">{nf.format(gateway.connections)}</span>{' '}
+        {gateway.connections === 1 ? 'client' : 'clients'}
+      </span>
+      <span>
+        <span className="gateway-stats__value">{nf.format(gateway.events_relayed)}</span> relayed
+      </span>
+    </div>
+  );
+}
+
+interface HeaderProps {
+  link: LinkInfo;
+  onRetry: () => void;
+  bus: BusFrame | null;
+  latency: LatencyTracker;
+  gateway: GatewayStatus | null;
+}
+
+function OpsHeader({ link, onRetry, bus, latency, gateway }: HeaderProps) {
+  return (
+    <header className="ops__header">
+      <div className="brand">
+        <LogoMark className="brand__mark" />
+        <div>
+          <p className="brand__name">Tactical Link</p>
+          <h1 className="brand__screen">Operations Timeline</h1>
+        </div>
+      </div>
+      <div className="ops__status" aria-label="System status">
+        <LinkStatus link={link} onRetry={onRetry} />
+        <IdentityBadge auth={link.auth} />
+        <BusStatus bus={bus} stale={link.status !== 'live'} />
+        <LatencyReadout tracker={latency} />
+        {gateway && <GatewayStats gateway={gateway} />}
+      </div>
+    </header>
+  );
+}
+
+interface BannersProps {
+  link: LinkInfo;
+  state: PipelineState;
+  bus: BusFrame | null;
+  onDismissResumeNotice: () => void;
+}
+
+/** What to know about the state on screen: link down, resume failed, bus down. */
+function Banners({ link, state, bus, onDismissResumeNotice }: BannersProps) {
+  return (
+    <>
+      {link.status !== 'live' && state.snapshotReceived && (
+        <div className="stale-banner" role="note" data-testid="stale-banner">
+          Live link {link.status === 'offline' ? 'offline' : 'down'}
+          {link.reason ? ` — ${link.reason}` : ''}. Showing the last known state; it catches up on reconnect.
+        </div>
+      )}
+      {state.resumeFailed !== null && <ResumeNotice lastId={state.resumeFailed} onDismiss={onDismissResumeNotice} />}
+      {bus?.state === 'down' && (
+        <div className="stale-banner stale-banner--bus" role="note" data-testid="bus-banner">
+          The gateway has lost its event bus{bus.detail ? `: ${bus.detail}` : ''}. Stages may lag until it is back
+          {bus.lossy ? '; events published meanwhile are lost' : ''}.
+        </div>
+      )}
+    </>
+  );
+}
+
 export function OperationsTimeline({
   state,
   link,
@@ -62,47 +133,10 @@ export function OperationsTimeline({
   return (
     <>
       <div className="ops" data-testid="operations-timeline" inert={covered}>
-        <header className="ops__header">
-          <div className="brand">
-            <LogoMark className="brand__mark" />
-            <div>
-              <p className="brand__name">Tactical Link</p>
-              <h1 className="brand__screen">Operations Timeline</h1>
-            </div>
-          </div>
-          <div className="ops__status" aria-label="System status">
-            <LinkStatus link={link} onRetry={onRetry} />
-            <IdentityBadge auth={link.auth} />
-            <BusStatus bus={bus} stale={link.status !== 'live'} />
-            <LatencyReadout tracker={latency} />
-            {gateway && (
-              <div className="gateway-stats" data-testid="gateway-stats" title={gateway.server}>
-                <span>
-                  <span className="gateway-stats__value">{nf.format(gateway.connections)}</span>{' '}
-                  {gateway.connections === 1 ? 'client' : 'clients'}
-                </span>
-                <span>
-                  <span className="gateway-stats__value">{nf.format(gateway.events_relayed)}</span> relayed
-                </span>
-              </div>
-            )}
-          </div>
-        </header>
+        <OpsHeader link={link} onRetry={onRetry} bus={bus} latency={latency} gateway={gateway} />
 
         {notice}
-        {link.status !== 'live' && state.snapshotReceived && (
-          <div className="stale-banner" role="note" data-testid="stale-banner">
-            Live link {link.status === 'offline' ? 'offline' : 'down'}
-            {link.reason ? ` — ${link.reason}` : ''}. Showing the last known state; it catches up on reconnect.
-          </div>
-        )}
-        {state.resumeFailed !== null && <ResumeNotice lastId={state.resumeFailed} onDismiss={onDismissResumeNotice} />}
-        {bus?.state === 'down' && (
-          <div className="stale-banner stale-banner--bus" role="note" data-testid="bus-banner">
-            The gateway has lost its event bus{bus.detail ? `: ${bus.detail}` : ''}. Stages may lag until it is back
-            {bus.lossy ? '; events published meanwhile are lost' : ''}.
-          </div>
-        )}
+        <Banners link={link} state={state} bus={bus} onDismissResumeNotice={onDismissResumeNotice} />
 
         <main className="ops__main">
           <section className="panel pipeline" aria-labelledby="pipeline-title">

@@ -1,0 +1,127 @@
+//! Publishing on Redis the durable way: the event is recorded in the
+//! gateways' stream and published on the channel in one script
+//! ([`scripts::PUBLISH`]), so it is kept even while no gateway runs, and
+//! every gateway skips its pub/sub copy (it is counted as seen).
+//!
+//! One multiplexed connection, opened on first use and again after an
+//! error, serves every publish; concurrent publishes share it.
+
+use futures_util::future::BoxFuture;
+use redis::Script;
+use redis::aio::MultiplexedConnection;
+
+use super::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, DEFAULT_DEDUP_WINDOW_S, Keys, scripts};
+use crate::bus::{Publish, PublishError};
+use crate::event::{self, EventId, ValidEvent};
+use crate::history::{DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_SIZE};
+
+/// How much of the stream is kept, as the gateways said.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    max_len: usize,
+    max_bytes: usize,
+}
+
+/// Publishes events on one channel of one Redis.
+pub struct RedisPublisher {
+    client: redis::Client,
+    channel: String,
+    keys: Keys,
+    script: Script,
+    /// The connection and the stream bounds the gateways asked for, once
+    /// connected.
+    connected: tokio::sync::Mutex<Option<(MultiplexedConnection, Bounds)>>,
+}
+
+impl RedisPublisher {
+    /// A publisher for `channel` at `url`; nothing connects until the first
+    /// publish ([`RedisPublisher::connect`] connects at once).
+    pub fn new(url: &str, channel: &str) -> Result<RedisPublisher, PublishError> {
+        Ok(RedisPublisher {
+            client: redis::Client::open(url)?,
+            channel: channel.to_owned(),
+            keys: Keys::for_channel(channel),
+            script: Script::new(scripts::PUBLISH),
+            connected: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// A publisher already connected: a bad URL or an unreachable Redis is
+    /// reported now rather than at the first publish.
+    pub async fn connect(url: &str, channel: &str) -> Result<RedisPublisher, PublishError> {
+        let publisher = RedisPublisher::new(url, channel)?;
+        publisher.connection().await?;
+        Ok(publisher)
+    }
+
+    /// Validates `text` as an event, then publishes it.
+    pub async fn publish_text(&self, text: &str) -> Result<EventId, PublishError> {
+        let event = event::parse_event(text.as_bytes(), event::DEFAULT_MAX_EVENT_BYTES)?;
+        self.publish_event(&event).await
+    }
+
+    async fn connection(&self) -> Result<(MultiplexedConnection, Bounds), PublishError> {
+        let mut slot = self.connected.lock().await;
+        if let Some(connected) = slot.as_ref() {
+            return Ok(connected.clone());
+        }
+        let config = super::command_connection_config();
+        let connect = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config);
+        let mut connection = tokio::time::timeout(CONNECT_TIMEOUT, connect)
+            .await
+            .map_err(|_| PublishError::Timeout(CONNECT_TIMEOUT))??;
+        // The gateways say how much of the stream is kept; before any has
+        // run, the defaults.
+        let (maxlen, maxbytes): (Option<usize>, Option<usize>) = redis::cmd("HMGET")
+            .arg(&self.keys.settings)
+            .arg("maxlen")
+            .arg("maxbytes")
+            .query_async(&mut connection)
+            .await?;
+        let bounds = Bounds {
+            max_len: maxlen.unwrap_or(DEFAULT_HISTORY_SIZE),
+            max_bytes: maxbytes.unwrap_or(DEFAULT_HISTORY_BYTES),
+        };
+        let connected = (connection, bounds);
+        *slot = Some(connected.clone());
+        Ok(connected)
+    }
+
+    async fn publish_event(&self, event: &ValidEvent) -> Result<EventId, PublishError> {
+        let (mut connection, bounds) = self.connection().await?;
+        let mut invocation = self.script.key(&self.keys.stream);
+        invocation
+            .key(&self.keys.settings)
+            .arg(&self.keys.seen_prefix)
+            .arg(&event.raw)
+            .arg(bounds.max_len)
+            .arg(DEFAULT_DEDUP_WINDOW_S)
+            .arg(&self.channel)
+            .arg(bounds.max_bytes);
+        let send = invocation.invoke_async::<String>(&mut connection);
+        let reply = match tokio::time::timeout(COMMAND_TIMEOUT, send).await {
+            Ok(Ok(id)) => id,
+            Ok(Err(err)) => return Err(self.lost(err.into()).await),
+            Err(_) => return Err(self.lost(PublishError::Timeout(COMMAND_TIMEOUT)).await),
+        };
+        reply.parse().map_err(|()| PublishError::BadReply(reply))
+    }
+
+    /// Forgets the connection after a failure: the next publish connects
+    /// again.
+    async fn lost(&self, error: PublishError) -> PublishError {
+        *self.connected.lock().await = None;
+        error
+    }
+}
+
+impl Publish for RedisPublisher {
+    fn publish<'a>(
+        &'a self,
+        event: &'a ValidEvent,
+    ) -> BoxFuture<'a, Result<EventId, PublishError>> {
+        Box::pin(self.publish_event(event))
+    }
+}

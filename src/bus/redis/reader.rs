@@ -1,0 +1,262 @@
+//! The stream reader: follows the stream (`XREAD BLOCK`) from the last id
+//! the hub relayed and relays, under its stream id, each entry the hub has
+//! not relayed yet: whatever the recorder could not relay at once (entries
+//! recorded while this gateway's subscription was down, or by another
+//! gateway whose copy came first). On start it first reloads the retained
+//! window (`XREVRANGE`), so state and history survive a gateway restart.
+//! Every gateway reads the same stream, so every gateway gives an event the
+//! same id, and a client can resume on any of them.
+//!
+//! Each entry carries the id of the entry before it (field `p`): a hole
+//! between the last relayed event and the next entry means entries were
+//! trimmed before this gateway read them. A live recorder that is behind
+//! may still hold them on its subscription, so the reader first asks it for
+//! a barrier (everything Redis sent it so far, recorded and relayed); a hole
+//! still there after that was never on this gateway's subscription, and the
+//! reader counts and logs it and moves on. A starved recorder delays the
+//! reader; it never makes it skip events.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use redis::aio::MultiplexedConnection;
+use redis::streams::{StreamId, StreamRangeReply, StreamReadOptions, StreamReadReply};
+
+use super::{
+    COMMAND_TIMEOUT, CONNECT_TIMEOUT, EVENT_FIELD, Link, LinkError, PREVIOUS_FIELD, Part, within,
+};
+use crate::event::{self, EventId, ValidEvent};
+use crate::hub::Hub;
+
+/// How long the reader's `XREAD` blocks when nothing comes.
+const READ_BLOCK: Duration = Duration::from_secs(2);
+/// Entries read per `XREAD`.
+const READ_BATCH: usize = 1000;
+/// Entries read per `XREVRANGE` when reloading history.
+const RELOAD_PAGE: usize = 100;
+/// Longest the reader waits for the recorder's barrier; a recorder that
+/// cannot answer within it has lost its link (its own ping times out
+/// first) and is reported down.
+const BARRIER_WAIT: Duration = Duration::from_secs(15);
+
+impl Link {
+    /// Reloads history once, then follows the stream until the connection
+    /// fails.
+    pub(super) async fn read(&self, backoff: &mut crate::backoff::Backoff) -> LinkError {
+        // XREAD blocks for READ_BLOCK; our own timeout covers a dead link.
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(None);
+        let connect = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config);
+        let mut connection = match within(CONNECT_TIMEOUT, connect).await {
+            Ok(connection) => connection,
+            Err(err) => return err,
+        };
+        let hub = &self.health.hub;
+        if hub.last_id().is_none() {
+            match self.reload(&mut connection).await {
+                Ok(count) if count > 0 => {
+                    tracing::info!(events = count, "reloaded history from Redis")
+                }
+                Ok(_) => {}
+                Err(err) => return err,
+            }
+        }
+        hub.mark_history_loaded();
+        backoff.reset();
+        tracing::info!(stream = %self.keys.stream, "following the event stream");
+        self.health.report(Part::Reader, Ok(()));
+        loop {
+            if let Err(err) = self.follow(&mut connection).await {
+                return err;
+            }
+        }
+    }
+
+    /// Loads the newest entries of the stream into an empty hub: at most
+    /// `--history-size` of them and `--history-bytes` of payload, read
+    /// backwards a page at a time, so a stream of large events never comes
+    /// into memory whole.
+    async fn reload(&self, connection: &mut MultiplexedConnection) -> Result<usize, LinkError> {
+        let (count, max_bytes) = (self.config.history_size, self.config.history_bytes);
+        let mut newest_first: Vec<StreamId> = Vec::new();
+        let (mut bytes, mut before) = (0usize, "+".to_owned());
+        while newest_first.len() < count && bytes < max_bytes {
+            let page = RELOAD_PAGE.min(count - newest_first.len());
+            let range = connection.xrevrange_count::<_, _, _, _, StreamRangeReply>(
+                &self.keys.stream,
+                &before,
+                "-",
+                page,
+            );
+            let reply = within(COMMAND_TIMEOUT, range).await?;
+            let full = reply.ids.len() == page;
+            for entry in reply.ids {
+                bytes += payload_len(&entry);
+                before = format!("({}", entry.id);
+                newest_first.push(entry);
+                if bytes >= max_bytes {
+                    break;
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        for entry in newest_first.iter().rev() {
+            self.relay_entry(entry);
+        }
+        Ok(newest_first.len())
+    }
+
+    /// One `XREAD` after the hub's last id, and the relay of what it brings.
+    async fn follow(&self, connection: &mut MultiplexedConnection) -> Result<(), LinkError> {
+        let hub = &self.health.hub;
+        let options = StreamReadOptions::default()
+            .block(READ_BLOCK.as_millis() as usize)
+            .count(READ_BATCH);
+        let after = hub
+            .last_id()
+            .map_or_else(|| "0-0".to_owned(), |id| id.to_string());
+        let (streams, ids) = ([&self.keys.stream], [&after]);
+        let read =
+            connection.xread_options::<_, _, Option<StreamReadReply>>(&streams, &ids, &options);
+        let reply = within(READ_BLOCK + COMMAND_TIMEOUT, read).await?;
+        // Most entries were relayed already, straight from the recorder's
+        // reply: skip them without parsing or taking the hub's lock.
+        let relayed = hub.last_id();
+        for stream in reply.map(|r| r.keys).unwrap_or_default() {
+            for entry in stream.ids {
+                if is_after(&entry, relayed) && is_new(hub, &entry) {
+                    self.catch_up(&entry).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Relays one entry the hub has not relayed, after dealing with a hole
+    /// before it.
+    async fn catch_up(&self, entry: &StreamId) {
+        let hub = &self.health.hub;
+        if !follows_last_relayed(hub, entry) {
+            // The entries before this one were trimmed from the stream. A
+            // live recorder that is behind may still hold them on its
+            // subscription: have it record everything it was sent.
+            if self.health.recorder_up() {
+                self.barrier().await;
+                if !is_new(hub, entry) {
+                    return;
+                }
+            }
+            if !follows_last_relayed(hub, entry) {
+                report_trimmed_gap(hub, entry);
+            }
+        }
+        if self.relay_entry(entry) {
+            hub.metrics()
+                .events_relayed_from_stream
+                .fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Asks the recorder to record everything Redis has sent it so far, and
+    /// waits until it has (or cannot).
+    async fn barrier(&self) {
+        let (done, recorded) = tokio::sync::oneshot::channel();
+        if self.barriers.sender.send(done).is_ok() {
+            let _ = tokio::time::timeout(BARRIER_WAIT, recorded).await;
+        }
+    }
+
+    /// Relays one stream entry; true when it was new to the hub. The event
+    /// is the recorder's parse when it has one, else parsed here.
+    fn relay_entry(&self, entry: &StreamId) -> bool {
+        let hub = &self.health.hub;
+        let Ok(id) = entry.id.parse::<EventId>() else {
+            tracing::warn!(id = %entry.id, "skipping a stream entry with an unexpected id");
+            return false;
+        };
+        let Some(redis::Value::BulkString(payload)) = entry.map.get(EVENT_FIELD) else {
+            tracing::warn!(id = %entry.id, "skipping a stream entry without an `e` field");
+            return false;
+        };
+        match self
+            .parsed
+            .take(payload)
+            .map_or_else(|| parse_entry(hub, entry, payload), Some)
+        {
+            Some(event) => hub.relay_at(id, &event),
+            None => false,
+        }
+    }
+}
+
+/// Bytes of an entry's event.
+fn payload_len(entry: &StreamId) -> usize {
+    match entry.map.get(EVENT_FIELD) {
+        Some(redis::Value::BulkString(payload)) => payload.len(),
+        _ => 0,
+    }
+}
+
+/// Parses a stream entry's payload; an invalid one is counted and logged.
+fn parse_entry(hub: &Hub, entry: &StreamId, payload: &[u8]) -> Option<ValidEvent> {
+    event::parse_event(payload, usize::MAX)
+        .inspect_err(|rejection| {
+            hub.metrics().count_rejection(rejection);
+            tracing::warn!(id = %entry.id, "skipping an invalid stream entry: {rejection}");
+        })
+        .ok()
+}
+
+/// True when the hub has not relayed `entry` yet (or its id is unreadable:
+/// `relay_entry` says so).
+fn is_new(hub: &Hub, entry: &StreamId) -> bool {
+    is_after(entry, hub.last_id())
+}
+
+/// True when `entry` comes after `last` (or either is unknown).
+fn is_after(entry: &StreamId, last: Option<EventId>) -> bool {
+    match (entry.id.parse::<EventId>(), last) {
+        (Ok(id), Some(last)) => id > last,
+        _ => true,
+    }
+}
+
+/// False when `entry` does not follow the last relayed event: the entries
+/// between were trimmed from the stream before this gateway read them (it
+/// was cut off, or far behind, for longer than the stream keeps). True when
+/// it follows, and for entries written before the stream carried the
+/// previous id.
+fn follows_last_relayed(hub: &Hub, entry: &StreamId) -> bool {
+    let (Some(redis::Value::BulkString(previous)), Some(last)) =
+        (entry.map.get(PREVIOUS_FIELD), hub.last_id())
+    else {
+        return true;
+    };
+    std::str::from_utf8(previous)
+        .ok()
+        .and_then(|p| p.parse::<EventId>().ok())
+        == Some(last)
+}
+
+/// Counts and logs a hole before `entry`: its clients never get the
+/// events trimmed from the stream there.
+fn report_trimmed_gap(hub: &Hub, entry: &StreamId) {
+    let previous = match entry.map.get(PREVIOUS_FIELD) {
+        Some(redis::Value::BulkString(previous)) => String::from_utf8_lossy(previous),
+        _ => "".into(),
+    };
+    let last = hub.last_id().map(|id| id.to_string()).unwrap_or_default();
+    hub.metrics().history_gaps.fetch_add(1, Relaxed);
+    tracing::warn!(
+        last_relayed = %last,
+        next = %entry.id,
+        entry_before_next = %previous,
+        "events between these ids were trimmed from the Redis stream before this gateway read them; its clients miss them (raise --history-size)"
+    );
+}

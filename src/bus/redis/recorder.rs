@@ -1,0 +1,282 @@
+//! The recorder: one subscription to the channel, and every message on it
+//! recorded in the stream once, whichever gateway sees it first.
+//!
+//! Messages already waiting are recorded together, in one pipeline of
+//! [`scripts::RECORD`] calls: one round trip for the lot, in order. The
+//! script answers with the entry's id and the id before it, so the recorder
+//! relays each event straight from the reply when the hub has relayed
+//! everything before it ([`Hub::relay_after`]); the stream reader relays the
+//! rest, in order, using the recorder's parse ([`Parsed`]).
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use futures_util::{FutureExt, StreamExt};
+use redis::AsyncCommands;
+use redis::aio::{MultiplexedConnection, PubSubStream};
+
+use super::parsed::Parsed;
+use super::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, Link, LinkError, Part, scripts, within};
+use crate::event::{EventId, ValidEvent};
+use crate::hub::{Hub, Relay};
+
+/// Most messages recorded in one pipeline.
+const RECORD_BATCH: usize = 512;
+
+/// Messages recorded in one pipeline for a stream that keeps `history_size`
+/// entries: at most a quarter of them. The stream runs ahead of what the
+/// hub has relayed by up to one pipeline; were that more than the stream
+/// keeps, the stream reader (`XREAD` from the hub's last id) could find
+/// the entries after that id trimmed away, and skip them.
+pub fn record_batch_limit(history_size: usize) -> usize {
+    (history_size / 4).clamp(1, RECORD_BATCH)
+}
+
+/// The recorder's connections: the subscription and one for commands.
+struct Connected {
+    messages: PubSubStream,
+    sink: redis::aio::PubSubSink,
+    commands: MultiplexedConnection,
+    script_sha: String,
+}
+
+impl Link {
+    /// Subscribes and records until the connection fails.
+    pub(super) async fn record(&self, backoff: &mut crate::backoff::Backoff) -> LinkError {
+        let mut connected = match self.connect_recorder().await {
+            Ok(connected) => connected,
+            Err(err) => return err,
+        };
+        backoff.reset();
+        self.health.hub.metrics().bus_connects.fetch_add(1, Relaxed);
+        tracing::info!(channel = %self.config.channel, "recorder subscribed to Redis");
+        self.health.report(Part::Recorder, Ok(()));
+        let mut ping = tokio::time::interval(self.config.ping_interval);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ping.reset();
+        let limit = record_batch_limit(self.config.history_size);
+        let mut batch = Vec::with_capacity(limit);
+        let mut barriers = self.barriers.requests.lock().await;
+        loop {
+            tokio::select! {
+                Some(done) = barriers.recv() => {
+                    if let Err(err) = self.drain(&mut connected, &mut batch, limit).await {
+                        return err;
+                    }
+                    let _ = done.send(());
+                }
+                message = connected.messages.next() => {
+                    let Some(message) = message else { return LinkError::Closed };
+                    let closed = self.collect(message, &mut connected.messages, &mut batch, limit);
+                    if let Err(err) = self.record_batch(&mut connected, &batch).await {
+                        return err;
+                    }
+                    if closed {
+                        return LinkError::Closed;
+                    }
+                }
+                _ = ping.tick() => {
+                    if let Err(err) = within(COMMAND_TIMEOUT, connected.sink.ping::<redis::Value>()).await {
+                        return err;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A barrier for the reader: records every message Redis sent on the
+    /// subscription before now. A `PING` on the subscription is answered
+    /// after every message already sent on it, and the driver queues those
+    /// in socket order, so once the ping is answered they are all waiting.
+    async fn drain(
+        &self,
+        connected: &mut Connected,
+        batch: &mut Vec<(redis::Msg, ValidEvent)>,
+        limit: usize,
+    ) -> Result<(), LinkError> {
+        within(COMMAND_TIMEOUT, connected.sink.ping::<redis::Value>()).await?;
+        while let Some(next) = connected.messages.next().now_or_never() {
+            let Some(message) = next else {
+                return Err(LinkError::Closed);
+            };
+            let closed = self.collect(message, &mut connected.messages, batch, limit);
+            self.record_batch(connected, batch).await?;
+            if closed {
+                return Err(LinkError::Closed);
+            }
+        }
+        Ok(())
+    }
+
+    async fn connect_recorder(&self) -> Result<Connected, LinkError> {
+        let connect = async {
+            let mut pubsub = self.client.get_async_pubsub().await?;
+            pubsub.subscribe(self.config.channel.as_str()).await?;
+            let mut commands = self
+                .client
+                .get_multiplexed_async_connection_with_config(&super::command_connection_config())
+                .await?;
+            // Publishers read the stream's bounds from here.
+            let bounds = [
+                ("maxlen", self.config.history_size),
+                ("maxbytes", self.config.history_bytes),
+            ];
+            let _: () = commands.hset_multiple(&self.keys.settings, &bounds).await?;
+            Ok((pubsub, commands))
+        };
+        let (pubsub, mut commands) = within(CONNECT_TIMEOUT, connect).await?;
+        let mut load = redis::cmd("SCRIPT");
+        load.arg("LOAD").arg(scripts::RECORD);
+        let script_sha = within(COMMAND_TIMEOUT, load.query_async::<String>(&mut commands)).await?;
+        let (sink, messages) = pubsub.split();
+        Ok(Connected {
+            messages,
+            sink,
+            commands,
+            script_sha,
+        })
+    }
+
+    /// Validates `first` and every message already waiting behind it, up to
+    /// `limit`, into `batch`. Invalid messages are counted and logged by the
+    /// hub, and never recorded. True when the subscription ended.
+    fn collect(
+        &self,
+        first: redis::Msg,
+        messages: &mut PubSubStream,
+        batch: &mut Vec<(redis::Msg, ValidEvent)>,
+        limit: usize,
+    ) -> bool {
+        batch.clear();
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            if let Ok(event) = self.health.hub.validate(message.get_payload_bytes()) {
+                self.parsed.keep(message.get_payload_bytes(), &event);
+                batch.push((message, event));
+            }
+            if batch.len() < limit {
+                match messages.next().now_or_never() {
+                    Some(Some(message)) => next = Some(message),
+                    Some(None) => return true,
+                    None => {}
+                }
+            }
+        }
+        false
+    }
+
+    /// Records `batch` in order in one pipeline, then relays each event
+    /// straight from the reply when nothing is missing before it.
+    async fn record_batch(
+        &self,
+        connected: &mut Connected,
+        batch: &[(redis::Msg, ValidEvent)],
+    ) -> Result<(), LinkError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let window = self.config.dedup_window.as_secs().max(1);
+        let mut pipe = redis::pipe();
+        for (message, _) in batch {
+            pipe.cmd("EVALSHA")
+                .arg(&connected.script_sha)
+                .arg(2)
+                .arg(&self.keys.stream)
+                .arg(&self.keys.settings)
+                .arg(&self.keys.seen_prefix)
+                .arg(&self.gateway_id)
+                .arg(message.get_payload_bytes())
+                .arg(self.config.history_size)
+                .arg(window)
+                .arg(self.config.history_bytes);
+        }
+        let replies: Vec<redis::Value> =
+            within(COMMAND_TIMEOUT, pipe.query_async(&mut connected.commands)).await?;
+        for ((message, event), reply) in batch.iter().zip(replies) {
+            relay_recorded(&self.health.hub, &self.parsed, message, event, reply);
+        }
+        Ok(())
+    }
+}
+
+/// Relays one recorded event from its reply when it follows the last relayed
+/// one; otherwise leaves its parse to the stream reader.
+fn relay_recorded(
+    hub: &Hub,
+    parsed: &Parsed,
+    message: &redis::Msg,
+    event: &ValidEvent,
+    reply: redis::Value,
+) {
+    let relayed = match recorded_ids(reply) {
+        Some((id, previous)) => hub.relay_after(previous, id, event) != Relay::NotNext,
+        // A duplicate whose id is unknown: the reader brings it.
+        None => false,
+    };
+    if relayed {
+        parsed.forget(message.get_payload_bytes());
+    }
+}
+
+/// The `{id, previous}` reply of [`scripts::RECORD`], or `None` (a duplicate
+/// whose id is unknown, or a reply of another shape).
+pub fn recorded_ids(reply: redis::Value) -> Option<(EventId, Option<EventId>)> {
+    let redis::Value::Array(parts) = reply else {
+        return None;
+    };
+    let text = |value: &redis::Value| match value {
+        redis::Value::BulkString(bytes) => std::str::from_utf8(bytes).ok().map(str::to_owned),
+        redis::Value::SimpleString(text) => Some(text.clone()),
+        _ => None,
+    };
+    let [id, previous] = parts.as_slice() else {
+        return None;
+    };
+    let id = text(id)?.parse().ok()?;
+    let previous = text(previous)?;
+    let previous = if previous.is_empty() {
+        None
+    } else {
+        Some(previous.parse().ok()?)
+    };
+    Some((id, previous))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pipeline_never_outruns_the_stream_it_records_into() {
+        assert_eq!(record_batch_limit(10_000), RECORD_BATCH);
+        assert_eq!(record_batch_limit(64), 16);
+        assert_eq!(record_batch_limit(2), 1);
+        for size in [1, 3, 64, 100, 2047, 2048, 100_000] {
+            assert!(record_batch_limit(size) * 4 <= size.max(4));
+        }
+    }
+
+    #[test]
+    fn the_record_reply_gives_the_id_and_the_one_before() {
+        let bulk = |s: &str| redis::Value::BulkString(s.as_bytes().to_vec());
+        let id = |ms, seq| EventId { ms, seq };
+        assert_eq!(
+            recorded_ids(redis::Value::Array(vec![bulk("5-1"), bulk("5-0")])),
+            Some((id(5, 1), Some(id(5, 0))))
+        );
+        assert_eq!(
+            recorded_ids(redis::Value::Array(vec![bulk("5-0"), bulk("")])),
+            Some((id(5, 0), None)),
+            "the first entry of an empty stream"
+        );
+        assert_eq!(
+            recorded_ids(redis::Value::Nil),
+            None,
+            "an unknown duplicate"
+        );
+        assert_eq!(
+            recorded_ids(redis::Value::Array(vec![bulk("5-0")])),
+            None,
+            "another shape"
+        );
+    }
+}

@@ -1,0 +1,32 @@
+-- Records a message a gateway received on the channel, unless another
+-- gateway (or the publisher) already recorded that publication.
+-- KEYS[1] stream, KEYS[2] settings hash. ARGV: seen-key prefix, gateway id,
+-- payload, max length, window (s), max bytes. Returns {id, previous}: the
+-- publication's entry id and the stream's last id before it ("" when it was
+-- empty), whether this call recorded it or another did; nil for a duplicate
+-- whose id is unknown.
+-- Fields of the seen hash: a count per gateway (and "~publisher"), and
+-- "#<n>" = "id previous" of the n-th publication of the payload.
+local seen = ARGV[1] .. redis.sha1hex(ARGV[3])
+local mine = redis.call('HINCRBY', seen, ARGV[2], 1)
+local fields = redis.call('HGETALL', seen)
+local highest = 0
+for i = 1, #fields, 2 do
+  local name = fields[i]
+  if name ~= ARGV[2] and string.sub(name, 1, 1) ~= '#' then
+    local n = tonumber(fields[i + 1])
+    if n > highest then highest = n end
+  end
+end
+redis.call('EXPIRE', seen, ARGV[5])
+if mine > highest then
+  local id, previous = append(KEYS[1], KEYS[2], ARGV[3], ARGV[4], ARGV[6])
+  redis.call('HSET', seen, '#' .. mine, id .. ' ' .. previous)
+  return {id, previous}
+end
+local known = redis.call('HGET', seen, '#' .. mine)
+if known then
+  local space = string.find(known, ' ', 1, true)
+  return {string.sub(known, 1, space - 1), string.sub(known, space + 1)}
+end
+return false

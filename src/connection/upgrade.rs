@@ -1,0 +1,49 @@
+//! From an HTTP upgrade to a served connection: the socket's limits, the
+//! task that serves it, and the count of connections open and ever opened.
+//! The HTTP side of the upgrade (origin, per-IP limit, a Bearer header) is
+//! checked before, in `server`.
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+use super::{Admission, ConnectionConfig, ConnectionContext, serve};
+
+/// The socket's buffers and limits. A batch of fragments and frames fits;
+/// past the maximum, writes fail instead of growing without bound.
+pub(super) fn socket_config(config: &ConnectionConfig) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(config.read_buffer_bytes)
+        .write_buffer_size(config.write_buffer_bytes)
+        .max_write_buffer_size(config.write_buffer_bytes + 8 * 1024 * 1024)
+        .max_message_size(Some(config.max_client_frame_bytes))
+        .max_frame_size(Some(config.max_client_frame_bytes))
+}
+
+/// Starts the connection task once the HTTP upgrade completes.
+pub fn start(on_upgrade: hyper::upgrade::OnUpgrade, ctx: ConnectionContext, admission: Admission) {
+    let socket_config = socket_config(&ctx.config);
+    let tracker = ctx.tracker.clone();
+    tracker.spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(err) => {
+                tracing::debug!("WebSocket upgrade failed: {err}");
+                return;
+            }
+        };
+        let socket = WebSocketStream::from_raw_socket(
+            TokioIo::new(upgraded),
+            Role::Server,
+            Some(socket_config),
+        )
+        .await;
+        let metrics = ctx.hub.metrics().clone();
+        metrics.connections_total.fetch_add(1, Relaxed);
+        metrics.connections_open.fetch_add(1, Relaxed);
+        serve(socket, &ctx, admission).await;
+        metrics.connections_open.fetch_sub(1, Relaxed);
+    });
+}
