@@ -122,10 +122,12 @@ async fn login(url: &str, token: &str) -> (Client, Value) {
     (client, start)
 }
 
-/// POST /api/events with a token; the status and body.
+/// POST /api/events with a JSON body (the gateway refuses any other
+/// content type with 415) and a token; the status and body.
 async fn post_event(gateway: &impl Served, token: Option<&str>, body: &str) -> (u16, Value) {
     let mut request = reqwest::Client::new()
         .post(gateway.http("/api/events"))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(body.to_owned());
     if let Some(token) = token {
         request = request.bearer_auth(token);
