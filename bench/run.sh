@@ -21,9 +21,10 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 
 command -v redis-server >/dev/null || { echo "redis-server is needed (apt-get install redis-server)" >&2; exit 1; }
 
-step "building tactical-link (release)"
-cargo build --release --bin tactical-link
+step "building tactical-link and tactical-link-bench (release)"
+cargo build --release -p tactical-link -p tactical-link-bench
 BIN="$CARGO_TARGET_DIR/release/tactical-link"
+BENCH=("$CARGO_TARGET_DIR/release/tactical-link-bench" --gateway-bin "$BIN")
 
 if [ ! -x bench/.venv/bin/python ] || ! bench/.venv/bin/python -c 'import fastapi, uvicorn, redis' 2>/dev/null; then
   step "creating bench/.venv for the Python baseline"
@@ -47,7 +48,7 @@ run_case() {
     local spawn=(--spawn) extra=()
     if [ "$server" = baseline ]; then spawn=(--spawn-baseline); read -r -a extra <<<"$baseline_flags"; fi
     # shellcheck disable=SC2086
-    "$BIN" bench --spawn-redis "${spawn[@]}" --case "$case" $flags "${extra[@]}" \
+    "${BENCH[@]}" --spawn-redis "${spawn[@]}" --case "$case" $flags "${extra[@]}" \
       --json "$OUT/$case-$server-$trial.json" \
       || echo "warning: $case on $server failed in trial $trial" >&2
   done
@@ -58,7 +59,7 @@ run_ours() {
   local case=$1 flags=$2
   step "$case · tactical-link"
   # shellcheck disable=SC2086
-  "$BIN" bench --spawn-redis --spawn --case "$case" $flags --json "$OUT/$case-tactical-link-1.json" \
+  "${BENCH[@]}" --spawn-redis --spawn --case "$case" $flags --json "$OUT/$case-tactical-link-1.json" \
     || echo "warning: $case failed" >&2
 }
 
@@ -79,12 +80,12 @@ if [ "$EXTRAS" = 1 ]; then
   # Publishing over HTTP (POST /api/events) to a gateway on the in-process
   # bus: no Redis anywhere.
   step "http-1000x500 · tactical-link"
-  "$BIN" bench --spawn --publish http --case http-1000x500 --clients 1000 --rate 500 --duration 10 \
+  "${BENCH[@]}" --spawn --publish http --case http-1000x500 --clients 1000 --rate 500 --duration 10 \
     --json "$OUT/http-1000x500-tactical-link-1.json" || echo "warning: http-1000x500 failed" >&2
 fi
 
 COMMIT=${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
-DIRTY=$(git diff --quiet -- src Cargo.toml 2>/dev/null || echo " plus uncommitted changes")
+DIRTY=$(git diff --quiet -- src bench/src Cargo.toml 2>/dev/null || echo " plus uncommitted changes")
 step "summarising $OUT ($(( (SECONDS - START) / 60 )) min of runs)"
-"$BIN" bench summarize "$OUT" --markdown docs/performance.md --svg docs/img/latency.svg \
+"${BENCH[0]}" summarize "$OUT" --markdown docs/performance.md --svg docs/img/latency.svg \
   --context "Gateway built from commit \`$COMMIT\`$DIRTY (release, no dashboard); $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; results in \`$OUT\`."

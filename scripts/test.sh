@@ -44,10 +44,10 @@ step "cargo fmt --check"
 cargo fmt --check
 
 step "cargo clippy"
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "Rust tests"
-cargo test --locked
+cargo test --workspace --locked
 
 step "dashboard unit tests (Vitest)"
 (cd web && npm test)

@@ -63,8 +63,6 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Publish one event to Redis, validated first.
     Publish(PublishArgs),
-    /// Load-test a gateway (or the Python baseline) over WebSocket.
-    Bench(Box<crate::bench::BenchArgs>),
     /// Mint an HS256 token with the configured secret (for operators and tests).
     Token(TokenArgs),
 }

@@ -18,7 +18,6 @@
 //! - [`listener`]: the accept loop, TLS and the handshake deadline.
 //! - [`web`]: the embedded dashboard.
 //! - [`simulator`]: the pipeline "war room".
-//! - [`bench`]: the load benchmark (`tactical-link bench`).
 //! - [`cli`]: subcommands, flags and their validation.
 //! - [`metrics`], [`backoff`], [`clock`]: small shared pieces.
 
@@ -26,7 +25,6 @@ pub mod admission;
 pub mod api;
 pub mod auth;
 pub mod backoff;
-pub mod bench;
 pub mod bus;
 pub mod cli;
 pub mod clock;

@@ -88,7 +88,6 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Simulate(args) => simulate(args).await,
         Command::Publish(args) => publish(args).await,
-        Command::Bench(args) => tactical_link::bench::run(*args).await,
         Command::Token(args) => token(args),
     }
 }

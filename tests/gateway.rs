@@ -1,18 +1,20 @@
 //! The gateway on its in-process bus: the WebSocket protocol, client
 //! faults, heartbeats, shutdown, the demo, HTTP endpoints, configuration.
-
-mod common;
+//! The demo, SIGTERM and bad flags run the binary; the rest serve from
+//! this process.
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use common::{Client, Gateway, Next};
 use futures_util::SinkExt;
+use testkit::{Client, Gateway, GatewayProcess, Next, Served};
 use tokio_tungstenite::tungstenite::Message;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tactical-link");
 
 #[tokio::test]
 async fn the_demo_shows_simulated_runs_moving_through_the_stages() {
-    let gateway = Gateway::start(&["demo", "--speed", "20", "--seed", "3"]);
+    let gateway = GatewayProcess::start(BIN, &["demo", "--speed", "20", "--seed", "3"]);
     let (mut client, snapshot) = Client::connect_ready(&gateway.ws_url()).await;
     assert_eq!(snapshot["bus"]["kind"], "memory");
     assert_eq!(snapshot["bus"]["state"], "up");
@@ -113,7 +115,7 @@ async fn a_peer_that_answers_nothing_is_dropped_by_the_heartbeat() {
         let next = live.next(Duration::from_secs(4)).await;
         (live, next)
     });
-    common::eventually(Duration::from_secs(5), "silent peer dropped", async || {
+    testkit::eventually(Duration::from_secs(5), "silent peer dropped", async || {
         gateway
             .metric("tactical_link_heartbeat_timeouts_total")
             .await
@@ -137,7 +139,7 @@ async fn a_peer_that_answers_nothing_is_dropped_by_the_heartbeat() {
 
 #[tokio::test]
 async fn sigterm_closes_every_client_with_1001_and_exits_quickly() {
-    let mut gateway = Gateway::start(&["demo", "--speed", "5"]);
+    let mut gateway = GatewayProcess::start(BIN, &["demo", "--speed", "5"]);
     let mut clients = Vec::new();
     for _ in 0..20 {
         clients.push(Client::connect_ready(&gateway.ws_url()).await.0);
@@ -206,7 +208,7 @@ fn a_bad_flag_exits_64_before_binding_anything() {
         vec!["serve", "--jwt-secret-file", "/nonexistent/secret"],
         vec!["simulate", "--error-rate", "2"],
     ] {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_tactical-link"))
+        let output = std::process::Command::new(BIN)
             .args(&args)
             .output()
             .unwrap();

@@ -1,10 +1,8 @@
 //! What the gateway's HTTP side refuses to browsers and hostile clients
 //! (issue "security, round two"): headers on every response, methods on
-//! pages.
+//! pages. The gateway serves from the test process.
 
-mod common;
-
-use common::Gateway;
+use testkit::{Gateway, Served};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_response_carries_the_security_headers_and_pages_answer_get_and_head_only() {

@@ -1,14 +1,19 @@
 //! History and resume end to end: gateway crashes, Redis restarts, resume
-//! beyond retention, and clients moving between two gateways.
-
-mod common;
+//! beyond retention, and clients moving between two gateways. A gateway
+//! that is killed, restarted or frozen (SIGSTOP) runs as the binary; the
+//! others serve from this process.
 
 use std::time::{Duration, Instant};
 
-use common::{Client, Gateway, Next, RedisServer, eventually, stage_event};
 use serde_json::Value;
+use tactical_link::event::{Stage, Status};
+use testkit::{
+    Client, Gateway, GatewayProcess, Next, RedisServer, Served, Signal, eventually, stage_event,
+};
 
-async fn wait_ready(gateway: &Gateway) {
+const BIN: &str = env!("CARGO_BIN_EXE_tactical-link");
+
+async fn wait_ready(gateway: &impl Served) {
     gateway.wait_bus_up(Duration::from_secs(15)).await;
 }
 
@@ -101,7 +106,14 @@ async fn a_client_joining_mid_stream_gets_every_event_once_across_snapshot_and_s
         tactical_link::bus::redis::RedisPublisher::connect(&redis.url(), "system_events")
             .await
             .unwrap();
-    let event = |i: usize| stage_event("joining", "radar", "processing", &format!("seq {i}"));
+    let event = |i: usize| {
+        stage_event(
+            "joining",
+            Stage::Radar,
+            Status::Processing,
+            &format!("seq {i}"),
+        )
+    };
     for i in 0..3 {
         publisher.publish_text(&event(i)).await.unwrap();
     }
@@ -140,14 +152,14 @@ async fn a_client_joining_mid_stream_gets_every_event_once_across_snapshot_and_s
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_of_a_gateway_killed_mid_stream_end_with_every_event_once_in_order() {
     let redis = RedisServer::start();
-    let gateway = Gateway::start(&["serve", "--redis", &redis.url()]);
+    let gateway = GatewayProcess::start(BIN, &["serve", "--redis", &redis.url()]);
     wait_ready(&gateway).await;
     let addr = gateway.addr;
     let url = gateway.ws_url();
 
     // The simulator publishes 10 runs × 12 events while the gateway dies.
     const EVENTS: usize = 10 * 12;
-    let simulator = std::process::Command::new(env!("CARGO_BIN_EXE_tactical-link"))
+    let simulator = std::process::Command::new(BIN)
         .args([
             "simulate",
             "--redis",
@@ -178,7 +190,8 @@ async fn clients_of_a_gateway_killed_mid_stream_end_with_every_event_once_in_ord
     .await;
     gateway.kill();
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let _gateway = Gateway::start_at(&["serve", "--redis", &redis.url()], &addr.to_string());
+    let _gateway =
+        GatewayProcess::start_at(BIN, &["serve", "--redis", &redis.url()], &addr.to_string());
 
     let mut simulator = simulator;
     assert!(simulator.wait().unwrap().success());
@@ -188,6 +201,19 @@ async fn clients_of_a_gateway_killed_mid_stream_end_with_every_event_once_in_ord
         let (ids, reconnects) = follower.await.unwrap();
         assert!(reconnects >= 1, "the client did reconnect");
         assert_eq!(ids, published, "every event exactly once, in publish order");
+    }
+}
+
+/// Publishes "seq FROM" to "seq TO-1" (run r, radar processing) with our
+/// publisher, which records each in the stream.
+async fn publish(redis: &RedisServer, from: usize, to: usize) {
+    let publisher =
+        tactical_link::bus::redis::RedisPublisher::connect(&redis.url(), "system_events")
+            .await
+            .unwrap();
+    for i in from..to {
+        let event = stage_event("r", Stage::Radar, Status::Processing, &format!("seq {i}"));
+        publisher.publish_text(&event).await.unwrap();
     }
 }
 
@@ -202,26 +228,6 @@ async fn history_survives_a_redis_crash_with_persistence() {
         "0.5",
     ]);
     wait_ready(&gateway).await;
-    let publish = |redis: &RedisServer, from: usize, to: usize| {
-        let url = redis.url();
-        async move {
-            let publisher =
-                tactical_link::bus::redis::RedisPublisher::connect(&url, "system_events")
-                    .await
-                    .unwrap();
-            for i in from..to {
-                publisher
-                    .publish_text(&stage_event(
-                        "r",
-                        "radar",
-                        "processing",
-                        &format!("seq {i}"),
-                    ))
-                    .await
-                    .unwrap();
-            }
-        }
-    };
     publish(&redis, 0, 50).await;
     redis.kill();
     redis.restart();
@@ -231,7 +237,7 @@ async fn history_survives_a_redis_crash_with_persistence() {
     for i in 80..100 {
         redis.publish(
             "system_events",
-            stage_event("r", "radar", "processing", &format!("seq {i}")),
+            stage_event("r", Stage::Radar, Status::Processing, &format!("seq {i}")),
         );
     }
 
@@ -290,7 +296,7 @@ async fn resuming_from_beyond_retention_gets_a_flagged_snapshot() {
     for i in 0..20 {
         redis.publish(
             "system_events",
-            stage_event("r", "analyst", "processing", &format!("seq {i}")),
+            stage_event("r", Stage::Analyst, Status::Processing, &format!("seq {i}")),
         );
         ids.push(
             client.expect_type("event").await["id"]
@@ -349,7 +355,12 @@ async fn a_client_moving_between_two_gateways_resumes_without_gap_or_duplicate()
         move || {
             let mut conn = redis::Client::open(url).unwrap().get_connection().unwrap();
             for i in 0..200 {
-                let event = stage_event("moving", "advisor", "processing", &format!("seq {i}"));
+                let event = stage_event(
+                    "moving",
+                    Stage::Advisor,
+                    Status::Processing,
+                    &format!("seq {i}"),
+                );
                 let _: i64 = redis::cmd("PUBLISH")
                     .arg("system_events")
                     .arg(event)
@@ -402,12 +413,15 @@ async fn a_client_moving_between_two_gateways_resumes_without_gap_or_duplicate()
     ));
 }
 
-/// A ready gateway whose stream keeps about 8 events, and a publisher of
-/// ours on the same Redis.
+/// A ready gateway process (to freeze) whose stream keeps about 8 events,
+/// and a publisher of ours on the same Redis.
 async fn gateway_with_a_short_stream(
     redis: &RedisServer,
-) -> (Gateway, tactical_link::bus::redis::RedisPublisher) {
-    let gateway = Gateway::start(&["serve", "--redis", &redis.url(), "--history-size", "8"]);
+) -> (GatewayProcess, tactical_link::bus::redis::RedisPublisher) {
+    let gateway = GatewayProcess::start(
+        BIN,
+        &["serve", "--redis", &redis.url(), "--history-size", "8"],
+    );
     wait_ready(&gateway).await;
     let publisher =
         tactical_link::bus::redis::RedisPublisher::connect(&redis.url(), "system_events")
@@ -420,12 +434,13 @@ async fn gateway_with_a_short_stream(
 async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logged() {
     let redis = RedisServer::start();
     let (gateway, publisher) = gateway_with_a_short_stream(&redis).await;
-    let event = |i: usize| stage_event("cut", "radar", "processing", &format!("seq {i}"));
+    let event =
+        |i: usize| stage_event("cut", Stage::Radar, Status::Processing, &format!("seq {i}"));
     publisher.publish_text(&event(0)).await.unwrap();
     let (mut client, _) = Client::connect_ready(&gateway.ws_url()).await;
     // The gateway is frozen and its subscription cut, so the only way it
     // can learn of the next events is the stream, which keeps about 8.
-    gateway.signal("STOP");
+    gateway.signal(Signal::Stop);
     let killed: i64 = redis::cmd("CLIENT")
         .arg("KILL")
         .arg("TYPE")
@@ -436,7 +451,7 @@ async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logge
     for i in 1..=400 {
         publisher.publish_text(&event(i)).await.unwrap();
     }
-    gateway.signal("CONT");
+    gateway.signal(Signal::Cont);
     eventually(Duration::from_secs(10), "the gap counted", async || {
         gateway.metric("tactical_link_history_gaps_total").await >= 1.0
     })
@@ -472,16 +487,23 @@ async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logge
 async fn a_gateway_behind_by_more_than_the_stream_keeps_still_relays_what_it_was_sent() {
     let redis = RedisServer::start();
     let (gateway, publisher) = gateway_with_a_short_stream(&redis).await;
-    let event = |i: usize| stage_event("behind", "radar", "processing", &format!("seq {i}"));
+    let event = |i: usize| {
+        stage_event(
+            "behind",
+            Stage::Radar,
+            Status::Processing,
+            &format!("seq {i}"),
+        )
+    };
     let (mut client, _) = Client::connect_ready(&gateway.ws_url()).await;
     // Frozen, with its subscription up: every event waits in its socket,
     // while the stream (keeping about 8) trims most of them. On waking, its
     // stream reader finds a hole the recorder is about to fill.
-    gateway.signal("STOP");
+    gateway.signal(Signal::Stop);
     for i in 0..400 {
         publisher.publish_text(&event(i)).await.unwrap();
     }
-    gateway.signal("CONT");
+    gateway.signal(Signal::Cont);
     for i in 0..400 {
         let frame = client.expect_type("event").await;
         assert_eq!(frame["event"]["detail"], format!("seq {i}"));
@@ -496,7 +518,7 @@ async fn a_gateway_behind_by_more_than_the_stream_keeps_still_relays_what_it_was
 async fn resuming_on_a_gateway_a_moment_behind_waits_for_it() {
     let redis = RedisServer::start();
     let ahead = Gateway::start(&["serve", "--redis", &redis.url()]);
-    let behind = Gateway::start(&["serve", "--redis", &redis.url()]);
+    let behind = GatewayProcess::start(BIN, &["serve", "--redis", &redis.url()]);
     wait_ready(&ahead).await;
     wait_ready(&behind).await;
     let publisher =
@@ -505,9 +527,14 @@ async fn resuming_on_a_gateway_a_moment_behind_waits_for_it() {
             .unwrap();
     let (mut on_ahead, _) = Client::connect_ready(&ahead.ws_url()).await;
     // `behind` is frozen: it has not relayed what `ahead` delivers next.
-    behind.signal("STOP");
+    behind.signal(Signal::Stop);
     for i in 0..3 {
-        let event = stage_event("lagging", "quality", "processing", &format!("seq {i}"));
+        let event = stage_event(
+            "lagging",
+            Stage::Quality,
+            Status::Processing,
+            &format!("seq {i}"),
+        );
         publisher.publish_text(&event).await.unwrap();
     }
     let mut last_id = String::new();
@@ -524,14 +551,19 @@ async fn resuming_on_a_gateway_a_moment_behind_waits_for_it() {
         behind.ws_url()
     )));
     tokio::time::sleep(Duration::from_millis(200)).await;
-    behind.signal("CONT");
+    behind.signal(Signal::Cont);
     let (socket, _) = moving.await.unwrap().unwrap();
     let mut on_behind = Client { socket };
     on_behind.expect_type("welcome").await;
     let start = on_behind.expect_frame().await;
     assert_eq!(start["type"], "resumed", "{start}");
     assert_eq!(start["replayed"], 0);
-    let event = stage_event("lagging", "quality", "complete", "after the move");
+    let event = stage_event(
+        "lagging",
+        Stage::Quality,
+        Status::Complete,
+        "after the move",
+    );
     publisher.publish_text(&event).await.unwrap();
     let frame = on_behind.expect_type("event").await;
     assert_eq!(frame["event"]["detail"], "after the move");

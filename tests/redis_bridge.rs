@@ -1,17 +1,30 @@
-//! The Redis → WebSocket bridge end to end: real `redis-server`, the real
-//! binary, real WebSocket clients.
-
-mod common;
+//! The Redis → WebSocket bridge end to end: real `redis-server`, real
+//! WebSocket clients, the gateway serving from this process; the binary
+//! where a test reads its log, its memory or its CPU time.
 
 use std::time::{Duration, Instant};
 
-use common::{Client, Gateway, Next, RedisServer, eventually, stage_event};
 use futures_util::StreamExt;
 use futures_util::future::join_all;
+use tactical_link::event::{Stage, Status};
+use testkit::{
+    Client, Gateway, GatewayProcess, Next, RedisServer, Served, eventually, stage_event,
+};
 
-const STAGES: [&str; 6] = [
-    "radar", "analyst", "advisor", "actuator", "quality", "report",
-];
+const BIN: &str = env!("CARGO_BIN_EXE_tactical-link");
+
+/// A `pipeline.stage` event with any strings in it, valid or not (the
+/// gateway's builder writes only valid ones).
+fn raw_stage_event(run: &str, stage: &str, status: &str, detail: &str) -> String {
+    serde_json::json!({
+        "type": "pipeline.stage",
+        "run_id": run,
+        "stage": stage,
+        "status": status,
+        "detail": detail,
+    })
+    .to_string()
+}
 
 /// Publishes `events` events to Redis, `gap` apart, while `clients`
 /// clients read; checks that every client got every event once, in order;
@@ -31,8 +44,8 @@ async fn relay(clients: usize, events: usize, gap: Duration) -> Vec<Duration> {
             for i in 0..events {
                 let event = stage_event(
                     "run-order",
-                    STAGES[i % 6],
-                    "processing",
+                    Stage::ALL[i % 6],
+                    Status::Processing,
                     &format!("seq {i}"),
                 );
                 sent_at.push(Instant::now());
@@ -114,13 +127,16 @@ async fn a_hundred_clients_receive_a_steady_stream() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_messages_are_counted_and_never_relayed() {
     let redis = RedisServer::start();
-    let gateway = Gateway::start(&[
-        "serve",
-        "--redis",
-        &redis.url(),
-        "--max-event-bytes",
-        "1024",
-    ]);
+    let gateway = GatewayProcess::start(
+        BIN,
+        &[
+            "serve",
+            "--redis",
+            &redis.url(),
+            "--max-event-bytes",
+            "1024",
+        ],
+    );
     gateway.wait_bus_up(Duration::from_secs(10)).await;
     let (mut client, _) = Client::connect_ready(&gateway.ws_url()).await;
 
@@ -137,8 +153,8 @@ async fn invalid_messages_are_counted_and_never_relayed() {
         b"\xff\xfe\x00garbage".to_vec(),
         deep.into_bytes(),
         huge.into_bytes(),
-        stage_event("r", "cooking", "processing", "").into_bytes(),
-        stage_event("r", "radar", "finished", "").into_bytes(),
+        raw_stage_event("r", "cooking", "processing", "").into_bytes(),
+        raw_stage_event("r", "radar", "finished", "").into_bytes(),
         b"{\"type\":\"pipeline.stage\",\"stage\":\"radar\",\"status\":\"idle\"}".to_vec(),
         Vec::new(),
     ];
@@ -147,7 +163,7 @@ async fn invalid_messages_are_counted_and_never_relayed() {
     }
     redis.publish(
         "system_events",
-        stage_event("r", "RADAR", "COMPLETE", "after the junk"),
+        raw_stage_event("r", "RADAR", "COMPLETE", "after the junk"),
     );
     let frame = client.expect_type("event").await;
     assert_eq!(
@@ -188,14 +204,17 @@ async fn invalid_messages_are_counted_and_never_relayed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_survive_a_long_redis_outage_and_get_events_after_it() {
     let mut redis = RedisServer::start();
-    let gateway = Gateway::start(&["serve", "--redis", &redis.url(), "--redis-backoff-max", "2"]);
+    let gateway = GatewayProcess::start(
+        BIN,
+        &["serve", "--redis", &redis.url(), "--redis-backoff-max", "2"],
+    );
     gateway.wait_bus_up(Duration::from_secs(10)).await;
     let (mut a, snapshot) = Client::connect_ready(&gateway.ws_url()).await;
     assert_eq!(snapshot["bus"]["state"], "up");
     let (mut b, _) = Client::connect_ready(&gateway.ws_url()).await;
     redis.publish(
         "system_events",
-        stage_event("r", "radar", "processing", "before"),
+        stage_event("r", Stage::Radar, Status::Processing, "before"),
     );
     for client in [&mut a, &mut b] {
         assert_eq!(
@@ -219,12 +238,12 @@ async fn clients_survive_a_long_redis_outage_and_get_events_after_it() {
     );
     // Longer than redis-rs's default retry budget, and than our back-off cap.
     tokio::time::sleep(Duration::from_secs(16)).await;
-    let cpu_before = process_cpu_ticks(gateway.pid());
+    let cpu_before = cpu_seconds(&gateway);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let cpu_ticks = process_cpu_ticks(gateway.pid()) - cpu_before;
+    let cpu = cpu_seconds(&gateway) - cpu_before;
     assert!(
-        cpu_ticks < 50,
-        "no busy loop while Redis is down ({cpu_ticks} ticks in 2 s)"
+        cpu < 0.5,
+        "no busy loop while Redis is down ({cpu:.2} s of CPU in 2 s)"
     );
     assert_eq!(
         reqwest::get(gateway.http("/healthz"))
@@ -245,7 +264,7 @@ async fn clients_survive_a_long_redis_outage_and_get_events_after_it() {
     }
     redis.publish(
         "system_events",
-        stage_event("r", "radar", "complete", "after"),
+        stage_event("r", Stage::Radar, Status::Complete, "after"),
     );
     for client in [&mut a, &mut b] {
         let frame = client.expect_type("event").await;
@@ -261,7 +280,7 @@ async fn clients_survive_a_long_redis_outage_and_get_events_after_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_starts_without_redis_and_connects_when_it_appears() {
-    let port = common::free_port();
+    let port = testkit::free_port();
     let url = format!("redis://127.0.0.1:{port}");
     let gateway = Gateway::start(&["serve", "--redis", &url, "--redis-backoff-max", "0.5"]);
     let (mut client, snapshot) = Client::connect_ready(&gateway.ws_url()).await;
@@ -274,11 +293,8 @@ async fn the_gateway_starts_without_redis_and_connects_when_it_appears() {
         503
     );
 
-    let mut redis = RedisServer::start();
     // Start a server on the very port the gateway is trying.
-    redis.kill();
-    redis.port = port;
-    redis.restart();
+    let redis = RedisServer::start_on(port);
     let up = loop {
         let bus = client.expect_type("bus").await;
         if bus["state"] == "up" {
@@ -293,20 +309,12 @@ async fn the_gateway_starts_without_redis_and_connects_when_it_appears() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_dropped_and_others_are_not_delayed() {
     let redis = RedisServer::start();
-    let gateway = Gateway::start(&[
-        "serve",
-        "--redis",
-        &redis.url(),
-        "--client-buffer",
-        "256",
-        "--write-timeout",
-        "2",
-        "--max-event-bytes",
-        "65536",
-        // Keep the resume history small: this test is about the client.
-        "--history-size",
-        "64",
-    ]);
+    let url = redis.url();
+    let flags = ["--client-buffer", "256", "--write-timeout", "2"];
+    // Keep the resume history small: this test is about the client.
+    let history = ["--max-event-bytes", "65536", "--history-size", "64"];
+    let args = [&["serve", "--redis", &url][..], &flags, &history].concat();
+    let gateway = GatewayProcess::start(BIN, &args);
     gateway.wait_bus_up(Duration::from_secs(10)).await;
     let (mut slow, _) = Client::connect_ready(&gateway.ws_url()).await;
     let (mut fast, _) = Client::connect_ready(&gateway.ws_url()).await;
@@ -371,11 +379,9 @@ async fn a_client_that_stops_reading_is_dropped_and_others_are_not_delayed() {
     );
 }
 
-fn process_cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
-    // utime and stime are fields 14 and 15 of stat; 12 and 13 after the name.
-    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+/// CPU time the gateway process has used so far, in seconds.
+fn cpu_seconds(gateway: &GatewayProcess) -> f64 {
+    testkit::procstat::cpu_seconds(gateway.pid()).expect("the gateway's /proc/PID/stat")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -408,8 +414,8 @@ async fn a_redis_that_stalls_for_a_second_and_a_half_loses_nothing_and_drops_no_
     publisher
         .publish_text(&stage_event(
             "stall",
-            "radar",
-            "processing",
+            Stage::Radar,
+            Status::Processing,
             "during the stall",
         ))
         .await
@@ -441,7 +447,12 @@ async fn a_snapshot_larger_than_one_fragment_arrives_whole() {
     let detail = |i: usize| format!("{i:03} {}", "é".repeat(150));
     for i in 0..150 {
         publisher
-            .publish_text(&stage_event("big", STAGES[i % 6], "processing", &detail(i)))
+            .publish_text(&stage_event(
+                "big",
+                Stage::ALL[i % 6],
+                Status::Processing,
+                &detail(i),
+            ))
             .await
             .unwrap();
     }

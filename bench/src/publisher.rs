@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
 
-use crate::event::Stage;
+use tactical_link::event::Stage;
 
 /// Which kind of event the benchmark publishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
@@ -44,7 +44,7 @@ pub fn unix_us() -> u64 {
 /// The JSON of event `seq`, sent at `sent_us`. Pipeline events walk 20 runs
 /// through the six stages (processing, then complete); `padding` bytes of
 /// `detail` make it larger. The benchmark fields come last (see
-/// [`super::probe`]).
+/// [`crate::probe`]).
 pub fn event_json(kind: EventKind, seq: u64, sent_us: u64, padding: &str) -> String {
     let mut out = String::with_capacity(256 + padding.len());
     match kind {
@@ -67,7 +67,7 @@ pub fn event_json(kind: EventKind, seq: u64, sent_us: u64, padding: &str) -> Str
     }
     let _ = write!(
         out,
-        r#""detail":"{padding}","ts":{},"source":"tactical-link bench","bench_seq":{seq},"bench_sent_us":{sent_us}}}"#,
+        r#""detail":"{padding}","ts":{},"source":"tactical-link-bench","bench_seq":{seq},"bench_sent_us":{sent_us}}}"#,
         sent_us / 1000
     );
     out
@@ -231,8 +231,8 @@ fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::probe::{Probe, probe};
-    use crate::event::parse_event;
+    use crate::probe::{Probe, probe};
+    use tactical_link::event::parse_event;
 
     #[test]
     fn pipeline_events_are_valid_and_carry_seq_and_send_time() {

@@ -22,9 +22,9 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{WebSocketStream, client_async_with_config};
 use tokio_util::sync::CancellationToken;
 
-use super::probe::{FrameKind, classify};
-use super::publisher::unix_us;
-use super::tally::Tally;
+use crate::probe::{FrameKind, classify};
+use crate::publisher::unix_us;
+use crate::tally::Tally;
 
 /// When a connected client counts as ready for the load.
 #[derive(
@@ -299,16 +299,14 @@ async fn open(
 
 /// A viewer token for client `index`, valid for an hour.
 fn mint(secret: &[u8], index: usize) -> Result<String, String> {
-    crate::auth::mint_hs256(
-        secret,
-        &format!("bench-{index}"),
-        None,
-        &["viewer".to_owned()],
-        Duration::from_secs(3600),
-        None,
-        None,
-    )
-    .map_err(|err| format!("cannot mint a token: {err}"))
+    testkit::Minter::new(secret)
+        .mint(
+            &format!("bench-{index}"),
+            None,
+            &["viewer"],
+            Duration::from_secs(3600),
+        )
+        .map_err(|err| format!("cannot mint a token: {err}"))
 }
 
 async fn connect_tcp(

@@ -1,0 +1,43 @@
+//! `tactical-link-bench`: a load benchmark for the gateway, and for the
+//! Python baseline of the original design beside it (bench/baselines/).
+//!
+//! One run: start (or find) Redis and the server, open N WebSocket clients,
+//! wait until every one has its snapshot, publish M events at R events/s
+//! with plain `PUBLISH`, wait for the deliveries to drain, and report loss,
+//! latency, throughput, and the server's memory and CPU beside the
+//! benchmark's own (both share the machine's cores).
+//! `tactical-link-bench summarize` turns the JSON of many runs into
+//! docs/performance.md, which says how to run it and what the figures mean.
+//!
+//! # Layout
+//!
+//! - [`args`]: the command line, checked before anything starts.
+//! - [`run`]: one run, phase by phase, into a [`report::Report`].
+//! - [`servers`]: the Redis and the server a run starts, or finds.
+//! - [`clients`]: every client of a run, connected, stopped and added up.
+//! - [`client`]: one WebSocket client and its source address.
+//! - [`probe`]: reads a frame's type, sequence number and send time cheaply.
+//! - [`tally`]: per-client loss/duplicate accounting and latency histogram.
+//! - [`load`]: the publish phase: paced events, the drain, CPU shares.
+//! - [`publisher`]: the paced publisher and the events it sends.
+//! - [`system`]: the machine's CPU and TCP memory, this process's CPU.
+//! - [`report`]: one run's figures, as JSON.
+//! - [`table`]: one run's figures as the table printed at the end.
+//! - [`summary`]: medians over trials, side by side, as Markdown and SVG.
+
+pub mod args;
+pub mod client;
+pub mod clients;
+pub mod load;
+pub mod probe;
+pub mod publisher;
+pub mod report;
+pub mod run;
+pub mod servers;
+pub mod summary;
+pub mod system;
+pub mod table;
+pub mod tally;
+
+pub use args::{BenchAction, BenchArgs, RunArgs};
+pub use run::run;

@@ -1,0 +1,39 @@
+//! What Tactical Link's integration tests and its load benchmark start and
+//! talk to, written once for both: a real `redis-server` and gateways on
+//! free ports, stopped when dropped, and the clients that talk to them.
+//!
+//! # Layout
+//!
+//! - [`redis`]: a `redis-server` of our own (start, kill, restart, persist).
+//! - [`gateway`]: the gateway in this process, through `Gateway::serve`.
+//! - [`process`]: the gateway (or another server) as a child process.
+//! - [`served`]: what both kinds of gateway answer: URLs, metrics, readiness.
+//! - [`http`]: a blocking HTTP GET and the Prometheus text it fetches.
+//! - [`ws`]: a WebSocket client reading JSON frames with timeouts.
+//! - [`procstat`]: a process's memory and CPU time, from `/proc`.
+//! - [`tokens`]: HS256 secrets and tokens, as an identity provider mints them.
+//! - [`temp`]: free ports, unique names and temporary directories.
+//! - [`wait`]: polling until a condition holds.
+//! - [`events`]: `pipeline.stage` events as the tests publish them.
+
+pub mod events;
+pub mod gateway;
+pub mod http;
+pub mod process;
+pub mod procstat;
+pub mod redis;
+pub mod served;
+pub mod temp;
+pub mod tokens;
+pub mod wait;
+pub mod ws;
+
+pub use events::stage_event;
+pub use gateway::Gateway;
+pub use process::{GatewayProcess, Signal};
+pub use redis::RedisServer;
+pub use served::Served;
+pub use temp::{TempDir, free_port};
+pub use tokens::Minter;
+pub use wait::eventually;
+pub use ws::{Client, Next};
