@@ -351,9 +351,12 @@ async fn a_client_that_stops_reading_is_dropped_and_others_are_not_delayed() {
     .await;
     let rss_after = gateway.rss_kib();
     // 2000 × 16 KiB = 32 MiB was published; a client that buffered it all
-    // would show here.
+    // would show here. What the gateway may hold: the ring (256 frames,
+    // 4.2 MB), the history (64 events, 1 MB), a batch per client (512 KiB
+    // each) and a recorder pipeline (16 events), plus what the allocator
+    // keeps of freed memory: 6.6 to 18.5 MB of growth measured over runs.
     assert!(
-        rss_after < rss_before + 16 * 1024,
+        rss_after < rss_before + 24 * 1024,
         "memory stayed bounded: {rss_before} KiB → {rss_after} KiB"
     );
     // When the slow client finally reads, the stream ends: first whatever
