@@ -25,6 +25,7 @@ use crate::bus::Publish;
 use crate::event::{EventId, Scope};
 use crate::frames::{PROTOCOL_VERSION, SERVER_NAME};
 use crate::hub::Hub;
+use crate::pipeline::RunState;
 
 /// Most events one `GET /api/events` returns.
 const MAX_EVENTS_PAGE: usize = 1000;
@@ -184,23 +185,48 @@ async fn list_runs(
     axum::Json(serde_json::json!({ "runs": state.hub.runs(&principal) })).into_response()
 }
 
+/// Query of `GET /api/runs/{run_id}`: which tenant's (and user's) run, when
+/// the caller may see several of that id.
+#[derive(Debug, serde::Deserialize)]
+struct RunQuery {
+    tenant: Option<String>,
+    user_id: Option<String>,
+}
+
 async fn one_run(
     State(state): State<ApiState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(run_id): Path<String>,
+    Query(query): Query<RunQuery>,
 ) -> Response {
     let principal = match state.principal(&headers, peer.ip()).await {
         Ok(principal) => principal,
         Err(err) => return unauthorized(&err),
     };
-    match state.hub.run(&principal, &run_id) {
-        Some(run) => axum::Json(run).into_response(),
-        None => api_error(
+    let matches = |scope: &Scope| {
+        let wanted = |want: &Option<String>, have: &Option<Arc<str>>| {
+            want.as_deref().is_none_or(|w| have.as_deref() == Some(w))
+        };
+        wanted(&query.tenant, &scope.tenant) && wanted(&query.user_id, &scope.user_id)
+    };
+    let mut found = state.hub.runs_called(&principal, &run_id, matches);
+    match found.len() {
+        0 => api_error(
             StatusCode::NOT_FOUND,
             "unknown_run",
             "no such run is retained",
         ),
+        1 => axum::Json(found.remove(0)).into_response(),
+        _ => {
+            let keys: Vec<String> = found.iter().map(RunState::key).collect();
+            let body = serde_json::json!({
+                "error": "ambiguous_run",
+                "message": "several runs have this id: name one with ?tenant= (and ?user_id=)",
+                "keys": keys,
+            });
+            (StatusCode::CONFLICT, axum::Json(body)).into_response()
+        }
     }
 }
 

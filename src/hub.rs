@@ -23,7 +23,7 @@ use tokio::sync::broadcast;
 
 use crate::auth::{Principal, View};
 use crate::clock;
-use crate::event::{self, EventId, PipelineUpdate, Rejection, Stage, Status, ValidEvent};
+use crate::event::{self, EventId, PipelineUpdate, Rejection, Scope, Stage, Status, ValidEvent};
 use crate::frames::{self, BusKind, BusState, Frame, Outbound};
 use crate::history::{self, History, Since};
 use crate::log_limit::LogLimit;
@@ -81,6 +81,21 @@ struct HubState {
 /// Most bytes of snapshots cached at once (each view has its own: a
 /// thousand users of one tenant connecting at once hold a thousand).
 const MAX_CACHED_SNAPSHOT_BYTES: usize = 16 * 1024 * 1024;
+
+/// A `run` frame for every stalled stage `principal` may see: what a client
+/// that resumes needs besides the events it missed.
+fn stall_frames(runs: &RunStore, principal: &Principal) -> Vec<Frame> {
+    runs.newest_first()
+        .into_iter()
+        .filter(|run| run.stalled() && principal.sees(&run.scope))
+        .flat_map(|run| {
+            Stage::ALL
+                .into_iter()
+                .filter(|stage| run.stage(*stage).stalled)
+                .map(|stage| frames::run_frame(&run.delta_json(stage, false)))
+        })
+        .collect()
+}
 
 /// The conflation key of a run's stage: frames with the same key report
 /// progress of the same stage, and only the newest matters to a client
@@ -411,9 +426,13 @@ impl Hub {
             };
             let start = match missed {
                 Since::Frames(missed) => {
-                    let missed: Vec<Frame> = missed.into_iter().map(|item| item.frame).collect();
+                    let replayed = missed.len();
+                    let mut missed: Vec<Frame> =
+                        missed.into_iter().map(|item| item.frame).collect();
+                    // Stalls are not events, so no replay brings them.
+                    missed.extend(stall_frames(&state.runs, principal));
                     Start::Resumed {
-                        resumed: frames::resumed_frame(requested, missed.len(), &state.bus),
+                        resumed: frames::resumed_frame(requested, replayed, &state.bus),
                         missed,
                     }
                 }
@@ -506,12 +525,23 @@ impl Hub {
     }
 
     /// A copy of the run called `run_id` that `principal` may see.
-    pub fn run(&self, principal: &Principal, run_id: &str) -> Option<RunState> {
+    /// Every retained run called `run_id` that `principal` may see and
+    /// that `matches` (a tenant and user filter): one, none, or several (an
+    /// admin sees one per tenant that used the id).
+    pub fn runs_called(
+        &self,
+        principal: &Principal,
+        run_id: &str,
+        matches: impl Fn(&Scope) -> bool,
+    ) -> Vec<RunState> {
         self.state
             .lock()
             .runs
-            .find(run_id, |scope| principal.sees(scope))
+            .newest_first()
+            .into_iter()
+            .filter(|run| run.run_id == run_id && principal.sees(&run.scope) && matches(&run.scope))
             .cloned()
+            .collect()
     }
 
     /// The id of the newest relayed event.

@@ -76,12 +76,11 @@ pub struct RunState {
     pub ended_at: Option<i64>,
     pub outcome: Outcome,
     pub stages: [StageState; 6],
-    /// How many events the run has folded: a client keeps the copy with
-    /// the highest.
-    pub version: u64,
-    /// When the gateway last saw an event of this run (its own clock, so
-    /// that a publisher's skewed `ts` cannot make retention misbehave).
-    pub seen_ms: i64,
+    /// The id of the newest event folded into the run (the highest id): the
+    /// same on every gateway that folded the same events, and it only grows,
+    /// so a client keeps the copy with the highest. Retention goes by it too
+    /// (its time is when the event was recorded, not a publisher's clock).
+    pub version: EventId,
     logs: [StageLog; 6],
 }
 
@@ -95,8 +94,10 @@ impl RunState {
             ended_at: None,
             outcome: Outcome::Running,
             stages: std::array::from_fn(|_| StageState::idle()),
-            version: 0,
-            seen_ms: clock::now_ms(),
+            version: EventId {
+                ms: i64::MIN,
+                seq: 0,
+            },
             logs: Default::default(),
         }
     }
@@ -122,12 +123,12 @@ impl RunState {
 
     /// Adds one step to `stage` and folds that stage and the run again.
     fn add(&mut self, stage: Stage, step: Step, deadlines: &Deadlines, now_ms: i64) -> Added {
+        let id = step.id;
         let added = self.logs[stage.index()].add(step);
         if added == Added::Known {
             return added;
         }
-        self.version += 1;
-        self.seen_ms = clock::now_ms();
+        self.version = self.version.max(id);
         let mut state = self.logs[stage.index()].fold();
         state.stalled = deadlines.stalled(stage, &state, now_ms);
         self.stages[stage.index()] = state;
@@ -231,16 +232,18 @@ impl RunStore {
         changed
     }
 
-    /// Drops runs older than the retention age, then the least recently
-    /// updated runs beyond the count limit.
+    /// Drops the runs whose newest event was recorded longer ago than the
+    /// retention age, then, beyond the count limit, those with the oldest
+    /// newest event (the lowest version): a client holding `max_runs` runs
+    /// drops the same ones.
     pub fn evict(&mut self, now_ms: i64) {
         let oldest_allowed = now_ms - self.retention.max_age_ms;
-        self.runs.retain(|_, run| run.seen_ms >= oldest_allowed);
+        self.runs.retain(|_, run| run.version.ms >= oldest_allowed);
         while self.runs.len() > self.retention.max_runs {
             let stalest = self
                 .runs
                 .values()
-                .min_by_key(|run| (run.seen_ms, run.updated_at))
+                .min_by_key(|run| run.version)
                 .map(|run| (run.scope(), run.run_id.clone()));
             match stalest {
                 Some(id) => self.runs.remove(&id),

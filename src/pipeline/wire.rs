@@ -45,7 +45,7 @@ impl RunState {
         if let Some(user_id) = &self.scope.user_id {
             map.serialize_entry("user_id", user_id)?;
         }
-        map.serialize_entry("version", &self.version)?;
+        map.serialize_entry("version", &self.version.to_string())?;
         map.serialize_entry("outcome", &self.outcome)?;
         map.serialize_entry("started_at", &time(self.started_at))?;
         map.serialize_entry("updated_at", &time(self.updated_at))?;
