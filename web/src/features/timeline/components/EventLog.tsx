@@ -5,9 +5,9 @@ import { memo, useDeferredValue, useMemo, useState } from 'react';
 import { STAGES, STATUSES, type EventFrame } from '../../../lib/socket/frames';
 import { formatClock, parseRfc3339 } from '../../../lib/time';
 import { filterEvents, isFiltering, NO_FILTER, type LogFilter } from '../model/eventLog';
-import { eventDetail, MAX_EVENTS } from '../model/pipeline';
-import { StatusIcon } from './icons';
-import { STAGE_LABEL, STATUS_LABEL } from './labels';
+import { eventDetail, MAX_EVENTS } from '../../../store/pipeline';
+import { StatusIcon } from '../../../ui/icons';
+import { STAGE_LABEL, STATUS_LABEL } from '../../../ui/labels';
 
 /** A generic event without a detail: its other fields, on one short line. */
 function compactFields(frame: EventFrame): string {

@@ -1,9 +1,9 @@
 // Which run the stages show: the newest by default ("follow newest"), or
 // the one the user picked, until they go back to following.
 
-import type { Run } from '../model/pipeline';
+import type { Run } from '../../../store/pipeline';
 import { formatClock } from '../../../lib/time';
-import { OUTCOME_LABEL } from './labels';
+import { OUTCOME_LABEL } from '../../../ui/labels';
 
 interface Props {
   runs: readonly Run[];

@@ -2,10 +2,10 @@
 
 import { STAGES } from '../../../lib/socket/frames';
 import { formatClock } from '../../../lib/time';
-import type { Run } from '../model/pipeline';
-import { Elapsed } from './Elapsed';
-import { StatusIcon } from './icons';
-import { OUTCOME_LABEL } from './labels';
+import type { Run } from '../../../store/pipeline';
+import { Elapsed } from '../../../ui/Elapsed';
+import { StatusIcon } from '../../../ui/icons';
+import { OUTCOME_LABEL } from '../../../ui/labels';
 
 export function RunSummary({ run }: { run: Run | undefined }) {
   if (!run) {

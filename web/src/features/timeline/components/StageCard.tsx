@@ -3,10 +3,10 @@
 
 import { memo } from 'react';
 import type { Stage } from '../../../lib/socket/frames';
-import type { StageView } from '../model/pipeline';
-import { Elapsed } from './Elapsed';
-import { StageGlyph, StatusIcon } from './icons';
-import { STAGE_LABEL, STAGE_ROLE, STATUS_LABEL } from './labels';
+import type { StageView } from '../../../store/pipeline';
+import { Elapsed } from '../../../ui/Elapsed';
+import { StageGlyph, StatusIcon } from '../../../ui/icons';
+import { STAGE_LABEL, STAGE_ROLE, STATUS_LABEL } from '../../../ui/labels';
 
 interface Props {
   stage: Stage;

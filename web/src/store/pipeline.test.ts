@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseServerFrame, type ServerFrame, type Stage } from '../../../lib/socket/frames';
-import { BUS_DOWN, BUS_UP, eventFrame, resumedFrame, runWire, snapshotFrame, WELCOME } from '../../../testing/fixtures';
+import { parseServerFrame, type ServerFrame, type Stage } from '../lib/socket/frames';
+import { BUS_DOWN, BUS_UP, eventFrame, resumedFrame, runWire, snapshotFrame, WELCOME } from '../testing/fixtures';
 import {
   INITIAL_PIPELINE_STATE,
   MAX_EVENTS,

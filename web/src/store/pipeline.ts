@@ -20,8 +20,8 @@ import {
   type StageStateWire,
   type Status,
   type WelcomeFrame,
-} from '../../../lib/socket/frames';
-import { parseRfc3339, parseTs } from '../../../lib/time';
+} from '../lib/socket/frames';
+import { parseRfc3339, parseTs } from '../lib/time';
 
 /** Events kept for the log, like the gateway's `recent_events`. */
 export const MAX_EVENTS = 200;
