@@ -245,24 +245,31 @@ describe('pipeline reducer agrees with the gateway', () => {
       at(4, 'run-42', 'analyst', 'error', 2_000, 'model timeout'),
     ];
     const gatewayRun = {
+      key: '//run-42',
+      version: 4,
+      stalled: false,
       run_id: 'run-42',
       started_at: iso(T0),
       updated_at: iso(T0 + 2_000),
       ended_at: iso(T0 + 2_000),
       outcome: 'error',
       stages: {
-        radar: { status: 'complete', detail: '212 signals', started_at: iso(T0), ended_at: iso(T0 + 1_200), error: null },
+        radar: { status: 'complete', detail: '212 signals', started_at: iso(T0), ended_at: iso(T0 + 1_200), error: null, attempt: 1, progress: null, eta: null, stalled: false },
         analyst: {
           status: 'error',
           detail: 'model timeout',
           started_at: iso(T0 + 1_300),
           ended_at: iso(T0 + 2_000),
           error: 'model timeout',
+          attempt: 1,
+          progress: null,
+          eta: null,
+          stalled: false,
         },
-        advisor: { status: 'idle', detail: null, started_at: null, ended_at: null, error: null },
-        actuator: { status: 'idle', detail: null, started_at: null, ended_at: null, error: null },
-        quality: { status: 'idle', detail: null, started_at: null, ended_at: null, error: null },
-        report: { status: 'idle', detail: null, started_at: null, ended_at: null, error: null },
+        advisor: { status: 'idle', detail: null, started_at: null, ended_at: null, error: null, attempt: 0, progress: null, eta: null, stalled: false },
+        actuator: { status: 'idle', detail: null, started_at: null, ended_at: null, error: null, attempt: 0, progress: null, eta: null, stalled: false },
+        quality: { status: 'idle', detail: null, started_at: null, ended_at: null, error: null, attempt: 0, progress: null, eta: null, stalled: false },
+        report: { status: 'idle', detail: null, started_at: null, ended_at: null, error: null, attempt: 0, progress: null, eta: null, stalled: false },
       },
     };
     const live = fold(events).runs['run-42'];

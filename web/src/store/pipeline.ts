@@ -211,6 +211,7 @@ export function pipelineReducer(state: PipelineState, action: PipelineAction): P
       return applyEvent(state, frame);
     case 'bus':
       return { ...state, bus: frame };
+    case 'run':
     case 'pong':
     case 'error':
       return state;
