@@ -22,6 +22,12 @@ export interface PipelineEvent {
   [key: string]: unknown;
 }
 
+/** A run's key as the gateway writes it (docs/protocol.md, RunState): `tenant/user_id/run_id`, each part escaped. */
+export function runKey(runId: string, scope: { tenant?: string; user_id?: string } = {}): string {
+  const part = (text: string | undefined) => (text ?? '').replaceAll('%', '%25').replaceAll('/', '%2F');
+  return `${part(scope.tenant)}/${part(scope.user_id)}/${part(runId)}`;
+}
+
 /** A pipeline event stamped now (a `ts` also makes each payload unique). */
 export function pipelineEvent(runId: string, stage: Stage, status: Status, detail?: string): PipelineEvent {
   return {

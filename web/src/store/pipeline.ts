@@ -1,53 +1,43 @@
 // The dashboard's one store: every pipeline run, the latest events and the
-// bus state, folded from server frames.
+// bus state, as the gateway tells them.
 //
-// `snapshot` replaces everything; each `event` with a `pipeline` field (live,
-// or replayed after a `resumed` frame) updates its run by the same rules as
-// the gateway's RunState (docs/protocol.md, "RunState"; src/pipeline.rs), so
-// the page always shows what a fresh snapshot would. `resumed` keeps the state
-// as it is (the replay brings it up to date). Everything else on screen is
-// derived from this.
+// The gateway is the one place that folds events into runs; the page only
+// replaces its copy (docs/protocol.md, "event", "run"). A snapshot replaces
+// every run; an event frame's `run`, and a `run` frame, replace that run's
+// fields and the one stage they name. Runs are keyed by `run.key` (tenant,
+// user and run id), never by run id alone. Version rules, per run:
+//
+// - an event frame applies when its `version` is higher than the version
+//   of the copy held (equal or lower: an older or the same state, ignored);
+// - a `run` frame applies when its version is at least the held one: a
+//   stall does not count as an event, so the frame that reports it carries
+//   the version of the run's last event;
+// - versions are compared only within one connection (they count the
+//   events one gateway folded: a gateway that restarted, or another one a
+//   client resumes on, may count fewer for the same state). After a
+//   `resumed` frame, the first frame of each held run applies whatever its
+//   version; frames then come in the gateway's order.
+//
+// At most `max_runs` runs (the snapshot's) are kept, dropping the ones that
+// started first. Everything else on screen is derived from this state.
 
-import {
-  STAGES,
-  type BusFrame,
-  type EventFrame,
-  type Outcome,
-  type PipelineField,
-  type RunStateWire,
-  type ServerFrame,
-  type Stage,
-  type StageStateWire,
-  type Status,
-  type WelcomeFrame,
-} from '../lib/socket/frames';
-import { parseRfc3339, parseTs } from '../lib/time';
+import type { BusFrame, EventFrame, RunDeltaWire, ServerFrame, WelcomeFrame } from '../lib/socket/frames';
+import { compareNewestFirst, runFromWire, runWithDelta, type Run } from './runs';
 
 /** Events kept for the log, like the gateway's `recent_events`. */
 export const MAX_EVENTS = 200;
-/** Runs kept, like the gateway's default retention. */
-export const MAX_RUNS = 100;
-
-export interface StageView {
-  status: Status;
-  detail: string | null;
-  /** Unix ms. */
-  startedAt: number | null;
-  endedAt: number | null;
-  error: string | null;
-}
-
-export interface Run {
-  runId: string;
-  startedAt: number | null;
-  updatedAt: number | null;
-  endedAt: number | null;
-  outcome: Outcome;
-  stages: Readonly<Record<Stage, StageView>>;
-}
 
 export interface PipelineState {
+  /** By `run.key`. */
   runs: Readonly<Record<string, Run>>;
+  /**
+   * The version of each run as told on the current connection (by its
+   * snapshot or a frame since): what the next frame of the run is compared
+   * with. A new connection starts with none.
+   */
+  versions: Readonly<Record<string, number>>;
+  /** Runs kept at most: the last snapshot's `max_runs` (null before the first). */
+  maxRuns: number | null;
   /** The latest events of any type, oldest first, at most MAX_EVENTS. */
   events: readonly EventFrame[];
   /** The gateway's link to its bus, as last told. */
@@ -66,6 +56,8 @@ export interface PipelineState {
 
 export const INITIAL_PIPELINE_STATE: PipelineState = {
   runs: {},
+  versions: {},
+  maxRuns: null,
   events: [],
   bus: null,
   welcome: null,
@@ -73,83 +65,40 @@ export const INITIAL_PIPELINE_STATE: PipelineState = {
   resumeFailed: null,
 };
 
-const IDLE_STAGE: StageView = { status: 'idle', detail: null, startedAt: null, endedAt: null, error: null };
-
-function idleStages(): Record<Stage, StageView> {
-  const stages = {} as Record<Stage, StageView>;
-  for (const stage of STAGES) stages[stage] = IDLE_STAGE;
-  return stages;
-}
-
-function time(text: string | null): number | null {
-  return text === null ? null : parseRfc3339(text);
-}
-
-function stageFromWire(wire: StageStateWire): StageView {
-  return {
-    status: wire.status,
-    detail: wire.detail,
-    startedAt: time(wire.started_at),
-    endedAt: time(wire.ended_at),
-    error: wire.error,
-  };
-}
-
-export function runFromWire(wire: RunStateWire): Run {
-  const stages = {} as Record<Stage, StageView>;
-  for (const stage of STAGES) stages[stage] = stageFromWire(wire.stages[stage]);
-  return {
-    runId: wire.run_id,
-    startedAt: time(wire.started_at),
-    updatedAt: time(wire.updated_at),
-    endedAt: time(wire.ended_at),
-    outcome: wire.outcome,
-    stages,
-  };
-}
-
-/** The time an event counts at: its `ts` when valid, else when the gateway received it. */
-export function eventTime(frame: EventFrame): number | null {
-  return parseTs(frame.event.ts) ?? parseRfc3339(frame.received_at);
-}
-
 /** The detail an event carries, when it is a string. */
 export function eventDetail(frame: EventFrame): string | null {
   return typeof frame.event.detail === 'string' ? frame.event.detail : null;
 }
 
-/** Creates a run at its first event, all stages idle. */
-export function newRun(runId: string, at: number): Run {
-  return { runId, startedAt: at, updatedAt: at, endedAt: null, outcome: 'running', stages: idleStages() };
+/** Whether a frame's run replaces the copy held at `held` (its version on this connection, if any). */
+export function supersedes(delta: RunDeltaWire, held: number | undefined, frame: 'event' | 'run'): boolean {
+  if (held === undefined) return true;
+  return frame === 'run' ? delta.version >= held : delta.version > held;
 }
 
-/** Folds one pipeline update into a run at time `at`: the gateway's RunState::apply. */
-export function applyUpdate(run: Run, update: PipelineField, detail: string | null, at: number): Run {
-  const prev = run.stages[update.stage];
-  let stage: StageView;
-  switch (update.status) {
-    case 'processing':
-      stage = { ...prev, status: 'processing', startedAt: at, endedAt: null, error: null };
-      break;
-    case 'complete':
-      stage = { ...prev, status: 'complete', startedAt: prev.startedAt ?? at, endedAt: at, error: null };
-      break;
-    case 'error':
-      stage = { ...prev, status: 'error', endedAt: at, error: detail ?? 'error' };
-      break;
-    case 'idle':
-      stage = { ...prev, status: 'idle', startedAt: null, endedAt: null, error: null };
-      break;
+/** The `max` runs that started last (all of them when `max` is null). */
+function keepNewest(runs: Record<string, Run>, max: number | null): Record<string, Run> {
+  const all = Object.values(runs);
+  if (max === null || all.length <= max) return runs;
+  return Object.fromEntries(all.sort(compareNewestFirst).slice(0, max).map((run) => [run.key, run]));
+}
+
+/** Only the versions of the runs kept. */
+function versionsOf(runs: Record<string, Run>, versions: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.keys(runs).flatMap((key) => (versions[key] === undefined ? [] : [[key, versions[key]]])));
+}
+
+/** Replaces a run's copy with a frame's `run`, when the version rules say so. */
+function applyDelta(state: PipelineState, delta: RunDeltaWire, frame: 'event' | 'run'): PipelineState {
+  if (!supersedes(delta, state.versions[delta.key], frame)) return state;
+  const held = state.runs[delta.key];
+  let runs: Record<string, Run> = { ...state.runs, [delta.key]: runWithDelta(held, delta) };
+  let versions: Record<string, number> = { ...state.versions, [delta.key]: delta.version };
+  if (!held) {
+    runs = keepNewest(runs, state.maxRuns);
+    if (Object.keys(runs).length < Object.keys(versions).length) versions = versionsOf(runs, versions);
   }
-  if (detail !== null) stage = { ...stage, detail };
-  const stages = { ...run.stages, [update.stage]: stage };
-  const outcome: Outcome = STAGES.some((s) => stages[s].status === 'error')
-    ? 'error'
-    : stages.report.status === 'complete'
-      ? 'complete'
-      : 'running';
-  const endedAt = outcome === 'running' ? null : run.outcome === outcome ? run.endedAt : at;
-  return { ...run, stages, outcome, endedAt, updatedAt: at };
+  return { ...state, runs, versions };
 }
 
 function applyEvent(state: PipelineState, frame: EventFrame): PipelineState {
@@ -157,25 +106,23 @@ function applyEvent(state: PipelineState, frame: EventFrame): PipelineState {
     state.events.length >= MAX_EVENTS
       ? [...state.events.slice(state.events.length - MAX_EVENTS + 1), frame]
       : [...state.events, frame];
-  const update = frame.pipeline;
-  const at = update ? eventTime(frame) : null;
-  if (!update || at === null) return { ...state, events };
-  const existing = state.runs[update.run_id];
-  const run = applyUpdate(existing ?? newRun(update.run_id, at), update, eventDetail(frame), at);
-  let runs: Record<string, Run> = { ...state.runs, [run.runId]: run };
-  if (!existing) runs = evictStalest(runs, MAX_RUNS);
-  return { ...state, events, runs };
+  const logged = { ...state, events };
+  return frame.run ? applyDelta(logged, frame.run, 'event') : logged;
 }
 
-/** Keeps at most `max` runs, dropping the least recently updated. */
-function evictStalest(runs: Record<string, Run>, max: number): Record<string, Run> {
-  const ids = Object.keys(runs);
-  if (ids.length <= max) return runs;
-  const keep = ids
-    .map((id) => runs[id]!)
-    .sort((a, b) => (b.updatedAt ?? -Infinity) - (a.updatedAt ?? -Infinity))
-    .slice(0, max);
-  return Object.fromEntries(keep.map((run) => [run.runId, run]));
+function applySnapshot(state: PipelineState, frame: Extract<ServerFrame, { type: 'snapshot' }>): PipelineState {
+  const runs = keepNewest(Object.fromEntries(frame.runs.map((wire) => [wire.key, runFromWire(wire)])), frame.max_runs);
+  return {
+    ...state,
+    runs,
+    versions: Object.fromEntries(Object.values(runs).map((run) => [run.key, run.version])),
+    maxRuns: frame.max_runs,
+    events: frame.recent_events.slice(-MAX_EVENTS),
+    bus: frame.bus,
+    snapshotReceived: true,
+    // A later snapshot that resumed nothing does not hide an unread notice.
+    resumeFailed: frame.resume_failed ?? state.resumeFailed,
+  };
 }
 
 export type PipelineAction =
@@ -190,17 +137,10 @@ export function pipelineReducer(state: PipelineState, action: PipelineAction): P
   const frame = action.frame;
   switch (frame.type) {
     case 'welcome':
-      return { ...state, welcome: frame };
+      // A new connection: versions told on the last one do not compare with its own.
+      return { ...state, welcome: frame, versions: {} };
     case 'snapshot':
-      return {
-        ...state,
-        runs: Object.fromEntries(frame.runs.map((wire) => [wire.run_id, runFromWire(wire)])),
-        events: frame.recent_events.slice(-MAX_EVENTS),
-        bus: frame.bus,
-        snapshotReceived: true,
-        // A later snapshot that resumed nothing does not hide an unread notice.
-        resumeFailed: frame.resume_failed ?? state.resumeFailed,
-      };
+      return applySnapshot(state, frame);
     case 'authenticated':
       // Who the page is: the link status has it (LinkInfo.auth).
       return state;
@@ -209,19 +149,12 @@ export function pipelineReducer(state: PipelineState, action: PipelineAction): P
       return { ...state, bus: frame.bus };
     case 'event':
       return applyEvent(state, frame);
+    case 'run':
+      return applyDelta(state, frame.run, 'run');
     case 'bus':
       return { ...state, bus: frame };
-    case 'run':
     case 'pong':
     case 'error':
       return state;
   }
-}
-
-/** Runs newest start first, as the gateway lists them. */
-export function runsNewestFirst(runs: Readonly<Record<string, Run>>): Run[] {
-  return Object.values(runs).sort(
-    (a, b) =>
-      (b.startedAt ?? -Infinity) - (a.startedAt ?? -Infinity) || (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0),
-  );
 }

@@ -8,7 +8,8 @@ import type { LinkInfo } from '../../../lib/socket/client';
 import { STAGES, type BusFrame } from '../../../lib/socket/frames';
 import type { GatewayStatus } from '../../../lib/gatewayStatus';
 import type { LatencyTracker } from '../model/latency';
-import { runsNewestFirst, type PipelineState } from '../../../store/pipeline';
+import type { PipelineState } from '../../../store/pipeline';
+import { IDLE_STAGE, runsNewestFirst, showsTenants, type Viewer } from '../../../store/runs';
 import { BusStatus } from './BusStatus';
 import { EventLog } from './EventLog';
 import { IdentityBadge } from './IdentityBadge';
@@ -35,6 +36,10 @@ interface Props {
 }
 
 const nf = new Intl.NumberFormat('en-US');
+
+function viewerOf(link: LinkInfo): Viewer | null {
+  return link.auth.phase === 'authenticated' ? link.auth.identity : null;
+}
 
 function GatewayStats({ gateway }: { gateway: GatewayStatus }) {
   return (
@@ -119,6 +124,7 @@ export function OperationsTimeline({
 }: Props) {
   const [pinned, setPinned] = useState<string | null>(null);
   const runs = useMemo(() => runsNewestFirst(state.runs), [state.runs]);
+  const withTenants = showsTenants(runs, viewerOf(link));
   // A pinned run that is no longer retained falls back to the newest.
   const pinnedRun = pinned !== null ? state.runs[pinned] : undefined;
   const selected = pinnedRun ?? runs[0];
@@ -144,16 +150,21 @@ export function OperationsTimeline({
               <h2 id="pipeline-title" className="visually-hidden">
                 Pipeline
               </h2>
-              <RunSelector runs={runs} pinned={pinnedRun ? pinnedRun.runId : null} onPin={setPinned} />
+              <RunSelector runs={runs} pinned={pinnedRun ? pinnedRun.key : null} onPin={setPinned} withTenants={withTenants} />
               <RunSummary run={selected} />
             </header>
-            <ol className="stages" aria-label={selected ? `Stages of ${selected.runId}` : 'Stages'} data-run-id={selected?.runId ?? ''}>
+            <ol
+              className="stages"
+              aria-label={selected ? `Stages of ${selected.runId}` : 'Stages'}
+              data-run-id={selected?.runId ?? ''}
+              data-run-key={selected?.key ?? ''}
+            >
               {STAGES.map((stage, i) => (
                 <StageCard
                   key={stage}
                   stage={stage}
                   index={i}
-                  view={selected ? selected.stages[stage] : { status: 'idle', detail: null, startedAt: null, endedAt: null, error: null }}
+                  view={selected ? selected.stages[stage] : IDLE_STAGE}
                 />
               ))}
             </ol>

@@ -2,7 +2,7 @@
 
 import { STAGES } from '../../../lib/socket/frames';
 import { formatClock } from '../../../lib/time';
-import type { Run } from '../../../store/pipeline';
+import type { Run } from '../../../store/runs';
 import { Elapsed } from '../../../ui/Elapsed';
 import { StatusIcon } from '../../../ui/icons';
 import { OUTCOME_LABEL } from '../../../ui/labels';

@@ -3,7 +3,7 @@
 
 import { memo } from 'react';
 import type { Stage } from '../../../lib/socket/frames';
-import type { StageView } from '../../../store/pipeline';
+import type { StageView } from '../../../store/runs';
 import { Elapsed } from '../../../ui/Elapsed';
 import { StageGlyph, StatusIcon } from '../../../ui/icons';
 import { STAGE_LABEL, STAGE_ROLE, STATUS_LABEL } from '../../../ui/labels';
