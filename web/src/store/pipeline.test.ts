@@ -116,13 +116,28 @@ describe('the store replaces runs with what the gateway sends', () => {
 });
 
 describe('version rules', () => {
-  it('an event frame applies only above the version held: equal or lower is ignored', () => {
+  it('a frame applies at or above the version held; a lower one is ignored', () => {
     let s = fold([ev(1, 'r', 'analyst', { status: 'complete', detail: 'done' }, 5)]);
     const held = s.runs[keyOf('r')];
-    s = fold([ev(2, 'r', 'analyst', { status: 'processing', detail: 'equal' }, 5), ev(3, 'r', 'analyst', { status: 'processing' }, 4)], s);
+    s = fold([ev(2, 'r', 'analyst', { status: 'processing', detail: 'older' }, 4)], s);
     expect(s.runs[keyOf('r')]).toBe(held);
-    s = fold([ev(4, 'r', 'analyst', { status: 'processing', detail: 'retry', attempt: 2 }, 6)], s);
+    s = fold([ev(3, 'r', 'analyst', { status: 'processing', detail: 'retry', attempt: 2 }, 6)], s);
     expect(s.runs[keyOf('r')]!.stages.analyst).toMatchObject({ status: 'processing', detail: 'retry', attempt: 2 });
+  });
+
+  it('frames of one version each fill in their stage (a restarted gateway replays its reloaded history so)', () => {
+    // Restored from Redis at version 3, the gateway relays its reloaded events with the restored
+    // run on each: version 3 every time, each frame with its own stage's state.
+    const s = fold([
+      WELCOME,
+      snapshotFrame([runWire('r', { radar: { status: 'processing' } }, { version: 1 })]),
+      WELCOME,
+      resumedFrame('1-0', 2),
+      ev(2, 'r', 'radar', { status: 'complete' }, 3),
+      ev(3, 'r', 'analyst', { status: 'processing' }, 3),
+    ]);
+    expect(s.runs[keyOf('r')]!.stages.radar.status).toBe('complete');
+    expect(s.runs[keyOf('r')]!.stages.analyst.status).toBe('processing');
   });
 
   it('a stale event (ts before the newest of its stage) leaves the stage where the gateway keeps it', () => {
@@ -163,11 +178,10 @@ describe('version rules', () => {
     expect(s.runs[keyOf('r')]!.stages.quality.stalled).toBe(false);
   });
 
-  it('supersedes: events need a higher version, run frames at least the same, anything beats no copy', () => {
+  it('supersedes: at least the version held, or no copy held on this connection', () => {
     const delta = runDelta('r', 'radar', {}, { version: 5 });
-    expect([supersedes(delta, 4, 'event'), supersedes(delta, 5, 'event'), supersedes(delta, 6, 'event')]).toEqual([true, false, false]);
-    expect([supersedes(delta, 4, 'run'), supersedes(delta, 5, 'run'), supersedes(delta, 6, 'run')]).toEqual([true, true, false]);
-    expect(supersedes(delta, undefined, 'event')).toBe(true);
+    expect([supersedes(delta, 4), supersedes(delta, 5), supersedes(delta, 6)]).toEqual([true, true, false]);
+    expect(supersedes(delta, undefined)).toBe(true);
   });
 });
 
@@ -308,7 +322,7 @@ describe('resume', () => {
     expect(s.runs['//run-7']!.stages.analyst.status).toBe('processing');
     expect(s.runs['//run-7']!.stages.radar).toBe(held.runs['//run-7']!.stages.radar);
     // From then on this connection's versions count.
-    s = fold([ev(12, 'run-7', 'analyst', { status: 'idle' }, 5)], s);
+    s = fold([ev(12, 'run-7', 'analyst', { status: 'idle' }, 4)], s);
     expect(s.runs['//run-7']!.stages.analyst.status).toBe('processing');
     s = fold([ev(13, 'run-7', 'analyst', { status: 'complete' }, 6)], s);
     expect(s.runs['//run-7']!.stages.analyst.status).toBe('complete');

@@ -7,16 +7,17 @@
 // fields and the one stage they name. Runs are keyed by `run.key` (tenant,
 // user and run id), never by run id alone. Version rules, per run:
 //
-// - an event frame applies when its `version` is higher than the version
-//   of the copy held (equal or lower: an older or the same state, ignored);
-// - a `run` frame applies when its version is at least the held one: a
-//   stall does not count as an event, so the frame that reports it carries
-//   the version of the run's last event;
-// - versions are compared only within one connection (they count the
-//   events one gateway folded: a gateway that restarted, or another one a
-//   client resumes on, may count fewer for the same state). After a
+// - a frame's run applies when its `version` is at least the version of the
+//   copy held; a lower one is an older state and is ignored. An equal
+//   version is the same state of the run: a `run` frame reporting a stall
+//   carries the version of the run's last event (a stall does not count as
+//   an event), and a gateway that restarted replays its reloaded history
+//   with the version of the restored run on every frame, one stage each;
+// - versions are compared only within one connection: they count the
+//   events one gateway folded, and a gateway that restarted, or another
+//   one a client resumes on, may count fewer for the same state. After a
 //   `resumed` frame, the first frame of each held run applies whatever its
-//   version; frames then come in the gateway's order.
+//   version; frames then come in that gateway's order.
 //
 // At most `max_runs` runs (the snapshot's) are kept, dropping the ones that
 // started first. Everything else on screen is derived from this state.
@@ -70,10 +71,9 @@ export function eventDetail(frame: EventFrame): string | null {
   return typeof frame.event.detail === 'string' ? frame.event.detail : null;
 }
 
-/** Whether a frame's run replaces the copy held at `held` (its version on this connection, if any). */
-export function supersedes(delta: RunDeltaWire, held: number | undefined, frame: 'event' | 'run'): boolean {
-  if (held === undefined) return true;
-  return frame === 'run' ? delta.version >= held : delta.version > held;
+/** Whether a frame's run replaces the copy held at version `held` (as told on this connection, if at all). */
+export function supersedes(delta: RunDeltaWire, held: number | undefined): boolean {
+  return held === undefined || delta.version >= held;
 }
 
 /** The `max` runs that started last (all of them when `max` is null). */
@@ -89,8 +89,8 @@ function versionsOf(runs: Record<string, Run>, versions: Readonly<Record<string,
 }
 
 /** Replaces a run's copy with a frame's `run`, when the version rules say so. */
-function applyDelta(state: PipelineState, delta: RunDeltaWire, frame: 'event' | 'run'): PipelineState {
-  if (!supersedes(delta, state.versions[delta.key], frame)) return state;
+function applyDelta(state: PipelineState, delta: RunDeltaWire): PipelineState {
+  if (!supersedes(delta, state.versions[delta.key])) return state;
   const held = state.runs[delta.key];
   let runs: Record<string, Run> = { ...state.runs, [delta.key]: runWithDelta(held, delta) };
   let versions: Record<string, number> = { ...state.versions, [delta.key]: delta.version };
@@ -107,7 +107,7 @@ function applyEvent(state: PipelineState, frame: EventFrame): PipelineState {
       ? [...state.events.slice(state.events.length - MAX_EVENTS + 1), frame]
       : [...state.events, frame];
   const logged = { ...state, events };
-  return frame.run ? applyDelta(logged, frame.run, 'event') : logged;
+  return frame.run ? applyDelta(logged, frame.run) : logged;
 }
 
 function applySnapshot(state: PipelineState, frame: Extract<ServerFrame, { type: 'snapshot' }>): PipelineState {
@@ -150,7 +150,7 @@ export function pipelineReducer(state: PipelineState, action: PipelineAction): P
     case 'event':
       return applyEvent(state, frame);
     case 'run':
-      return applyDelta(state, frame.run, 'run');
+      return applyDelta(state, frame.run);
     case 'bus':
       return { ...state, bus: frame };
     case 'pong':
