@@ -207,3 +207,28 @@ export async function logEventIds(page: Page): Promise<string[]> {
     .getByTestId('event-log-entry')
     .evaluateAll((els) => els.map((el) => el.getAttribute('data-event-id') ?? ''));
 }
+
+// --- the runs board -------------------------------------------------------
+
+/** Switches the screen to the runs board (the header's view switch) and waits for it. */
+export async function openBoard(page: Page) {
+  await page.getByTestId('view-board').click();
+  const board = page.getByTestId('runs-board');
+  await expect(board).toBeVisible();
+  return board;
+}
+
+/** The board's row of the run with this key. */
+export function boardRow(page: Page, key: string) {
+  return page.locator(`[data-testid="runs-board"] [data-run-key="${key}"]`);
+}
+
+/** The board's filter button (all, running, stalled, error, complete). */
+export function boardFilter(page: Page, filter: string) {
+  return page.locator(`[data-testid="runs-board"] [data-filter="${filter}"]`);
+}
+
+/** The run ids of the board's rows, top to bottom. */
+export async function boardRunIds(page: Page): Promise<string[]> {
+  return page.locator('[data-testid="runs-board"] [data-run-key]').evaluateAll((els) => els.map((el) => el.getAttribute('data-run-id') ?? ''));
+}
