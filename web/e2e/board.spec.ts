@@ -107,9 +107,16 @@ test.describe('with a 1 s deadline on the quality stage', () => {
     await expect(boardFilter(page, 'running')).toHaveAttribute('data-count', '1');
     await shows('error', ['run-busy', 'run-failed']);
 
-    // The filter buttons work from the keyboard.
+    // The filter buttons work from the keyboard, and so do the rows: Enter on a run opens its
+    // timeline, with focus on it.
     await boardFilter(page, 'all').focus();
     await page.keyboard.press('Enter');
     await expect.poll(() => boardRunIds(page)).toEqual(['run-stuck', 'run-busy', 'run-failed', 'run-done']);
+    await boardRow(page, runKey('run-failed')).getByRole('button').focus();
+    await page.keyboard.press('Enter');
+    await expect(page.locator('ol.stages')).toHaveAttribute('data-run-key', runKey('run-failed'));
+    await expect(page.locator('section.pipeline')).toBeFocused();
+    expect(await stageStatuses(page)).toEqual(['complete', 'error', 'idle', 'idle', 'idle', 'idle']);
+    await expect(page.getByTestId('view-timeline')).toHaveAttribute('aria-pressed', 'true');
   });
 });
