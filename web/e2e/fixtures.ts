@@ -22,6 +22,12 @@ export interface PipelineEvent {
   [key: string]: unknown;
 }
 
+/** A run's key as the gateway writes it (docs/protocol.md, RunState): `tenant/user_id/run_id`, each part escaped. */
+export function runKey(runId: string, scope: { tenant?: string; user_id?: string } = {}): string {
+  const part = (text: string | undefined) => (text ?? '').replaceAll('%', '%25').replaceAll('/', '%2F');
+  return `${part(scope.tenant)}/${part(scope.user_id)}/${part(runId)}`;
+}
+
 /** A pipeline event stamped now (a `ts` also makes each payload unique). */
 export function pipelineEvent(runId: string, stage: Stage, status: Status, detail?: string): PipelineEvent {
   return {
@@ -200,4 +206,29 @@ export async function logEventIds(page: Page): Promise<string[]> {
   return page
     .getByTestId('event-log-entry')
     .evaluateAll((els) => els.map((el) => el.getAttribute('data-event-id') ?? ''));
+}
+
+// --- the runs board -------------------------------------------------------
+
+/** Switches the screen to the runs board (the header's view switch) and waits for it. */
+export async function openBoard(page: Page) {
+  await page.getByTestId('view-board').click();
+  const board = page.getByTestId('runs-board');
+  await expect(board).toBeVisible();
+  return board;
+}
+
+/** The board's row of the run with this key. */
+export function boardRow(page: Page, key: string) {
+  return page.locator(`[data-testid="runs-board"] [data-run-key="${key}"]`);
+}
+
+/** The board's filter button (all, running, stalled, error, complete). */
+export function boardFilter(page: Page, filter: string) {
+  return page.locator(`[data-testid="runs-board"] [data-filter="${filter}"]`);
+}
+
+/** The run ids of the board's rows, top to bottom. */
+export async function boardRunIds(page: Page): Promise<string[]> {
+  return page.locator('[data-testid="runs-board"] [data-run-key]').evaluateAll((els) => els.map((el) => el.getAttribute('data-run-id') ?? ''));
 }

@@ -1,5 +1,5 @@
 // 5. A reload shows exactly the timeline the page had: the snapshot equals
-//    what live folding built.
+//    what the runs of the live event frames built.
 
 import type { Page } from '@playwright/test';
 import { expect, logEventIds, openDashboard, pipelineEvent, selectedRun, STAGES, test } from './fixtures';

@@ -2,7 +2,7 @@
 //    the event log's filters (stage, status, text) narrow its entries.
 
 import type { Page } from '@playwright/test';
-import { expect, openDashboard, pipelineEvent, selectedRun, stageStatuses, test, type PipelineEvent, type Stack } from './fixtures';
+import { expect, openDashboard, pipelineEvent, runKey, selectedRun, stageStatuses, test, type PipelineEvent, type Stack } from './fixtures';
 
 async function publishAll(stack: Stack, page: Page, events: PipelineEvent[]): Promise<void> {
   for (const event of events) await stack.publish(event);
@@ -31,17 +31,17 @@ test('the run selector lists every run and shows the stages of the one picked', 
   expect(await selectedRun(page)).toBe('run-charlie');
   expect(await stageStatuses(page)).toEqual(['complete', 'complete', 'error', 'idle', 'idle', 'idle']);
 
-  await selector.selectOption('run-alpha');
+  await selector.selectOption(runKey('run-alpha'));
   await expect(page.locator('ol.stages')).toHaveAttribute('data-run-id', 'run-alpha');
   expect(await stageStatuses(page)).toEqual(['complete', 'processing', 'idle', 'idle', 'idle', 'idle']);
 
-  await selector.selectOption('run-bravo');
+  await selector.selectOption(runKey('run-bravo'));
   await expect(page.locator('ol.stages')).toHaveAttribute('data-run-id', 'run-bravo');
   expect(await stageStatuses(page)).toEqual(['processing', 'idle', 'idle', 'idle', 'idle', 'idle']);
 
   // A new run does not take the view away from the run picked…
   await stack.publish(pipelineEvent('run-delta', 'radar', 'processing'));
-  await expect(selector.locator('option[value="run-delta"]')).toHaveCount(1);
+  await expect(selector.locator(`option[value="${runKey('run-delta')}"]`)).toHaveCount(1);
   expect(await selectedRun(page)).toBe('run-bravo');
   // …until the user goes back to following the newest.
   await page.getByTestId('follow-newest').click();

@@ -7,6 +7,7 @@ import { App } from './app/App';
 import { adoptFragmentToken, sessionStore } from './lib/token';
 import './styles/base.css';
 import './styles/timeline.css';
+import './styles/board.css';
 import './styles/boot.css';
 import './styles/auth.css';
 

@@ -1,5 +1,6 @@
-// The dashboard: System Boot first, then the Operations Timeline. State is
-// held once (the pipeline store in useGateway); both screens derive from it.
+// The dashboard: System Boot first, then the operations screen (Dashboard:
+// the Operations Timeline and the runs board). State is held once (the
+// pipeline store in useGateway); both screens derive from it.
 // When the gateway wants a token the page does not have (or refused or let
 // expire the one it had), the token prompt shows: in the boot console, or
 // over the timeline. While the live link's token is about to run out, the
@@ -10,9 +11,9 @@ import { ExpiryWarning } from '../features/auth/components/ExpiryWarning';
 import { TokenPrompt } from '../features/auth/components/TokenPrompt';
 import { SystemBoot } from '../features/boot/components/SystemBoot';
 import type { BootInputs } from '../features/boot/model/checks';
-import { OperationsTimeline } from '../features/timeline/components/OperationsTimeline';
 import { forgetToken, loadToken, saveToken, sessionStore, takeFragmentToken } from '../lib/token';
 import { resolveEndpoints } from './config';
+import { Dashboard } from './Dashboard';
 import { useGateway } from './useGateway';
 import { useGatewayProbe } from './useGatewayProbe';
 
@@ -76,7 +77,7 @@ export function App() {
   }
 
   return (
-    <OperationsTimeline
+    <Dashboard
       state={state}
       link={link}
       onRetry={retryNow}

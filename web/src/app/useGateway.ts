@@ -8,7 +8,7 @@ import { useSocket } from '../hooks/useSocket';
 import type { FrameMeta } from '../lib/socket/client';
 import type { ServerFrame } from '../lib/socket/frames';
 import { latencyStart, LatencyTracker } from '../features/timeline/model/latency';
-import { INITIAL_PIPELINE_STATE, pipelineReducer } from '../features/timeline/model/pipeline';
+import { INITIAL_PIPELINE_STATE, pipelineReducer } from '../store/pipeline';
 
 /** `token`: the one to start with (later ones: `setToken`). */
 export function useGateway(wsUrl: string, token?: string) {

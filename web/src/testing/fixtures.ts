@@ -1,10 +1,10 @@
 // Sample frames shaped as docs/protocol.md shows them, for tests only.
 
-import type { Stage, StageStateWire } from '../lib/socket/frames';
+import type { RunDeltaWire, RunHeaderWire, Stage, StageStateWire } from '../lib/socket/frames';
 
 export const WELCOME = {
   type: 'welcome',
-  protocol: 1,
+  protocol: 2,
   server: 'tactical-link/0.1.0',
   session: 'c1f0',
   heartbeat_ms: 15_000,
@@ -41,6 +41,58 @@ export const BUS_DOWN = {
   lossy: true,
 };
 
+const idle: StageStateWire = {
+  status: 'idle',
+  detail: null,
+  started_at: null,
+  ended_at: null,
+  error: null,
+  attempt: 0,
+  progress: null,
+  eta: null,
+  stalled: false,
+};
+
+/** A stage state: idle, with `overrides`. */
+export function stageWire(overrides: Partial<StageStateWire> = {}): StageStateWire {
+  return { ...idle, ...overrides };
+}
+
+/** A run key as the gateway writes it: `tenant/user_id/run_id` (these tests use no `/` or `%`). */
+export function keyOf(runId: string, tenant: string | null = null, userId: string | null = null): string {
+  return `${tenant ?? ''}/${userId ?? ''}/${runId}`;
+}
+
+function header(runId: string, overrides: Partial<RunHeaderWire>): RunHeaderWire {
+  const tenant = overrides.tenant ?? null;
+  const userId = overrides.user_id ?? null;
+  return {
+    key: keyOf(runId, tenant, userId),
+    run_id: runId,
+    tenant,
+    user_id: userId,
+    version: 1,
+    outcome: 'running',
+    started_at: '2026-11-28T15:00:00.000Z',
+    updated_at: '2026-11-28T15:00:01.000Z',
+    ended_at: null,
+    stalled: false,
+    ...overrides,
+  };
+}
+
+/** The `run` of an event frame: `stage` in `state`, with the run's fields. */
+export function runDelta(
+  runId: string,
+  stage: Stage,
+  state: Partial<StageStateWire> = {},
+  overrides: Partial<RunHeaderWire> & { stale?: boolean } = {},
+): RunDeltaWire {
+  const { stale = false, ...rest } = overrides;
+  return { ...header(runId, rest), stage, state: stageWire(state), stale };
+}
+
+/** An event frame of a pipeline event; its `run` says the stage is in `status` unless `run` is given. */
 export function eventFrame(
   id: string,
   runId: string,
@@ -48,33 +100,32 @@ export function eventFrame(
   status: string,
   extra: Record<string, unknown> = {},
   receivedAt = '2026-11-28T15:00:00.125Z',
+  run: RunDeltaWire = runDelta(runId, stage, { status: status as StageStateWire['status'] }),
 ) {
   return {
     type: 'event',
     id,
     received_at: receivedAt,
     pipeline: { run_id: runId, stage, status },
+    run,
     event: { type: 'pipeline.stage', run_id: runId, stage: stage.toUpperCase(), status: status.toUpperCase(), ...extra },
   };
 }
 
-const idle: StageStateWire = { status: 'idle', detail: null, started_at: null, ended_at: null, error: null };
+/** A `run` frame (a stall, or its end). */
+export function runFrame(run: RunDeltaWire) {
+  return { type: 'run', run };
+}
 
-export function runWire(runId: string, overrides: Partial<Record<Stage, Partial<StageStateWire>>> = {}) {
+export function runWire(
+  runId: string,
+  overrides: Partial<Record<Stage, Partial<StageStateWire>>> = {},
+  fields: Partial<RunHeaderWire> = {},
+) {
   const stages = Object.fromEntries(
-    (['radar', 'analyst', 'advisor', 'actuator', 'quality', 'report'] as const).map((s) => [
-      s,
-      { ...idle, ...overrides[s] },
-    ]),
+    (['radar', 'analyst', 'advisor', 'actuator', 'quality', 'report'] as const).map((s) => [s, stageWire(overrides[s])]),
   );
-  return {
-    run_id: runId,
-    started_at: '2026-11-28T15:00:00.000Z',
-    updated_at: '2026-11-28T15:00:01.000Z',
-    ended_at: null,
-    outcome: 'running',
-    stages,
-  };
+  return { ...header(runId, fields), stages };
 }
 
 export function snapshotFrame(
@@ -83,8 +134,9 @@ export function snapshotFrame(
   lastId: string | null = null,
   bus: unknown = BUS_UP,
   resumeFailed: string | null = null,
+  maxRuns = 100,
 ) {
-  return { type: 'snapshot', last_id: lastId, resume_failed: resumeFailed, bus, runs, recent_events: recent };
+  return { type: 'snapshot', last_id: lastId, resume_failed: resumeFailed, bus, max_runs: maxRuns, runs, recent_events: recent };
 }
 
 export function resumedFrame(lastId: string, replayed: number, bus: unknown = BUS_UP) {

@@ -28,7 +28,7 @@ const closed = (code: number, reason = ''): ClientInput => ({ type: 'closed', co
 
 const welcome = (auth: 'required' | 'none'): WelcomeFrame => ({
   type: 'welcome',
-  protocol: 1,
+  protocol: 2,
   server: 'tactical-link/0.1.0',
   session: 'c1f0',
   heartbeat_ms: 15_000,

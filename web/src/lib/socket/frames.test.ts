@@ -6,6 +6,8 @@ import {
   BUS_UP,
   eventFrame,
   resumedFrame,
+  runDelta,
+  runFrame,
   runWire,
   snapshotFrame,
   WELCOME,
@@ -60,6 +62,58 @@ describe('parseServerFrame', () => {
     expect(parsed.event.extra).toEqual({ nested: [1, 2] });
   });
 
+  it('reads the run an event frame carries: its fields, the stage that changed and its state, stale', () => {
+    const run = runDelta(
+      'run-42',
+      'analyst',
+      { status: 'processing', started_at: '2026-11-28T15:00:00.123Z', attempt: 2, progress: 40, eta: '2026-11-28T15:01:00.000Z' },
+      { tenant: 'acme', version: 3, stale: true },
+    );
+    const parsed = ok(eventFrame('9-0', 'run-42', 'analyst', 'processing', {}, undefined, run));
+    if (parsed.type !== 'event') throw new Error('not an event');
+    expect(parsed.run).toEqual(run);
+    expect(parsed.run).toMatchObject({ key: 'acme//run-42', tenant: 'acme', user_id: null, version: 3, stale: true });
+    expect(parsed.run!.state).toMatchObject({ attempt: 2, progress: 40, eta: '2026-11-28T15:01:00.000Z', stalled: false });
+  });
+
+  it('takes an absent tenant or user_id as null (the gateway writes them only when the run has them)', () => {
+    const { tenant: _t, user_id: _u, ...run } = runDelta('r', 'radar');
+    const parsed = ok(eventFrame('1-0', 'r', 'radar', 'idle', {}, undefined, run as never));
+    if (parsed.type !== 'event') throw new Error('not an event');
+    expect(parsed.run).toMatchObject({ tenant: null, user_id: null });
+  });
+
+  it('refuses a pipeline event frame without its run, or with the run of another run or stage', () => {
+    const e = eventFrame('1-0', 'r', 'radar', 'processing');
+    expect(bad(JSON.stringify({ ...e, run: undefined })).path).toBe('event.run');
+    expect(bad(JSON.stringify({ ...e, run: runDelta('other', 'radar') })).path).toBe('event.run.run_id');
+    expect(bad(JSON.stringify({ ...e, run: runDelta('r', 'analyst') })).path).toBe('event.run.stage');
+  });
+
+  it('names the field of a run or stage state that is wrong', () => {
+    const e = eventFrame('1-0', 'r', 'radar', 'processing');
+    const withRun = (run: object) => JSON.stringify({ ...e, run: { ...e.run, ...run } });
+    expect(bad(withRun({ key: '' })).path).toBe('event.run.key');
+    expect(bad(withRun({ version: 1.5 })).path).toBe('event.run.version');
+    expect(bad(withRun({ version: -1 })).path).toBe('event.run.version');
+    expect(bad(withRun({ stalled: 'no' })).path).toBe('event.run.stalled');
+    expect(bad(withRun({ stale: undefined })).path).toBe('event.run.stale');
+    expect(bad(withRun({ tenant: 7 })).path).toBe('event.run.tenant');
+    const withState = (state: object) => withRun({ state: { ...e.run.state, ...state } });
+    expect(bad(withState({ attempt: -1 })).path).toBe('event.run.state.attempt');
+    expect(bad(withState({ progress: 101 })).path).toBe('event.run.state.progress');
+    expect(bad(withState({ progress: '40' })).path).toBe('event.run.state.progress');
+    expect(bad(withState({ eta: 5 })).path).toBe('event.run.state.eta');
+    expect(bad(withState({ stalled: undefined })).path).toBe('event.run.state.stalled');
+  });
+
+  it('accepts the documented run frame (a stall) and refuses one without a run', () => {
+    const frame = runFrame(runDelta('r', 'analyst', { status: 'processing', attempt: 1, stalled: true }, { version: 4, stalled: true }));
+    expect(ok(frame)).toEqual(frame);
+    expect(bad(JSON.stringify({ type: 'run' })).path).toBe('run.run');
+    expect(bad(JSON.stringify({ type: 'run', run: { ...frame.run, stage: 'teleport' } })).path).toBe('run.run.stage');
+  });
+
   it('accepts a generic event without a pipeline field', () => {
     const parsed = ok({ type: 'event', id: '2-0', received_at: '2026-11-28T15:00:00.000Z', event: { type: 'deploy.finished' } });
     expect(parsed).toMatchObject({ type: 'event', event: { type: 'deploy.finished' } });
@@ -78,6 +132,26 @@ describe('parseServerFrame', () => {
     expect(parsed.runs[0]?.stages.radar.status).toBe('complete');
     expect(parsed.recent_events).toHaveLength(1);
     expect(parsed.last_id).toBe('1-0');
+  });
+
+  it('reads snapshot.max_runs, a whole number from 1', () => {
+    expect(ok(snapshotFrame([], [], null, BUS_UP, null, 250))).toMatchObject({ max_runs: 250 });
+    expect(bad(JSON.stringify({ ...snapshotFrame(), max_runs: 0 })).path).toBe('snapshot.max_runs');
+    expect(bad(JSON.stringify({ ...snapshotFrame(), max_runs: undefined })).path).toBe('snapshot.max_runs');
+  });
+
+  it('reads the v2 fields of a snapshot run: key, tenant, version, stalled, and each stage attempt, progress, eta, stalled', () => {
+    const run = runWire(
+      'run-42',
+      { analyst: { status: 'processing', attempt: 2, progress: 12.5, eta: '2026-11-28T15:05:00.000Z', stalled: true } },
+      { tenant: 'globex', version: 7, stalled: true },
+    );
+    const parsed = ok(snapshotFrame([run]));
+    if (parsed.type !== 'snapshot') throw new Error('not a snapshot');
+    expect(parsed.runs[0]).toEqual(run);
+    expect(bad(JSON.stringify(snapshotFrame([{ ...run, key: undefined }]))).path).toBe('snapshot.runs[0].key');
+    const noAttempt = runWire('r', { report: { attempt: undefined } });
+    expect(bad(JSON.stringify(snapshotFrame([noAttempt]))).path).toBe('snapshot.runs[0].stages.report.attempt');
   });
 
   it('reads snapshot.resume_failed: null, missing (older gateways) or the id that could not be resumed', () => {

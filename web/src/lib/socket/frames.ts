@@ -14,8 +14,8 @@ export type Status = (typeof STATUSES)[number];
 export const OUTCOMES = ['running', 'complete', 'error'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
-/** Protocol version this client speaks. */
-export const PROTOCOL_VERSION = 1;
+/** Protocol version this client speaks (2: event frames carry their run's new state, `run` frames, `max_runs`). */
+export const PROTOCOL_VERSION = 2;
 
 export interface WelcomeFrame {
   type: 'welcome';
@@ -54,15 +54,43 @@ export interface StageStateWire {
   started_at: string | null;
   ended_at: string | null;
   error: string | null;
+  /** 0 before the stage first runs, then 1, 2, … (retries). */
+  attempt: number;
+  /** 0–100, only while processing (when the publisher reports it). */
+  progress: number | null;
+  /** When a processing stage expects to be done (RFC 3339), when its publisher said. */
+  eta: string | null;
+  /** Processing for longer than the stage's deadline. */
+  stalled: boolean;
 }
 
-export interface RunStateWire {
+/** A run's own fields, shared by the whole run (snapshots) and its deltas (event and `run` frames). */
+export interface RunHeaderWire {
+  /** `tenant/user_id/run_id`: identifies the run among those this client may see. */
+  key: string;
   run_id: string;
+  tenant: string | null;
+  user_id: string | null;
+  /** How many events the gateway has folded into the run: higher is newer. */
+  version: number;
+  outcome: Outcome;
   started_at: string | null;
   updated_at: string | null;
   ended_at: string | null;
-  outcome: Outcome;
+  /** Some stage is stalled. */
+  stalled: boolean;
+}
+
+export interface RunStateWire extends RunHeaderWire {
   stages: Record<Stage, StageStateWire>;
+}
+
+/** The `run` of an event frame (and of a `run` frame): the run's fields and the one stage that changed. */
+export interface RunDeltaWire extends RunHeaderWire {
+  stage: Stage;
+  state: StageStateWire;
+  /** The event came after a newer one of its stage: it did not move the stage. */
+  stale: boolean;
 }
 
 export interface PipelineField {
@@ -79,7 +107,15 @@ export interface EventFrame {
   id: string;
   received_at: string;
   pipeline?: PipelineField;
+  /** With `pipeline` only: the run after the gateway folded the event in. */
+  run?: RunDeltaWire;
   event: PublishedEvent;
+}
+
+/** A change of a run that no event caused (a stage stalled, or no longer is). */
+export interface RunFrame {
+  type: 'run';
+  run: RunDeltaWire;
 }
 
 export interface SnapshotFrame {
@@ -88,6 +124,8 @@ export interface SnapshotFrame {
   /** The id the client asked to resume from, when that was not possible (events in between are lost to it). */
   resume_failed: string | null;
   bus: BusFrame;
+  /** How many runs the gateway keeps (`--max-runs`): the client keeps no more. */
+  max_runs: number;
   runs: RunStateWire[];
   recent_events: EventFrame[];
 }
@@ -117,6 +155,7 @@ export type ServerFrame =
   | SnapshotFrame
   | ResumedFrame
   | EventFrame
+  | RunFrame
   | BusFrame
   | PongFrame
   | ErrorFrame;
@@ -169,6 +208,12 @@ function strOrNull(o: Obj, key: string, path: string): string | null {
 function num(o: Obj, key: string, path: string): number {
   const v = o[key];
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new Invalid(`${path}.${key}`, 'expected a number');
+  return v;
+}
+
+function wholeNumber(o: Obj, key: string, path: string, min: number): number {
+  const v = num(o, key, path);
+  if (!Number.isInteger(v) || v < min) throw new Invalid(`${path}.${key}`, `expected a whole number >= ${min}`);
   return v;
 }
 
@@ -230,6 +275,13 @@ export function validateBus(o: Obj, path = 'bus'): BusFrame {
   };
 }
 
+function progressOf(o: Obj, path: string): number | null {
+  if (o.progress === null || o.progress === undefined) return null;
+  const v = num(o, 'progress', path);
+  if (v < 0 || v > 100) throw new Invalid(`${path}.progress`, 'expected a number from 0 to 100');
+  return v;
+}
+
 function validateStage(value: unknown, path: string): StageStateWire {
   const o = obj(value, path);
   return {
@@ -238,25 +290,52 @@ function validateStage(value: unknown, path: string): StageStateWire {
     started_at: strOrNull(o, 'started_at', path),
     ended_at: strOrNull(o, 'ended_at', path),
     error: strOrNull(o, 'error', path),
+    attempt: wholeNumber(o, 'attempt', path, 0),
+    progress: progressOf(o, path),
+    eta: strOrNull(o, 'eta', path),
+    stalled: bool(o, 'stalled', path),
+  };
+}
+
+function nonEmpty(o: Obj, key: string, path: string): string {
+  const v = str(o, key, path);
+  if (v === '') throw new Invalid(`${path}.${key}`, 'expected a non-empty string');
+  return v;
+}
+
+function validateRunHeader(o: Obj, path: string): RunHeaderWire {
+  return {
+    key: nonEmpty(o, 'key', path),
+    run_id: nonEmpty(o, 'run_id', path),
+    tenant: strOrNull(o, 'tenant', path),
+    user_id: strOrNull(o, 'user_id', path),
+    version: wholeNumber(o, 'version', path, 0),
+    outcome: oneOf(o, 'outcome', OUTCOMES, path),
+    started_at: strOrNull(o, 'started_at', path),
+    updated_at: strOrNull(o, 'updated_at', path),
+    ended_at: strOrNull(o, 'ended_at', path),
+    stalled: bool(o, 'stalled', path),
   };
 }
 
 export function validateRun(value: unknown, path: string): RunStateWire {
   const o = obj(value, path);
+  const header = validateRunHeader(o, path);
   const stagesObj = obj(o.stages, `${path}.stages`);
   const stages = {} as Record<Stage, StageStateWire>;
   for (const stage of STAGES) {
     stages[stage] = validateStage(stagesObj[stage], `${path}.stages.${stage}`);
   }
-  const runId = str(o, 'run_id', path);
-  if (runId === '') throw new Invalid(`${path}.run_id`, 'expected a non-empty string');
+  return { ...header, stages };
+}
+
+export function validateRunDelta(value: unknown, path: string): RunDeltaWire {
+  const o = obj(value, path);
   return {
-    run_id: runId,
-    started_at: strOrNull(o, 'started_at', path),
-    updated_at: strOrNull(o, 'updated_at', path),
-    ended_at: strOrNull(o, 'ended_at', path),
-    outcome: oneOf(o, 'outcome', OUTCOMES, path),
-    stages,
+    ...validateRunHeader(o, path),
+    stage: oneOf(o, 'stage', STAGES, path),
+    state: validateStage(o.state, `${path}.state`),
+    stale: bool(o, 'stale', path),
   };
 }
 
@@ -271,11 +350,16 @@ export function validateEvent(o: Obj, path = 'event'): EventFrame {
   };
   if (o.pipeline !== undefined && o.pipeline !== null) {
     const p = obj(o.pipeline, `${path}.pipeline`);
-    frame.pipeline = {
+    const pipeline: PipelineField = {
       run_id: str(p, 'run_id', `${path}.pipeline`),
       stage: oneOf(p, 'stage', STAGES, `${path}.pipeline`),
       status: oneOf(p, 'status', STATUSES, `${path}.pipeline`),
     };
+    const run = validateRunDelta(o.run, `${path}.run`);
+    if (run.run_id !== pipeline.run_id) throw new Invalid(`${path}.run.run_id`, 'expected the run_id of `pipeline`');
+    if (run.stage !== pipeline.stage) throw new Invalid(`${path}.run.stage`, 'expected the stage of `pipeline`');
+    frame.pipeline = pipeline;
+    frame.run = run;
   }
   return frame;
 }
@@ -286,6 +370,7 @@ export function validateSnapshot(o: Obj, path = 'snapshot'): SnapshotFrame {
     last_id: strOrNull(o, 'last_id', path),
     resume_failed: strOrNull(o, 'resume_failed', path),
     bus: validateBus(obj(o.bus, `${path}.bus`), `${path}.bus`),
+    max_runs: wholeNumber(o, 'max_runs', path, 1),
     runs: arr(o, 'runs', path).map((run, i) => validateRun(run, `${path}.runs[${i}]`)),
     recent_events: arr(o, 'recent_events', path).map((ev, i) => {
       const p = `${path}.recent_events[${i}]`;
@@ -297,12 +382,10 @@ export function validateSnapshot(o: Obj, path = 'snapshot'): SnapshotFrame {
 }
 
 export function validateResumed(o: Obj, path = 'resumed'): ResumedFrame {
-  const replayed = num(o, 'replayed', path);
-  if (!Number.isInteger(replayed) || replayed < 0) throw new Invalid(`${path}.replayed`, 'expected a whole number >= 0');
   return {
     type: 'resumed',
     last_id: str(o, 'last_id', path),
-    replayed,
+    replayed: wholeNumber(o, 'replayed', path, 0),
     bus: validateBus(obj(o.bus, `${path}.bus`), `${path}.bus`),
   };
 }
@@ -319,6 +402,8 @@ function validate(o: Obj): ServerFrame {
       return validateResumed(o);
     case 'event':
       return validateEvent(o);
+    case 'run':
+      return { type: 'run', run: validateRunDelta(o.run, 'run.run') };
     case 'bus':
       return validateBus(o);
     case 'pong':

@@ -6,7 +6,7 @@ import { bootComplete, deriveChecks, type BootInputs } from './checks';
 
 const NOW = Date.parse('2026-11-28T15:00:00.000Z');
 const live: LinkInfo = { status: 'live', retryAt: null, attempt: 0, reason: null, closeCode: null, auth: { phase: 'none' } };
-const STATUS = { server: 'tactical-link/0.1.0', protocol: 1, bus: BUS_UP as BusFrame, connections: 1, events_relayed: 0 };
+const STATUS = { server: 'tactical-link/0.1.0', protocol: 2, bus: BUS_UP as BusFrame, connections: 1, events_relayed: 0 };
 
 function inputs(overrides: Partial<BootInputs> = {}): BootInputs {
   return {
@@ -130,9 +130,9 @@ describe('deriveChecks', () => {
   });
 
   it('fails the stream line when the gateway speaks another protocol version', () => {
-    const c = byId(inputs({ welcome: { ...(WELCOME as WelcomeFrame), protocol: 2 } }));
+    const c = byId(inputs({ welcome: { ...(WELCOME as WelcomeFrame), protocol: 1 } }));
     expect(c.stream).toMatchObject({ state: 'failed' });
-    expect(c.stream!.detail).toContain('protocol 2');
+    expect(c.stream!.detail).toContain('the gateway speaks protocol 1; this dashboard speaks 2');
   });
 
   it('waits for the snapshot even when the stream is live', () => {

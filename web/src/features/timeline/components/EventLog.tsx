@@ -1,13 +1,15 @@
 // The latest events of any type, newest first, filterable by stage, status
-// and free text. Each entry opens to show the publisher's JSON.
+// and free text. Each entry opens to show the publisher's JSON. An event the
+// gateway found stale (it came after a newer one of its stage, so it did not
+// move the stage) says so: "stale, not applied".
 
 import { memo, useDeferredValue, useMemo, useState } from 'react';
 import { STAGES, STATUSES, type EventFrame } from '../../../lib/socket/frames';
 import { formatClock, parseRfc3339 } from '../../../lib/time';
 import { filterEvents, isFiltering, NO_FILTER, type LogFilter } from '../model/eventLog';
-import { eventDetail, MAX_EVENTS } from '../model/pipeline';
-import { StatusIcon } from './icons';
-import { STAGE_LABEL, STATUS_LABEL } from './labels';
+import { eventDetail, MAX_EVENTS } from '../../../store/pipeline';
+import { StatusIcon } from '../../../ui/icons';
+import { STAGE_LABEL, STATUS_LABEL } from '../../../ui/labels';
 
 /** A generic event without a detail: its other fields, on one short line. */
 function compactFields(frame: EventFrame): string {
@@ -22,13 +24,16 @@ const Entry = memo(function Entry({ frame }: { frame: EventFrame }) {
   const p = frame.pipeline;
   const received = parseRfc3339(frame.received_at);
   const detail = eventDetail(frame);
+  const stale = frame.run?.stale === true;
   return (
     <li
-      className="log-entry"
+      className={`log-entry${stale ? ' log-entry--stale' : ''}`}
       data-testid="event-log-entry"
       data-event-id={frame.id}
       data-status={p?.status ?? 'generic'}
       data-run-id={p?.run_id}
+      data-run-key={frame.run?.key}
+      data-stale={stale ? 'true' : undefined}
     >
       <details>
         <summary className="log-entry__row">
@@ -47,8 +52,17 @@ const Entry = memo(function Entry({ frame }: { frame: EventFrame }) {
             </span>
           )}
           <span className="log-entry__what">{p ? STAGE_LABEL[p.stage] : frame.event.type}</span>
-          <span className="log-entry__run">{p ? p.run_id : ''}</span>
-          <span className="log-entry__detail">{detail ?? (p ? '' : compactFields(frame))}</span>
+          <span className="log-entry__run" title={frame.run?.tenant ? `${p?.run_id} · tenant ${frame.run.tenant}` : undefined}>
+            {p ? p.run_id : ''}
+          </span>
+          <span className="log-entry__detail">
+            {stale && (
+              <span className="log-entry__stale" data-testid="event-stale" title="It came after a newer event of its stage">
+                stale, not applied
+              </span>
+            )}
+            {detail ?? (p ? '' : compactFields(frame))}
+          </span>
           <span className="log-entry__id">#{frame.id}</span>
         </summary>
         <pre className="log-entry__json">{JSON.stringify(frame.event, null, 2)}</pre>

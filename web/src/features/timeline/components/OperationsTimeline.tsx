@@ -1,24 +1,25 @@
-// The Operations Timeline screen: header (link, who, bus, latency), run
-// picker, the six stages of the selected run, and the event log. A notice
-// (the token expiry warning) shows under the header; an overlay (the token
+// The operations screen: header (view switch, link, who, bus, latency), and
+// one of two views: the timeline (run picker, the six stages of the selected
+// run, the event log) or the runs board, which app/ hands in. A notice (the
+// token expiry warning) shows under the header; an overlay (the token
 // prompt) makes the screen inert while it is shown.
 
-import { useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useEffect, type ReactNode, type Ref } from 'react';
 import type { LinkInfo } from '../../../lib/socket/client';
-import { STAGES, type BusFrame } from '../../../lib/socket/frames';
+import type { BusFrame } from '../../../lib/socket/frames';
 import type { GatewayStatus } from '../../../lib/gatewayStatus';
 import type { LatencyTracker } from '../model/latency';
-import { runsNewestFirst, type PipelineState } from '../model/pipeline';
+import type { PipelineState } from '../../../store/pipeline';
+import type { Run } from '../../../store/runs';
+import { LogoMark } from '../../../ui/icons';
 import { BusStatus } from './BusStatus';
 import { EventLog } from './EventLog';
 import { IdentityBadge } from './IdentityBadge';
-import { LogoMark } from './icons';
 import { LatencyReadout } from './LatencyReadout';
 import { LinkStatus } from './LinkStatus';
+import { PipelinePanel } from './PipelinePanel';
 import { ResumeNotice } from './ResumeNotice';
-import { RunSelector } from './RunSelector';
-import { RunSummary } from './RunSummary';
-import { StageCard } from './StageCard';
+import { ViewSwitch, type ScreenView } from './ViewSwitch';
 
 interface Props {
   state: PipelineState;
@@ -32,9 +33,22 @@ interface Props {
   notice?: ReactNode;
   /** A dialog over the screen; the screen is inert while there is one. */
   overlay?: ReactNode;
+  /** Every run held, newest first, and whether views name their tenants. */
+  runs: readonly Run[];
+  withTenants: boolean;
+  view: ScreenView;
+  onView: (view: ScreenView) => void;
+  /** The key of the run the user picked, or null to follow the newest. */
+  pinned: string | null;
+  onPin: (key: string | null) => void;
+  /** The runs board, shown in the board view. */
+  board: ReactNode;
+  /** The pipeline panel, for focus when a run is opened from the board. */
+  pipelineRef?: Ref<HTMLElement>;
 }
 
 const nf = new Intl.NumberFormat('en-US');
+
 
 function GatewayStats({ gateway }: { gateway: GatewayStatus }) {
   return (
@@ -56,18 +70,22 @@ interface HeaderProps {
   bus: BusFrame | null;
   latency: LatencyTracker;
   gateway: GatewayStatus | null;
+  /** The screen's name (the view's) and the view switch. */
+  title: string;
+  views: ReactNode;
 }
 
-function OpsHeader({ link, onRetry, bus, latency, gateway }: HeaderProps) {
+function OpsHeader({ link, onRetry, bus, latency, gateway, title, views }: HeaderProps) {
   return (
     <header className="ops__header">
       <div className="brand">
         <LogoMark className="brand__mark" />
         <div>
           <p className="brand__name">Tactical Link</p>
-          <h1 className="brand__screen">Operations Timeline</h1>
+          <h1 className="brand__screen">{title}</h1>
         </div>
       </div>
+      {views}
       <div className="ops__status" aria-label="System status">
         <LinkStatus link={link} onRetry={onRetry} />
         <IdentityBadge auth={link.auth} />
@@ -107,21 +125,10 @@ function Banners({ link, state, bus, onDismissResumeNotice }: BannersProps) {
   );
 }
 
-export function OperationsTimeline({
-  state,
-  link,
-  onRetry,
-  gateway,
-  latency,
-  onDismissResumeNotice,
-  notice,
-  overlay,
-}: Props) {
-  const [pinned, setPinned] = useState<string | null>(null);
-  const runs = useMemo(() => runsNewestFirst(state.runs), [state.runs]);
+export function OperationsTimeline(props: Props) {
+  const { state, link, gateway, latency, runs, view, pinned, overlay } = props;
   // A pinned run that is no longer retained falls back to the newest.
   const pinnedRun = pinned !== null ? state.runs[pinned] : undefined;
-  const selected = pinnedRun ?? runs[0];
   const bus = state.bus ?? gateway?.bus ?? null;
 
   // Latency: whatever was marked before this screen existed was never shown here.
@@ -129,38 +136,31 @@ export function OperationsTimeline({
   // …and everything marked since is on screen once React has committed it.
   useEffect(() => latency.flush(Date.now()), [state.events, latency]);
 
+  const views = <ViewSwitch view={view} onView={props.onView} runs={runs.length} stalled={runs.filter((r) => r.stalled).length} />;
   const covered = overlay !== undefined && overlay !== null;
   return (
     <>
-      <div className="ops" data-testid="operations-timeline" inert={covered}>
-        <OpsHeader link={link} onRetry={onRetry} bus={bus} latency={latency} gateway={gateway} />
+      <div className="ops" data-testid="operations-timeline" data-view={view} inert={covered}>
+        <OpsHeader link={link} onRetry={props.onRetry} bus={bus} latency={latency} gateway={gateway} title={view === 'board' ? 'Runs Board' : 'Operations Timeline'} views={views} />
 
-        {notice}
-        <Banners link={link} state={state} bus={bus} onDismissResumeNotice={onDismissResumeNotice} />
+        {props.notice}
+        <Banners link={link} state={state} bus={bus} onDismissResumeNotice={props.onDismissResumeNotice} />
 
-        <main className="ops__main">
-          <section className="panel pipeline" aria-labelledby="pipeline-title">
-            <header className="panel__header pipeline__header">
-              <h2 id="pipeline-title" className="visually-hidden">
-                Pipeline
-              </h2>
-              <RunSelector runs={runs} pinned={pinnedRun ? pinnedRun.runId : null} onPin={setPinned} />
-              <RunSummary run={selected} />
-            </header>
-            <ol className="stages" aria-label={selected ? `Stages of ${selected.runId}` : 'Stages'} data-run-id={selected?.runId ?? ''}>
-              {STAGES.map((stage, i) => (
-                <StageCard
-                  key={stage}
-                  stage={stage}
-                  index={i}
-                  view={selected ? selected.stages[stage] : { status: 'idle', detail: null, startedAt: null, endedAt: null, error: null }}
-                />
-              ))}
-            </ol>
-          </section>
-
-          <EventLog events={state.events} />
-        </main>
+        {view === 'board' ? (
+          <main className="ops__main ops__main--board">{props.board}</main>
+        ) : (
+          <main className="ops__main">
+            <PipelinePanel
+              runs={runs}
+              selected={pinnedRun ?? runs[0]}
+              pinned={pinnedRun !== undefined}
+              onPin={props.onPin}
+              withTenants={props.withTenants}
+              panelRef={props.pipelineRef}
+            />
+            <EventLog events={state.events} />
+          </main>
+        )}
       </div>
       {overlay}
     </>

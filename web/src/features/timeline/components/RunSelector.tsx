@@ -1,25 +1,28 @@
 // Which run the stages show: the newest by default ("follow newest"), or
 // the one the user picked, until they go back to following.
 
-import type { Run } from '../model/pipeline';
+import { runLabel, type Run } from '../../../store/runs';
 import { formatClock } from '../../../lib/time';
-import { OUTCOME_LABEL } from './labels';
+import { OUTCOME_LABEL } from '../../../ui/labels';
 
 interface Props {
   runs: readonly Run[];
-  /** The run picked by the user, or null to follow the newest. */
+  /** The key of the run picked by the user, or null to follow the newest. */
   pinned: string | null;
-  onPin: (runId: string | null) => void;
+  onPin: (key: string | null) => void;
+  /** Name each run's tenant (one run id may be used in two tenants). */
+  withTenants: boolean;
 }
 
 export const FOLLOW_NEWEST = '';
 
-function optionLabel(run: Run): string {
+function optionLabel(run: Run, withTenants: boolean): string {
   const started = run.startedAt === null ? '' : ` · ${formatClock(run.startedAt).slice(0, 8)}`;
-  return `${run.runId} — ${OUTCOME_LABEL[run.outcome]}${started}`;
+  const stalled = run.stalled ? ' · stalled' : '';
+  return `${runLabel(run, withTenants)} — ${OUTCOME_LABEL[run.outcome]}${stalled}${started}`;
 }
 
-export function RunSelector({ runs, pinned, onPin }: Props) {
+export function RunSelector({ runs, pinned, onPin, withTenants }: Props) {
   const newest = runs[0];
   return (
     <div className="run-selector">
@@ -35,10 +38,10 @@ export function RunSelector({ runs, pinned, onPin }: Props) {
           disabled={runs.length === 0}
           onChange={(e) => onPin(e.target.value === FOLLOW_NEWEST ? null : e.target.value)}
         >
-          <option value={FOLLOW_NEWEST}>{newest ? `Follow newest (${newest.runId})` : 'No runs yet'}</option>
+          <option value={FOLLOW_NEWEST}>{newest ? `Follow newest (${runLabel(newest, withTenants)})` : 'No runs yet'}</option>
           {runs.map((run) => (
-            <option key={run.runId} value={run.runId}>
-              {optionLabel(run)}
+            <option key={run.key} value={run.key}>
+              {optionLabel(run, withTenants)}
             </option>
           ))}
         </select>

@@ -1,11 +1,12 @@
-// The selected run at a glance: outcome, start, total time, progress.
+// The selected run at a glance: outcome (and whether a stage stalled), start,
+// total time, progress.
 
 import { STAGES } from '../../../lib/socket/frames';
 import { formatClock } from '../../../lib/time';
-import type { Run } from '../model/pipeline';
-import { Elapsed } from './Elapsed';
-import { StatusIcon } from './icons';
-import { OUTCOME_LABEL } from './labels';
+import type { Run } from '../../../store/runs';
+import { Elapsed } from '../../../ui/Elapsed';
+import { StatusIcon } from '../../../ui/icons';
+import { OUTCOME_LABEL } from '../../../ui/labels';
 
 export function RunSummary({ run }: { run: Run | undefined }) {
   if (!run) {
@@ -18,7 +19,7 @@ export function RunSummary({ run }: { run: Run | undefined }) {
   const done = STAGES.filter((s) => run.stages[s].status === 'complete').length;
   const outcomeStatus = run.outcome === 'running' ? 'processing' : run.outcome;
   return (
-    <dl className="run-summary" data-testid="run-summary" data-outcome={run.outcome}>
+    <dl className="run-summary" data-testid="run-summary" data-outcome={run.outcome} data-stalled={run.stalled ? 'true' : undefined}>
       <div className="run-summary__item">
         <dt>Outcome</dt>
         <dd>
@@ -26,6 +27,11 @@ export function RunSummary({ run }: { run: Run | undefined }) {
             <StatusIcon status={outcomeStatus} />
             <span>{OUTCOME_LABEL[run.outcome]}</span>
           </span>
+          {run.stalled && (
+            <span className="run-summary__stalled" data-testid="run-stalled">
+              Stalled
+            </span>
+          )}
         </dd>
       </div>
       <div className="run-summary__item">
@@ -41,7 +47,10 @@ export function RunSummary({ run }: { run: Run | undefined }) {
         <dd>
           <span className="progress" aria-hidden>
             {STAGES.map((s) => (
-              <span key={s} className={`progress__seg progress__seg--${run.stages[s].status}`} />
+              <span
+                key={s}
+                className={`progress__seg progress__seg--${run.stages[s].status}${run.stages[s].stalled ? ' progress__seg--stalled' : ''}`}
+              />
             ))}
           </span>
           <span className="mono">

@@ -2,7 +2,7 @@
 // and one per stage. Decorative: the text next to them carries the meaning.
 
 import type { ReactNode } from 'react';
-import type { Stage, Status } from '../../../lib/socket/frames';
+import type { Stage, Status } from '../lib/socket/frames';
 
 interface IconProps {
   className?: string;
