@@ -493,3 +493,32 @@ async fn a_snapshot_larger_than_one_fragment_arrives_whole() {
     }
     assert_eq!(details, expected, "every event, intact, in order");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_is_bounded_in_bytes_as_well_as_in_entries() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    // 10,000 entries allowed, but only 1 MiB of events.
+    let args = ["serve", "--redis", &url, "--history-bytes", "1048576"];
+    let gateway = Gateway::start(&args);
+    gateway.wait_bus_up(Duration::from_secs(10)).await;
+    let pad = "x".repeat(60 * 1024);
+    for i in 0..100 {
+        let event = serde_json::json!({"type": "big", "seq": i, "pad": pad}).to_string();
+        redis.publish("system_events", event);
+    }
+    eventually(Duration::from_secs(20), "100 events relayed", async || {
+        gateway.metric("tactical_link_events_relayed_total").await >= 100.0
+    })
+    .await;
+    let mut conn = redis.connection();
+    let entries: usize = redis::cmd("XLEN")
+        .arg("tactical-link:{system_events}:events")
+        .query(&mut conn)
+        .unwrap();
+    // 1 MiB / 60 KiB is 17; trimming is by whole stream nodes, a few over.
+    assert!(
+        (17..=25).contains(&entries),
+        "{entries} entries of 60 KiB kept for a 1 MiB bound"
+    );
+}

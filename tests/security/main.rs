@@ -3,10 +3,14 @@
 //! from this process; the binary where a test reads its log or its exit
 //! code. One module per concern; the helpers they share are here.
 
+mod bodies;
+mod browsers;
+mod headers;
 mod keys;
 mod limits;
 mod origins;
 mod revocation;
+mod scopes;
 mod tenants;
 mod tokens;
 mod transport;

@@ -1,6 +1,6 @@
-//! What the gateway's HTTP side refuses to browsers and hostile clients
-//! (issue "security, round two"): headers on every response, methods on
-//! pages. The gateway serves from the test process.
+//! What every response tells the browser: a strict Content-Security-Policy,
+//! framing refused (or allowed to one portal), no sniffing, no referrer; and
+//! pages that answer GET and HEAD only.
 
 use testkit::{Gateway, Served};
 
