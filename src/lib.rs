@@ -3,23 +3,38 @@
 //!
 //! # Layout
 //!
-//! - [`event`]: the event format publishers send, and its validation.
-//! - [`auth`]: JWT verification, principals, and what each may see.
-//! - [`admission`]: origin check, connection limits, client message rate.
-//! - [`pipeline`]: the authoritative state of every pipeline run.
-//! - [`hub`]: validates, numbers, folds and fans out every event; snapshots.
-//! - [`history`]: the recent events a reconnecting client resumes from.
+//! The path of an event, in order (docs/architecture.md draws it):
+//!
+//! - [`bus`]: the event bus behind one interface ([`bus::Bus`],
+//!   [`bus::Publish`]): [`bus::memory`] for a first look, [`bus::redis`]
+//!   (recorder, stream reader, publisher, Lua scripts) in production.
+//! - [`event`]: the event format publishers send, its validation, the
+//!   `pipeline.stage` builder, and [`event::EventId`].
+//! - [`hub`]: where a valid event is folded, serialised once, kept for
+//!   resume and broadcast; snapshots and resume under one lock.
+//! - [`pipeline`]: the authoritative state of every run: one order per
+//!   stage, retries, progress, stalls, retention.
+//! - [`history`]: the recent event frames a reconnecting client resumes from.
 //! - [`frames`]: the WebSocket protocol's frames, serialised once.
-//! - [`connection`]: one WebSocket client's protocol, from welcome to close.
+//! - [`connection`]: one WebSocket client's protocol, from welcome to close
+//!   (generic over its socket), with batching, conflation and heartbeats.
 //! - [`disconnect`]: every close code, its reasons, and what a client does.
-//! - [`bus`]: the in-process bus, the Redis link, and publishing.
-//! - [`server`]: start-up, the WebSocket upgrade and the shutdown drain.
+//!
+//! Around it:
+//!
+//! - [`server`]: start-up, routes, the WebSocket upgrade, the shutdown drain.
+//! - [`listener`]: the accept loop, TLS, the handshake deadline.
+//! - [`guard`]: the HTTP admission policy (Host, requests per address,
+//!   JSON and Origin on writes); [`headers`]: the security headers.
 //! - [`api`]: the HTTP endpoints (health, status, runs, events, publish).
-//! - [`listener`]: the accept loop, TLS and the handshake deadline.
+//! - [`auth`]: JWT verification, principals, and what each may see;
+//!   [`revocation`]: the deny list of tokens and users.
+//! - [`admission`]: origins, connection limits, message rate, the throttle
+//!   on failed authentications.
 //! - [`web`]: the embedded dashboard.
 //! - [`simulator`]: the pipeline "war room".
 //! - [`cli`]: subcommands, flags and their validation.
-//! - [`metrics`], [`backoff`], [`clock`]: small shared pieces.
+//! - [`metrics`], [`log_limit`], [`backoff`], [`clock`]: shared pieces.
 
 pub mod admission;
 pub mod api;

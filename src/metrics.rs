@@ -83,50 +83,6 @@ impl EncodeMetric for Histogram {
 /// The label of rejected events: why.
 type Reasons = Family<Vec<(&'static str, &'static str)>, Counter>;
 
-/// Every metric of one gateway, and the registry that encodes them.
-#[derive(Debug)]
-pub struct Metrics {
-    /// Publisher's `ts` → relayed by the hub (events that carry `ts`).
-    pub ingest_latency: Histogram,
-    /// Relayed by the hub → written to a client's socket (one sample per
-    /// batch written, timed from its oldest frame).
-    pub delivery_latency: Histogram,
-    pub events_received: Counter,
-    pub events_relayed: Counter,
-    /// Pipeline events that came after a newer event of their stage.
-    pub events_stale: Counter,
-    /// Stages that went past their deadline (each time one does).
-    pub stalls: Counter,
-    /// Stages stalled now.
-    pub stages_stalled: Gauge,
-    /// Progress frames a client that was behind skipped for a newer one.
-    pub frames_conflated: Counter,
-    /// Redis only: events the stream reader relayed before the recorder's
-    /// reply for them came (or that this gateway's subscription missed).
-    pub events_relayed_from_stream: Counter,
-    /// Redis only: times the stream reader found that entries after the
-    /// last relayed one had been trimmed before it read them.
-    pub history_gaps: Counter,
-    rejected: Reasons,
-    pub connections_open: Gauge,
-    pub connections_total: Counter,
-    pub frames_sent: Counter,
-    pub slow_consumer_disconnects: Counter,
-    pub heartbeat_timeouts: Counter,
-    pub client_frames_rejected: Counter,
-    pub bus_connects: Counter,
-    pub bus_disconnects: Counter,
-    pub bus_up: Gauge,
-    pub auth_failures: Counter,
-    pub auth_throttled: Counter,
-    pub token_expiries: Counter,
-    pub origin_refusals: Counter,
-    pub host_refusals: Counter,
-    pub limit_refusals: Counter,
-    pub rate_limited: Counter,
-    registry: Registry,
-}
-
 /// A new metric of type `M`, registered as `tactical_link_<name>`.
 fn registered<M>(registry: &mut Registry, name: &str, help: &str) -> M
 where
@@ -137,126 +93,75 @@ where
     metric
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        let mut registry = Registry::with_prefix("tactical_link");
-        let r = &mut registry;
-        let rejected = Reasons::default();
-        for reason in Rejection::REASONS {
-            let _ = rejected.get_or_create(&vec![("reason", reason)]);
+/// Declares [`Metrics`] from one list: each metric once, with its field,
+/// its type, its name (after `tactical_link_`; counters get `_total` from
+/// the encoder) and its help.
+macro_rules! metrics {
+    ($($(#[$doc:meta])* $field:ident: $kind:ty = $name:literal, $help:literal;)*) => {
+        /// Every metric of one gateway, and the registry that encodes them.
+        #[derive(Debug)]
+        pub struct Metrics {
+            $($(#[$doc])* pub $field: $kind,)*
+            rejected: Reasons,
+            registry: Registry,
         }
-        r.register(
-            "events_rejected",
-            "Messages not relayed, by reason.",
-            rejected.clone(),
-        );
-        Metrics {
-            ingest_latency: registered(
-                r,
-                "ingest_latency_seconds",
-                "From an event's ts (publisher clock) to its relay by the gateway.",
-            ),
-            delivery_latency: registered(
-                r,
-                "delivery_latency_seconds",
-                "From relay to the frame written to a client socket, per batch.",
-            ),
-            events_received: registered(r, "events_received", "Messages taken off the event bus."),
-            events_relayed: registered(r, "events_relayed", "Valid events relayed to clients."),
-            events_stale: registered(
-                r,
-                "events_stale",
-                "Pipeline events that came after a newer event of their stage: relayed, and they do not move it back.",
-            ),
-            stalls: registered(
-                r,
-                "stalls",
-                "Times a stage stayed processing past its deadline (--stage-deadline).",
-            ),
-            stages_stalled: registered(
-                r,
-                "stages_stalled",
-                "Stages processing past their deadline now.",
-            ),
-            frames_conflated: registered(
-                r,
-                "frames_conflated",
-                "Progress frames skipped for a newer one of the same stage by clients that were behind.",
-            ),
-            events_relayed_from_stream: registered(
-                r,
-                "events_relayed_from_stream",
-                "Redis only: events the stream reader relayed before the recorder's reply for them came (or that this gateway's subscription missed).",
-            ),
-            history_gaps: registered(
-                r,
-                "history_gaps",
-                "Redis only: times entries were trimmed from the stream before this gateway relayed them (its clients miss those events).",
-            ),
-            rejected,
-            connections_open: registered(r, "connections_open", "WebSocket connections open now."),
-            connections_total: registered(r, "connections", "WebSocket connections accepted."),
-            frames_sent: registered(r, "frames_sent", "Frames written to WebSocket clients."),
-            slow_consumer_disconnects: registered(
-                r,
-                "slow_consumer_disconnects",
-                "Clients disconnected for falling behind (close 4001).",
-            ),
-            heartbeat_timeouts: registered(
-                r,
-                "heartbeat_timeouts",
-                "Clients dropped for not answering heartbeats (close 4002).",
-            ),
-            client_frames_rejected: registered(
-                r,
-                "client_frames_rejected",
-                "Client frames that were not understood.",
-            ),
-            bus_connects: registered(
-                r,
-                "bus_connects",
-                "Successful connections to the event bus.",
-            ),
-            bus_disconnects: registered(r, "bus_disconnects", "Losses of the event bus link."),
-            bus_up: registered(r, "bus_up", "1 while the event bus link is up."),
-            auth_failures: registered(
-                r,
-                "auth_failures",
-                "Connections and requests refused for a missing, invalid or expired token.",
-            ),
-            auth_throttled: registered(
-                r,
-                "auth_throttled",
-                "Authentications refused unread because their address failed too often (HTTP 429, close 4013).",
-            ),
-            token_expiries: registered(
-                r,
-                "token_expiries",
-                "Connections closed because their token expired (close 4401).",
-            ),
-            origin_refusals: registered(
-                r,
-                "origin_refusals",
-                "Requests refused for their Origin (HTTP 403).",
-            ),
-            host_refusals: registered(
-                r,
-                "host_refusals",
-                "HTTP requests refused for their Host header (HTTP 403).",
-            ),
-            limit_refusals: registered(
-                r,
-                "limit_refusals",
-                "Connections and requests refused by a per-IP or per-user limit.",
-            ),
-            rate_limited: registered(
-                r,
-                "rate_limited",
-                "Connections closed for sending frames too fast (close 1008).",
-            ),
-            registry,
+
+        impl Default for Metrics {
+            fn default() -> Self {
+                let mut registry = Registry::with_prefix("tactical_link");
+                let rejected = Reasons::default();
+                for reason in Rejection::REASONS {
+                    let _ = rejected.get_or_create(&vec![("reason", reason)]);
+                }
+                registry.register("events_rejected", "Messages not relayed, by reason.", rejected.clone());
+                Metrics {
+                    $($field: registered(&mut registry, $name, $help),)*
+                    rejected,
+                    registry,
+                }
+            }
         }
-    }
+    };
+}
+
+metrics! {
+    /// Publisher's `ts` → relayed by the hub (events that carry `ts`).
+    ingest_latency: Histogram = "ingest_latency_seconds", "From an event's ts (publisher clock) to its relay by the gateway.";
+    /// Relayed by the hub → written to a client's socket (one sample per
+    /// batch written, timed from its oldest frame).
+    delivery_latency: Histogram = "delivery_latency_seconds", "From relay to the frame written to a client socket, per batch.";
+    events_received: Counter = "events_received", "Messages taken off the event bus.";
+    events_relayed: Counter = "events_relayed", "Valid events relayed to clients.";
+    /// Pipeline events that came after a newer event of their stage.
+    events_stale: Counter = "events_stale", "Pipeline events that came after a newer event of their stage: relayed, and they do not move it back.";
+    /// Stages that went past their deadline (each time one does).
+    stalls: Counter = "stalls", "Times a stage stayed processing past its deadline (--stage-deadline).";
+    /// Stages stalled now.
+    stages_stalled: Gauge = "stages_stalled", "Stages processing past their deadline now.";
+    /// Progress frames a client that was behind skipped for a newer one.
+    frames_conflated: Counter = "frames_conflated", "Progress frames skipped for a newer one of the same stage by clients that were behind.";
+    /// Redis only: events the stream reader relayed before the recorder's
+    /// reply for them came (or that this gateway's subscription missed).
+    events_relayed_from_stream: Counter = "events_relayed_from_stream", "Redis only: events the stream reader relayed before the recorder's reply for them came (or that this gateway's subscription missed).";
+    /// Redis only: times the stream reader found that entries after the
+    /// last relayed one had been trimmed before it read them.
+    history_gaps: Counter = "history_gaps", "Redis only: times entries were trimmed from the stream before this gateway relayed them (its clients miss those events).";
+    connections_open: Gauge = "connections_open", "WebSocket connections open now.";
+    connections_total: Counter = "connections", "WebSocket connections accepted.";
+    frames_sent: Counter = "frames_sent", "Frames written to WebSocket clients.";
+    slow_consumer_disconnects: Counter = "slow_consumer_disconnects", "Clients disconnected for falling behind (close 4001).";
+    heartbeat_timeouts: Counter = "heartbeat_timeouts", "Clients dropped for not answering heartbeats (close 4002).";
+    client_frames_rejected: Counter = "client_frames_rejected", "Client frames that were not understood.";
+    bus_connects: Counter = "bus_connects", "Successful connections to the event bus.";
+    bus_disconnects: Counter = "bus_disconnects", "Losses of the event bus link.";
+    bus_up: Gauge = "bus_up", "1 while the event bus link is up.";
+    auth_failures: Counter = "auth_failures", "Connections and requests refused for a missing, invalid or expired token.";
+    auth_throttled: Counter = "auth_throttled", "Authentications refused unread because their address failed too often (HTTP 429, close 4013).";
+    token_expiries: Counter = "token_expiries", "Connections closed because their token expired (close 4401).";
+    origin_refusals: Counter = "origin_refusals", "Requests refused for their Origin (HTTP 403).";
+    host_refusals: Counter = "host_refusals", "HTTP requests refused for their Host header (HTTP 403).";
+    limit_refusals: Counter = "limit_refusals", "Connections and requests refused by a per-IP or per-user limit.";
+    rate_limited: Counter = "rate_limited", "Connections closed for sending frames too fast (close 1008).";
 }
 
 impl Metrics {
