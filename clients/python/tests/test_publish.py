@@ -159,9 +159,9 @@ def test_the_gateway_orders_one_links_events_by_their_seq_when_their_ts_tie(
 ) -> None:
     # At one ts the gateway puts processing before complete, unless seq
     # says otherwise: here the stage completed, then began again.
-    run_id = link.new_run()
-    link.publish_stage(run_id, "quality", "complete", ts=1_795_878_000_123)
-    link.publish_stage(run_id, "quality", "processing", ts=1_795_878_000_123, detail="again")
+    run_id, now_ms = link.new_run(), int(time.time() * 1000)
+    link.publish_stage(run_id, "quality", "complete", ts=now_ms)
+    link.publish_stage(run_id, "quality", "processing", ts=now_ms, detail="again")
     stage = gateway.stage_when(run_id, "quality", lambda s: s["detail"] == "again")
     assert (stage["status"], stage["attempt"]) == ("processing", 2)
 

@@ -184,7 +184,7 @@ def _object_of(text: str) -> _Object:
         raise _too_deep() from None
     except ValueError as error:
         raise _not_json(error) from None
-    if not isinstance(head, _Object):  # after Unicode spaces that JSON does not allow
+    if not isinstance(head, _Object):  # never, after a `{`: for the type checker
         raise _not_json("not an object")
     if head.duplicate is not None:
         raise _not_json(f"duplicate field `{head.duplicate}`")

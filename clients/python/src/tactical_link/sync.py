@@ -143,7 +143,8 @@ class Link(LinkBase):
         return reply.decode() if isinstance(reply, bytes) else str(reply)
 
     def _stream_bounds(self) -> Bounds:
-        """The stream bounds the gateways set, read once per connection."""
+        """The stream bounds the gateways set: read at the first publish, and
+        again after a failure (as the gateway's publisher reads them per connection)."""
         if self._bounds is None:
             values: Any = self.client.hmget(self.keys.settings, list(SETTINGS_FIELDS))
             self._bounds = Bounds.from_settings(list(values))
