@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Runs every test of Tactical Link. On a fresh Debian machine it first
-# installs what the tests need (redis-server and chromium from Debian's
-# packages, the dashboard's npm packages from web/package-lock.json); the
-# tests start their own redis-server and gateways on free ports.
+# installs what the tests need (redis-server, chromium and python3-venv from
+# Debian's packages, the dashboard's npm packages from
+# web/package-lock.json, the Python tools from
+# clients/python/requirements-test.txt); the tests start their own
+# redis-server and gateways on free ports.
 #
 #   formatting and lints (cargo fmt --check, cargo clippy -D warnings)
 #   Rust unit and integration tests (real redis-server, real WebSockets)
+#   the Python library and its example service (ruff, mypy --strict, pytest
+#   against a real redis-server and gateway, under the oldest and the newest
+#   redis-py supported)
 #   dashboard unit tests (Vitest)
 #   browser tests (Playwright driving Debian's chromium against the real
 #   binary and a real redis-server)
@@ -18,11 +23,44 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# The oldest and the newest redis-py the Python library supports: its tests
+# run under both.
+REDIS_PY_VERSIONS=(5.0.8 8.1.0)
+
+# A fresh virtual environment under target/, the tools pinned in
+# clients/python/requirements-test.txt, the library installed as a user
+# installs it (`pip install ./clients/python`), then lints and tests.
+python_tests() {
+  local venv=target/python/venv started=$SECONDS
+  python3 -m venv --clear "$venv"
+  local py="$PWD/$venv/bin/python"
+  "$py" -m pip install -q --disable-pip-version-check \
+    -r clients/python/requirements-test.txt "redis==${REDIS_PY_VERSIONS[-1]}"
+  "$py" -m pip install -q --disable-pip-version-check ./clients/python
+  cargo build --locked --bin tactical-link
+  (
+    cd clients/python
+    export RUFF_CACHE_DIR="$OLDPWD/target/python/ruff-cache" MYPY_CACHE_DIR="$OLDPWD/target/python/mypy-cache"
+    "$py" -m ruff check --config pyproject.toml . ../../examples/python-service
+    "$py" -m ruff format --check --config pyproject.toml . ../../examples/python-service
+    "$py" -m mypy src tests hatch_build.py ../../examples/python-service
+    for version in "${REDIS_PY_VERSIONS[@]}"; do
+      "$py" -m pip install -q --disable-pip-version-check "redis==$version"
+      echo "pytest with redis-py $version"
+      TACTICAL_LINK_BIN="$OLDPWD/target/debug/tactical-link" "$py" -m pytest -q -p no:cacheprovider
+    done
+  )
+  echo "Python checks and tests: $((SECONDS - started)) s"
+}
+
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v npm >/dev/null || missing+=(nodejs npm)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v python3 >/dev/null || missing+=(python3)
+# Debian keeps venv (and the ensurepip it needs) in a package of its own.
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   step "installing ${missing[*]} (Debian packages)"
   as_root apt-get update -qq
@@ -48,6 +86,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "Rust tests"
 cargo test --workspace --locked
+
+step "Python: clients/python and examples/python-service"
+python_tests
 
 step "dashboard unit tests (Vitest)"
 (cd web && npm test)

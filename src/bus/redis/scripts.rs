@@ -8,7 +8,9 @@
 //! receives on the channel; [`PUBLISH`] is what a durable publisher runs to
 //! record and publish in one step. Their keys and arguments are written at
 //! the top of each file; docs/architecture.md explains the de-duplication
-//! they share.
+//! they share. The Python library ships the same files (its build,
+//! clients/python/hatch_build.py, takes them from here), so its durable
+//! publish is [`PUBLISH`] to the byte.
 
 /// Records a message received on the channel once, whichever gateway sees
 /// it first. Returns `{id, previous}`, or nil for an unknown duplicate.
