@@ -146,6 +146,11 @@ metrics! {
     /// Redis only: times the stream reader found that entries after the
     /// last relayed one had been trimmed before it read them.
     history_gaps: Counter = "history_gaps", "Redis only: times entries were trimmed from the stream before this gateway relayed them (its clients miss those events).";
+    /// 1 while this gateway holds the recorder lease.
+    recorder_leader: Gauge = "recorder_leader", "Redis only: 1 while this gateway records the channel (holds the recorder lease).";
+    recorder_takeovers: Counter = "recorder_takeovers", "Redis only: times this gateway took the recorder lease.";
+    /// Events a gateway recorded at a takeover that its predecessor had not.
+    standby_recorded: Counter = "standby_recorded", "Redis only: plain PUBLISH events recorded at a takeover from the standby buffer because the previous recorder had not (without it they would have been lost).";
     connections_open: Gauge = "connections_open", "WebSocket connections open now.";
     connections_total: Counter = "connections", "WebSocket connections accepted.";
     frames_sent: Counter = "frames_sent", "Frames written to WebSocket clients.";

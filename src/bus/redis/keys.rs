@@ -21,6 +21,8 @@ pub struct Keys {
     pub settings: String,
     /// Sorted set of run keys by the time of their last event.
     pub runs: String,
+    /// The recorder lease: the id of the gateway that records the channel.
+    pub lease: String,
     prefix: String,
 }
 
@@ -32,6 +34,7 @@ impl Keys {
             seen_prefix: format!("{prefix}seen:"),
             settings: format!("{prefix}settings"),
             runs: format!("{prefix}runs"),
+            lease: format!("{prefix}recorder"),
             prefix,
         }
     }

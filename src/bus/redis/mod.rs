@@ -24,11 +24,13 @@
 //! docs/architecture.md says what this guarantees and where it stops.
 
 mod keys;
+pub mod lease;
 mod parsed;
 pub mod publisher;
 mod reader;
 pub mod recorder;
 pub mod scripts;
+mod standby;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -47,8 +49,10 @@ use crate::event::{EventId, ValidEvent};
 use crate::history::{DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_SIZE};
 use crate::hub::Hub;
 pub use keys::{Keys, RunRecord};
+use lease::Lease;
 use parsed::Parsed;
 pub use publisher::RedisPublisher;
+use standby::Standby;
 
 /// Longest wait for a TCP connection and handshake to Redis.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -203,6 +207,9 @@ struct Health {
 enum Part {
     Recorder,
     Reader,
+    /// The recorder lease: not part of readiness (another gateway may hold
+    /// it); its losses show in the logs and metrics.
+    Lease,
 }
 
 impl Health {
@@ -215,6 +222,7 @@ impl Health {
         let flag = match part {
             Part::Recorder => &self.recorder_up,
             Part::Reader => &self.reader_up,
+            Part::Lease => return,
         };
         let was_up = self.recorder_up.load(Relaxed) && self.reader_up.load(Relaxed);
         flag.store(up, Relaxed);
@@ -257,10 +265,13 @@ pub async fn run_link(hub: Arc<Hub>, config: LinkConfig, shutdown: CancellationT
         },
         parsed: Parsed::default(),
         barriers: Barriers::default(),
+        lease: Lease::default(),
+        standby: Standby::default(),
     };
     tokio::join!(
         link.reconnecting(Part::Recorder, &shutdown),
         link.reconnecting(Part::Reader, &shutdown),
+        link.reconnecting(Part::Lease, &shutdown),
     );
 }
 
@@ -276,6 +287,10 @@ struct Link {
     parsed: Parsed,
     /// The reader's requests that the recorder record everything sent to it.
     barriers: Barriers,
+    /// Whether this gateway records the channel.
+    lease: Lease,
+    /// What it keeps meanwhile.
+    standby: Standby,
 }
 
 /// Requests from the reader to the recorder: "record every message Redis
@@ -304,6 +319,7 @@ impl Link {
         let name = match part {
             Part::Recorder => "recorder",
             Part::Reader => "stream reader",
+            Part::Lease => "recorder lease",
         };
         let mut backoff = Backoff::new(self.config.backoff_base, self.config.backoff_cap);
         let mut rng = StdRng::from_os_rng();
@@ -312,6 +328,7 @@ impl Link {
                 match part {
                     Part::Recorder => self.record(&mut backoff).await,
                     Part::Reader => self.read(&mut backoff).await,
+                    Part::Lease => self.hold_lease(&mut backoff).await,
                 }
             };
             let error = tokio::select! {

@@ -1,5 +1,7 @@
 //! The recorder: one subscription to the channel, and every message on it
-//! recorded in the stream once, whichever gateway sees it first.
+//! recorded in the stream once, by the gateway that holds the recorder
+//! lease ([`super::lease`]); the others keep what they receive as standbys
+//! ([`super::standby`]) and record it if they take the lease over.
 //!
 //! Messages already waiting are recorded together, in one pipeline of
 //! [`scripts::RECORD`] calls: one round trip for the lot, in order. The
@@ -58,34 +60,65 @@ impl Link {
         let mut batch = Vec::with_capacity(limit);
         let mut barriers = self.barriers.requests.lock().await;
         loop {
-            tokio::select! {
+            let step = tokio::select! {
                 Some(done) = barriers.recv() => {
-                    if let Err(err) = self.drain(&mut connected, &mut batch, limit).await {
-                        return err;
-                    }
+                    let drained = self.drain(&mut connected, &mut batch, limit).await;
                     let _ = done.send(());
+                    drained
                 }
+                () = self.lease.taken() => self.record_standby(&mut connected).await,
                 message = connected.messages.next() => {
                     let Some(message) = message else { return LinkError::Closed };
                     let closed = self.collect(message, &mut connected.messages, &mut batch, limit);
-                    if let Err(err) = self.record_batch(&mut connected, &batch).await {
-                        return err;
-                    }
-                    if closed {
-                        return LinkError::Closed;
+                    match self.record_or_keep(&mut connected, &batch).await {
+                        Ok(()) if closed => Err(LinkError::Closed),
+                        result => result,
                     }
                 }
                 _ = ping.tick() => {
-                    if let Err(err) = within(COMMAND_TIMEOUT, connected.sink.ping::<redis::Value>()).await {
-                        return err;
-                    }
+                    within(COMMAND_TIMEOUT, connected.sink.ping::<redis::Value>()).await.map(|_| ())
                 }
+            };
+            if let Err(err) = step {
+                return err;
             }
         }
     }
 
+    /// The holder of the lease records `batch` (after what it kept as a
+    /// standby, if it has just taken over); any other gateway keeps it.
+    async fn record_or_keep(
+        &self,
+        connected: &mut Connected,
+        batch: &[Arc<ValidEvent>],
+    ) -> Result<(), LinkError> {
+        if !self.lease.held() {
+            self.standby.keep(batch);
+            return Ok(());
+        }
+        self.record_standby(connected).await?;
+        self.record_batch(connected, batch).await.map(|_| ())
+    }
+
+    /// Records what this gateway kept as a standby: at a takeover, the
+    /// messages the previous holder may not have recorded. Those it had
+    /// are known to the script and not recorded again.
+    async fn record_standby(&self, connected: &mut Connected) -> Result<(), LinkError> {
+        let kept = self.standby.take();
+        for chunk in kept.chunks(record_batch_limit(self.config.history_size)) {
+            let new = self.record_batch(connected, chunk).await?;
+            self.health
+                .hub
+                .metrics()
+                .standby_recorded
+                .inc_by(new as u64);
+        }
+        Ok(())
+    }
+
     /// A barrier for the reader: records every message Redis sent on the
-    /// subscription before now. A `PING` on the subscription is answered
+    /// subscription before now (a standby too: the script knows those the
+    /// holder recorded and answers their ids). A `PING` on the subscription is answered
     /// after every message already sent on it, and the driver queues those
     /// in socket order, so once the ping is answered they are all waiting.
     async fn drain(
@@ -100,6 +133,7 @@ impl Link {
                 return Err(LinkError::Closed);
             };
             let closed = self.collect(message, &mut connected.messages, batch, limit);
+            self.record_standby(connected).await?;
             self.record_batch(connected, batch).await?;
             if closed {
                 return Err(LinkError::Closed);
@@ -168,14 +202,15 @@ impl Link {
     }
 
     /// Records `batch` in order in one pipeline, then relays each event
-    /// straight from the reply when nothing is missing before it.
+    /// straight from the reply when nothing is missing before it. Returns
+    /// how many this call recorded (the others were recorded already).
     async fn record_batch(
         &self,
         connected: &mut Connected,
         batch: &[Arc<ValidEvent>],
-    ) -> Result<(), LinkError> {
+    ) -> Result<usize, LinkError> {
         if batch.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         let window = self.config.dedup_window.as_secs().max(1);
         let mut pipe = redis::pipe();
@@ -201,29 +236,51 @@ impl Link {
         }
         let replies: Vec<redis::Value> =
             within(COMMAND_TIMEOUT, pipe.query_async(&mut connected.commands)).await?;
+        let mut new = 0;
         for (event, reply) in batch.iter().zip(replies) {
-            relay_recorded(&self.health.hub, &self.parsed, event, reply);
+            new += usize::from(relay_recorded(&self.health.hub, &self.parsed, event, reply));
         }
-        Ok(())
+        Ok(new)
     }
 }
 
 /// Relays one recorded event from its reply when it follows the last relayed
-/// one; otherwise leaves its parse to the stream reader.
-fn relay_recorded(hub: &Hub, parsed: &Parsed, event: &ValidEvent, reply: redis::Value) {
-    let relayed = match recorded_ids(reply) {
-        Some((id, previous)) => hub.relay_after(previous, id, event) != Relay::NotNext,
+/// one; otherwise leaves its parse to the stream reader. True when this call
+/// recorded it.
+fn relay_recorded(hub: &Hub, parsed: &Parsed, event: &ValidEvent, reply: redis::Value) -> bool {
+    let Some(recorded) = recorded(reply) else {
         // A duplicate whose id is unknown: the reader brings it.
-        None => false,
+        return false;
     };
-    if relayed {
+    if hub.relay_after(recorded.previous, recorded.id, event) != Relay::NotNext {
         parsed.forget(event.raw.as_bytes());
     }
+    recorded.new
 }
 
-/// The `{id, previous}` reply of [`scripts::RECORD`], or `None` (a duplicate
-/// whose id is unknown, or a reply of another shape).
-pub fn recorded_ids(reply: redis::Value) -> Option<(EventId, Option<EventId>)> {
+/// What [`scripts::RECORD`] said of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    pub id: EventId,
+    /// The entry before it (`None` for the stream's first).
+    pub previous: Option<EventId>,
+    /// This call recorded it (another recorder had not).
+    pub new: bool,
+}
+
+/// The `{id, previous, recorded}` reply of [`scripts::RECORD`], or `None` (a
+/// duplicate whose id is unknown, or a reply of another shape).
+pub fn recorded(reply: redis::Value) -> Option<Recorded> {
+    let redis::Value::Array(parts) = &reply else {
+        return None;
+    };
+    let new = matches!(parts.get(2), Some(redis::Value::Int(1)));
+    let (id, previous) = recorded_ids(reply)?;
+    Some(Recorded { id, previous, new })
+}
+
+/// The id and previous id of a [`scripts::RECORD`] reply.
+fn recorded_ids(reply: redis::Value) -> Option<(EventId, Option<EventId>)> {
     let redis::Value::Array(parts) = reply else {
         return None;
     };
@@ -232,7 +289,7 @@ pub fn recorded_ids(reply: redis::Value) -> Option<(EventId, Option<EventId>)> {
         redis::Value::SimpleString(text) => Some(text.clone()),
         _ => None,
     };
-    let [id, previous] = parts.as_slice() else {
+    let (Some(id), Some(previous)) = (parts.first(), parts.get(1)) else {
         return None;
     };
     let id = text(id)?.parse().ok()?;
@@ -282,5 +339,9 @@ mod tests {
             None,
             "another shape"
         );
+        let reply =
+            |flag| redis::Value::Array(vec![bulk("5-1"), bulk("5-0"), redis::Value::Int(flag)]);
+        assert!(recorded(reply(1)).unwrap().new);
+        assert!(!recorded(reply(0)).unwrap().new, "recorded by another");
     }
 }

@@ -4,10 +4,10 @@
 -- run's log, KEYS[5] the run's progress. ARGV: seen-key prefix, gateway id,
 -- payload, max length, window (s), max bytes, run key ("" for an event of
 -- no run), kind (transition or progress), stage, max steps per run,
--- retention (s). Returns {id, previous}: the
+-- retention (s). Returns {id, previous, recorded}: the
 -- publication's entry id and the stream's last id before it ("" when it was
--- empty), whether this call recorded it or another did; nil for a duplicate
--- whose id is unknown.
+-- empty), and 1 when this call recorded it, 0 when another had; nil for a
+-- duplicate whose id is unknown.
 -- Fields of the seen hash: a count per gateway (and "~publisher"), and
 -- "#<n>" = "id previous" of the n-th publication of the payload.
 local seen = ARGV[1] .. redis.sha1hex(ARGV[3])
@@ -26,11 +26,11 @@ if mine > highest then
   local id, previous = append(KEYS[1], KEYS[2], ARGV[3], ARGV[4], ARGV[6])
   remember_run(KEYS[3], KEYS[4], KEYS[5], id, ARGV[3], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11])
   redis.call('HSET', seen, '#' .. mine, id .. ' ' .. previous)
-  return {id, previous}
+  return {id, previous, 1}
 end
 local known = redis.call('HGET', seen, '#' .. mine)
 if known then
   local space = string.find(known, ' ', 1, true)
-  return {string.sub(known, 1, space - 1), string.sub(known, space + 1)}
+  return {string.sub(known, 1, space - 1), string.sub(known, space + 1), 0}
 end
 return false
