@@ -1,9 +1,10 @@
 // 7. The gateway is the authority on each run: an event that arrives after
 //    a newer one of its stage does not move the card back (and the log says
 //    it was stale), and a stage processing past its deadline shows stalled
-//    on the card and the board until it moves on.
+//    on the card and the board until it moves on, also when it stalled while
+//    the page was away and resumed.
 
-import { boardRow, expect, openBoard, openDashboard, pipelineEvent, runKey, stageCard, test } from './fixtures';
+import { boardRow, expect, openBoard, openDashboard, pipelineEvent, runKey, stageCard, test, watchSockets } from './fixtures';
 
 test('an out-of-order event does not move the card back; its log entry says stale', async ({ page, stack }) => {
   await openDashboard(page, stack);
@@ -74,5 +75,34 @@ test.describe('with a 2 s deadline on the analyst stage', () => {
     await expect(analyst).toHaveAttribute('data-status', 'complete');
     await expect(analyst).not.toHaveAttribute('data-stalled');
     await expect(analyst.getByTestId('stage-stalled')).toHaveCount(0);
+  });
+
+  test('a stall that began while the page was offline shows after it resumes', async ({ page, stack }) => {
+    const sockets = watchSockets(page);
+    await openDashboard(page, stack);
+    await stack.publish(pipelineEvent('run-away', 'analyst', 'processing', 'Scoring 48 leads'));
+    const analyst = stageCard(page, 'analyst');
+    await expect(analyst).toHaveAttribute('data-status', 'processing');
+
+    // The page goes offline (it closes its socket); the gateway marks the stall meanwhile.
+    await page.context().setOffline(true);
+    await expect(page.getByTestId('link-status')).toHaveAttribute('data-state', 'offline');
+    await expect
+      .poll(async () => {
+        const res = await fetch(`${stack.gatewayUrl}/api/runs`);
+        const body = (await res.json()) as { runs: Array<{ run_id: string; stalled: boolean }> };
+        return body.runs.find((run) => run.run_id === 'run-away')?.stalled;
+      })
+      .toBe(true);
+    await expect(analyst).not.toHaveAttribute('data-stalled');
+
+    // Back online: it resumes (no event was missed) and the gateway's `run` frame brings the stall.
+    await page.context().setOffline(false);
+    await expect(page.getByTestId('link-status')).toHaveAttribute('data-state', 'live');
+    await expect(analyst).toHaveAttribute('data-stalled', 'true');
+    await expect(page.getByTestId('run-summary')).toHaveAttribute('data-stalled', 'true');
+    const resumed = sockets.at(-1)!;
+    expect(new URL(resumed.url).searchParams.get('last_id')).not.toBeNull();
+    expect(resumed.frames.map((f) => f.type).filter((type) => type !== 'pong')).toEqual(['welcome', 'resumed', 'run']);
   });
 });

@@ -232,3 +232,20 @@ export function boardFilter(page: Page, filter: string) {
 export async function boardRunIds(page: Page): Promise<string[]> {
   return page.locator('[data-testid="runs-board"] [data-run-key]').evaluateAll((els) => els.map((el) => el.getAttribute('data-run-id') ?? ''));
 }
+
+/** Every WebSocket the page opens: its URL and the frames it received (parsed). */
+export function watchSockets(page: Page) {
+  const sockets: Array<{ url: string; frames: Array<Record<string, unknown>> }> = [];
+  page.on('websocket', (ws) => {
+    const entry = { url: ws.url(), frames: [] as Array<Record<string, unknown>> };
+    sockets.push(entry);
+    ws.on('framereceived', (frame) => {
+      try {
+        entry.frames.push(JSON.parse(String(frame.payload)) as Record<string, unknown>);
+      } catch {
+        entry.frames.push({ type: '(not JSON)' });
+      }
+    });
+  });
+  return sockets;
+}

@@ -3,25 +3,7 @@
 //    was published meanwhile (resume), and shows what comes after, with no
 //    reload.
 
-import type { Page } from '@playwright/test';
-import { expect, logEventIds, openDashboard, pipelineEvent, stageCard, test } from './fixtures';
-
-/** Every WebSocket the page opens: its URL and the frames it received. */
-function watchSockets(page: Page) {
-  const sockets: Array<{ url: string; frames: Array<Record<string, unknown>> }> = [];
-  page.on('websocket', (ws) => {
-    const entry = { url: ws.url(), frames: [] as Array<Record<string, unknown>> };
-    sockets.push(entry);
-    ws.on('framereceived', (frame) => {
-      try {
-        entry.frames.push(JSON.parse(String(frame.payload)) as Record<string, unknown>);
-      } catch {
-        entry.frames.push({ type: '(not JSON)' });
-      }
-    });
-  });
-  return sockets;
-}
+import { expect, logEventIds, openDashboard, pipelineEvent, stageCard, test, watchSockets } from './fixtures';
 
 test('the page reconnects by itself to a restarted gateway and resumes what it missed', async ({ page, stack }) => {
   const sockets = watchSockets(page);

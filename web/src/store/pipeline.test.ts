@@ -30,10 +30,17 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 type Header = Partial<RunHeaderWire> & { stale?: boolean };
 
-/** An event frame `id` of `runId` whose `run` (from the gateway) puts `stage` in `state`, at `version`. */
-function ev(id: number, runId: string, stage: Stage, state: Partial<StageStateWire>, version: number, header: Header = {}) {
+/** A run version (an event id): `<ms>-<seq>`. */
+const v = (ms: number, seq = 0) => `${ms}-${seq}`;
+
+/**
+ * An event frame `<id>-0` of `runId` whose `run` (from the gateway) puts `stage` in `state`, at
+ * `version` (a number n stands for the id `n-0`).
+ */
+function ev(id: number, runId: string, stage: Stage, state: Partial<StageStateWire>, version: number | string, header: Header = {}) {
   const status = state.status ?? 'idle';
-  return eventFrame(`${id}-0`, runId, stage, status, {}, iso(T0 + id), runDelta(runId, stage, state, { version, ...header }));
+  const run = runDelta(runId, stage, state, { version: typeof version === 'number' ? v(version) : version, ...header });
+  return eventFrame(`${id}-0`, runId, stage, status, {}, iso(T0 + id), run);
 }
 
 /** A snapshot (max_runs 100) with these runs, after a welcome. */
@@ -52,7 +59,7 @@ describe('the store replaces runs with what the gateway sends', () => {
       }),
     ]);
     const run = s.runs[KEY]!;
-    expect(run).toMatchObject({ key: KEY, runId: 'run-42', version: 1, startedAt: T0, updatedAt: T0, outcome: 'running' });
+    expect(run).toMatchObject({ key: KEY, runId: 'run-42', version: '1-0', startedAt: T0, updatedAt: T0, outcome: 'running' });
     expect(run.stages.analyst).toEqual({
       status: 'processing',
       detail: 'Scoring 48 leads',
@@ -83,12 +90,12 @@ describe('the store replaces runs with what the gateway sends', () => {
   });
 
   it('replaces the run fields and the one stage named; other stages and runs keep their objects', () => {
-    const before = connected([runWire('run-42', { radar: { status: 'complete' } }, { version: 2 }), runWire('other')]);
+    const before = connected([runWire('run-42', { radar: { status: 'complete' } }, { version: v(2) }), runWire('other')]);
     const s = fold([ev(3, 'run-42', 'analyst', { status: 'processing', progress: 40 }, 3, { updated_at: iso(T0 + 3) })], before);
     const was = before.runs[KEY]!;
     const now = s.runs[KEY]!;
     expect(now.stages.analyst).toMatchObject({ status: 'processing', progress: 40 });
-    expect(now).toMatchObject({ version: 3, updatedAt: T0 + 3 });
+    expect(now).toMatchObject({ version: '3-0', updatedAt: T0 + 3 });
     // What did not change is the same object: its card and row need not render again.
     expect(now.stages.radar).toBe(was.stages.radar);
     expect(now.stages.report).toBe(was.stages.report);
@@ -125,12 +132,24 @@ describe('version rules', () => {
     expect(s.runs[keyOf('r')]!.stages.analyst).toMatchObject({ status: 'processing', detail: 'retry', attempt: 2 });
   });
 
+  it('compares versions as event ids: by the number before the dash, then after it, as numbers', () => {
+    // As text, '9-5' > '10-0' and '7-9' > '7-10': a text comparison would keep the older state.
+    let s = fold([ev(1, 'r', 'analyst', { status: 'processing', detail: 'at 9-5' }, v(9, 5))]);
+    s = fold([ev(2, 'r', 'analyst', { status: 'complete', detail: 'at 10-0' }, v(10, 0))], s);
+    expect(s.runs[keyOf('r')]!.stages.analyst.detail).toBe('at 10-0');
+    s = fold([ev(3, 'r', 'radar', { status: 'processing', detail: 'at 10-9' }, v(10, 9))], s);
+    s = fold([ev(4, 'r', 'radar', { status: 'complete', detail: 'at 10-10' }, v(10, 10))], s);
+    s = fold([ev(5, 'r', 'radar', { status: 'error', detail: 'at 9-99' }, v(9, 99))], s);
+    expect(s.runs[keyOf('r')]!.stages.radar.detail).toBe('at 10-10');
+    expect(s.runs[keyOf('r')]!.version).toBe('10-10');
+  });
+
   it('frames of one version each fill in their stage (a restarted gateway replays its reloaded history so)', () => {
-    // Restored from Redis at version 3, the gateway relays its reloaded events with the restored
-    // run on each: version 3 every time, each frame with its own stage's state.
+    // Restored from Redis at version 3-0 (its newest event), the gateway relays its reloaded events
+    // with the restored run on each: version 3-0 every time, each frame with its own stage's state.
     const s = fold([
       WELCOME,
-      snapshotFrame([runWire('r', { radar: { status: 'processing' } }, { version: 1 })]),
+      snapshotFrame([runWire('r', { radar: { status: 'processing' } }, { version: v(1) })]),
       WELCOME,
       resumedFrame('1-0', 2),
       ev(2, 'r', 'radar', { status: 'complete' }, 3),
@@ -155,32 +174,38 @@ describe('version rules', () => {
   it('a run frame (a stall) applies at the version of the last event, and the next event clears it', () => {
     const processing = { status: 'processing' as const, started_at: iso(T0), attempt: 1 };
     let s = fold([ev(1, 'r', 'analyst', processing, 3)]);
-    s = fold([runFrame(runDelta('r', 'analyst', { ...processing, stalled: true }, { version: 3, stalled: true }))], s);
-    expect(s.runs[keyOf('r')]).toMatchObject({ stalled: true, version: 3 });
+    s = fold([runFrame(runDelta('r', 'analyst', { ...processing, stalled: true }, { version: v(3), stalled: true }))], s);
+    expect(s.runs[keyOf('r')]).toMatchObject({ stalled: true, version: '3-0' });
     expect(s.runs[keyOf('r')]!.stages.analyst.stalled).toBe(true);
     s = fold([ev(2, 'r', 'analyst', { status: 'complete', attempt: 1 }, 4)], s);
-    expect(s.runs[keyOf('r')]).toMatchObject({ stalled: false, version: 4 });
+    expect(s.runs[keyOf('r')]).toMatchObject({ stalled: false, version: '4-0' });
     expect(s.runs[keyOf('r')]!.stages.analyst).toMatchObject({ status: 'complete', stalled: false });
   });
 
   it('a run frame older than the copy held is ignored', () => {
     let s = fold([ev(1, 'r', 'analyst', { status: 'complete' }, 4)]);
     const held = s.runs[keyOf('r')];
-    s = fold([runFrame(runDelta('r', 'analyst', { status: 'processing', stalled: true }, { version: 3, stalled: true }))], s);
+    s = fold([runFrame(runDelta('r', 'analyst', { status: 'processing', stalled: true }, { version: v(3), stalled: true }))], s);
     expect(s.runs[keyOf('r')]).toBe(held);
   });
 
   it('a run frame that ends a stall at the same version applies too', () => {
-    const stalled = runDelta('r', 'quality', { status: 'processing', stalled: true }, { version: 2, stalled: true });
-    const cleared = runDelta('r', 'quality', { status: 'processing', stalled: false }, { version: 2, stalled: false });
+    const stalled = runDelta('r', 'quality', { status: 'processing', stalled: true }, { version: v(2), stalled: true });
+    const cleared = runDelta('r', 'quality', { status: 'processing', stalled: false }, { version: v(2), stalled: false });
     const s = fold([runFrame(stalled), runFrame(cleared)]);
     expect(s.runs[keyOf('r')]).toMatchObject({ stalled: false });
     expect(s.runs[keyOf('r')]!.stages.quality.stalled).toBe(false);
   });
 
-  it('supersedes: at least the version held, or no copy held on this connection', () => {
-    const delta = runDelta('r', 'radar', {}, { version: 5 });
-    expect([supersedes(delta, 4), supersedes(delta, 5), supersedes(delta, 6)]).toEqual([true, true, false]);
+  it('supersedes: at least the version held, or no copy held', () => {
+    const delta = runDelta('r', 'radar', {}, { version: v(10, 2) });
+    expect([v(9, 7), v(10, 1), v(10, 2), v(10, 10), v(11, 0)].map((held) => supersedes(delta, held))).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
     expect(supersedes(delta, undefined)).toBe(true);
   });
 });
@@ -217,26 +242,36 @@ describe('runs are keyed by tenant, user and run id', () => {
 });
 
 describe('max_runs', () => {
-  const started = (runId: string, offsetMs: number) => runWire(runId, {}, { started_at: iso(T0 + offsetMs) });
-  const newRun = (id: number, runId: string, offsetMs: number) =>
-    ev(id, runId, 'radar', { status: 'processing' }, 1, { started_at: iso(T0 + offsetMs) });
+  /** A run of a snapshot that started at T0 + `startMs`, whose newest event is `version`. */
+  const held = (runId: string, startMs: number, version: number) =>
+    runWire(runId, {}, { started_at: iso(T0 + startMs), version: v(version) });
+  /** The first event of a run (the frame's id is its version), started at T0 + `startMs`. */
+  const newRun = (id: number, runId: string, startMs: number) =>
+    ev(id, runId, 'radar', { status: 'processing' }, id, { started_at: iso(T0 + startMs) });
 
-  it('takes the limit from the snapshot and drops the runs that started first', () => {
-    let s = connected([started('b', 20), started('a', 10), started('c', 30)], 3);
+  it('takes the limit from the snapshot and drops the runs with the oldest version, as the gateway does', () => {
+    // `a` started first but had an event lately; `b` started later and has been quiet longest.
+    let s = connected([held('c', 30, 10), held('b', 20, 9), held('a', 10, 30)], 3);
     expect(s.maxRuns).toBe(3);
-    s = fold([newRun(1, 'd', 40)], s);
-    expect(Object.keys(s.runs).sort()).toEqual(['//b', '//c', '//d']);
-    // Its version is forgotten with it: a frame of it later starts a new copy.
-    expect(s.versions['//a']).toBeUndefined();
-    s = fold([newRun(2, 'e', 5)], s);
-    expect(Object.keys(s.runs).sort()).toEqual(['//b', '//c', '//d']); // e started first of all
+    s = fold([newRun(40, 'd', 40)], s);
+    expect(Object.keys(s.runs).sort()).toEqual(['//a', '//c', '//d']);
+    // A new event of the dropped run brings it back (its id is newer than any), dropping the next oldest.
+    s = fold([ev(41, 'b', 'analyst', { status: 'processing' }, 41, { started_at: iso(T0 + 20) })], s);
+    expect(Object.keys(s.runs).sort()).toEqual(['//a', '//b', '//d']);
+    expect(s.runs['//b']!.stages.radar.status).toBe('idle'); // what the gateway's new run of it says
+  });
+
+  it('orders versions as ids when it drops: 9-0 is older than 10-0', () => {
+    let s = connected([held('ten', 0, 10), held('nine', 5, 9)], 2);
+    s = fold([newRun(11, 'eleven', 1)], s);
+    expect(Object.keys(s.runs).sort()).toEqual(['//eleven', '//ten']);
   });
 
   it('is not a constant: another snapshot may say more or fewer', () => {
-    const runs = Array.from({ length: 5 }, (_, i) => started(`r${i}`, i));
+    const runs = Array.from({ length: 5 }, (_, i) => held(`r${i}`, 0, i + 1));
     let s = connected(runs, 250);
     s = fold(
-      Array.from({ length: 200 }, (_, i) => newRun(i + 1, `n${i}`, 1_000 + i)),
+      Array.from({ length: 200 }, (_, i) => newRun(1_000 + i, `n${i}`, 1_000 + i)),
       s,
     );
     expect(Object.keys(s.runs)).toHaveLength(205);
@@ -245,24 +280,24 @@ describe('max_runs', () => {
   });
 
   it('an update of a run held never drops another', () => {
-    let s = connected([started('a', 10), started('b', 20)], 2);
-    s = fold([ev(1, 'a', 'analyst', { status: 'processing' }, 2, { started_at: iso(T0 + 10) })], s);
+    let s = connected([held('a', 10, 1), held('b', 20, 2)], 2);
+    s = fold([ev(3, 'a', 'analyst', { status: 'processing' }, 3, { started_at: iso(T0 + 10) })], s);
     expect(Object.keys(s.runs).sort()).toEqual(['//a', '//b']);
   });
 });
 
 describe('snapshot, bus, welcome', () => {
-  it('a snapshot replaces runs, versions and events and sets the bus', () => {
+  it('a snapshot replaces runs (with their versions) and events and sets the bus', () => {
     const before = fold([ev(1, 'old', 'radar', { status: 'processing' }, 1)]);
     const snap = snapshotFrame(
-      [runWire('run-7', { radar: { status: 'complete', detail: 'ok', started_at: iso(T0), ended_at: iso(T0 + 1_500), attempt: 1 } }, { version: 8 })],
+      [runWire('run-7', { radar: { status: 'complete', detail: 'ok', started_at: iso(T0), ended_at: iso(T0 + 1_500), attempt: 1 } }, { version: v(8) })],
       [eventFrame('8-0', 'run-7', 'radar', 'complete')],
       '8-0',
       BUS_DOWN,
     );
     const s = fold([snap], before);
     expect(Object.keys(s.runs)).toEqual(['//run-7']);
-    expect(s.versions).toEqual({ '//run-7': 8 });
+    expect(s.runs['//run-7']!.version).toBe('8-0');
     expect(s.runs['//run-7']!.stages.radar).toMatchObject({ status: 'complete', detail: 'ok', startedAt: T0, endedAt: T0 + 1_500, attempt: 1 });
     expect(s.events.map((e) => e.id)).toEqual(['8-0']);
     expect(s.bus).toMatchObject({ state: 'down' });
@@ -288,7 +323,7 @@ describe('snapshot, bus, welcome', () => {
 describe('resume', () => {
   const beforeDrop = [
     WELCOME,
-    snapshotFrame([runWire('run-7', {}, { version: 8 })], [], '8-0'),
+    snapshotFrame([runWire('run-7', {}, { version: v(8) })], [], '8-0'),
     ev(9, 'run-7', 'radar', { status: 'processing', detail: 'Scanning' }, 9),
     ev(10, 'run-7', 'radar', { status: 'complete', detail: '212 signals' }, 10),
   ];
@@ -315,17 +350,24 @@ describe('resume', () => {
     expect(resumed.runs['//run-7']!.outcome).toBe('error');
   });
 
-  it('on a new connection the first frame of a run applies whatever its version (a restarted gateway counts anew)', () => {
-    // The old gateway had folded 10 events; the new one restored the run from 4 and counts from there.
+  it('versions hold across connections: after a resume, an older state is still ignored', () => {
     const held = fold(beforeDrop);
-    let s = fold([WELCOME, resumedFrame('10-0', 1), ev(11, 'run-7', 'analyst', { status: 'processing' }, 5)], held);
+    let s = fold([WELCOME, resumedFrame('10-0', 1), ev(11, 'run-7', 'analyst', { status: 'processing' }, 9)], held);
+    expect(s.runs['//run-7']).toBe(held.runs['//run-7']);
+    s = fold([ev(12, 'run-7', 'analyst', { status: 'processing' }, 12)], s);
     expect(s.runs['//run-7']!.stages.analyst.status).toBe('processing');
     expect(s.runs['//run-7']!.stages.radar).toBe(held.runs['//run-7']!.stages.radar);
-    // From then on this connection's versions count.
-    s = fold([ev(12, 'run-7', 'analyst', { status: 'idle' }, 4)], s);
-    expect(s.runs['//run-7']!.stages.analyst.status).toBe('processing');
-    s = fold([ev(13, 'run-7', 'analyst', { status: 'complete' }, 6)], s);
-    expect(s.runs['//run-7']!.stages.analyst.status).toBe('complete');
+  });
+
+  it('the run frames of stalled stages after the replayed events apply at the version held', () => {
+    // The page saw run-7's analyst processing; it stalled while the page was away and nothing else
+    // happened: the gateway replays nothing and sends the stall at the run's version.
+    const processing = { status: 'processing' as const, attempt: 1 };
+    const held = fold([...beforeDrop, ev(11, 'run-7', 'analyst', processing, 11)]);
+    const stall = runFrame(runDelta('run-7', 'analyst', { ...processing, stalled: true }, { version: v(11), stalled: true }));
+    const s = fold([WELCOME, resumedFrame('11-0', 0), stall], held);
+    expect(s.runs['//run-7']).toMatchObject({ stalled: true, version: '11-0' });
+    expect(s.runs['//run-7']!.stages.analyst).toMatchObject({ status: 'processing', stalled: true });
   });
 
   it('a snapshot with resume_failed shows the current state and raises the notice until dismissed', () => {
@@ -369,7 +411,7 @@ describe('the store agrees with the gateway', () => {
       ev(3, 'run-42', 'analyst', { ...analyst, status: 'processing', ended_at: null, error: null }, 3, { updated_at: iso(T0 + 1_300) }),
       ev(4, 'run-42', 'analyst', analyst, 4, fields),
     ];
-    const gatewayRun = runWire('run-42', { radar, analyst }, { ...fields, version: 4 });
+    const gatewayRun = runWire('run-42', { radar, analyst }, { ...fields, version: v(4) });
     const live = fold(frames).runs[KEY];
     expect(live).toEqual(fold([snapshotFrame([gatewayRun])]).runs[KEY]);
     expect(live).toEqual(runFromWire(gatewayRun as never));

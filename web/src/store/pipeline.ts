@@ -7,23 +7,33 @@
 // fields and the one stage they name. Runs are keyed by `run.key` (tenant,
 // user and run id), never by run id alone. Version rules, per run:
 //
-// - a frame's run applies when its `version` is at least the version of the
-//   copy held; a lower one is an older state and is ignored. An equal
-//   version is the same state of the run: a `run` frame reporting a stall
-//   carries the version of the run's last event (a stall does not count as
-//   an event), and a gateway that restarted replays its reloaded history
-//   with the version of the restored run on every frame, one stage each;
-// - versions are compared only within one connection: they count the
-//   events one gateway folded, and a gateway that restarted, or another
-//   one a client resumes on, may count fewer for the same state. After a
-//   `resumed` frame, the first frame of each held run applies whatever its
-//   version; frames then come in that gateway's order.
+// - a run's `version` is the id of the newest event folded into it
+//   (`<ms>-<seq>`), compared as ids (lib/socket/eventId.ts). A frame's run
+//   applies when its version is at least the version of the copy held; a
+//   lower one is an older state and is ignored. An equal version is the
+//   same state of the run: a `run` frame reporting a stall (or its end)
+//   carries the version of the run's last event (a stall is not an event),
+//   and a gateway that restarted replays its reloaded history with the
+//   version of the restored run on every frame, one stage each;
+// - versions are kept across connections: the copy held is compared with
+//   every frame, whichever gateway sends it. Versions were once counts of
+//   the events one gateway had folded, which a restarted gateway, or
+//   another one a client resumed on, could report lower for the same state,
+//   so they had to be forgotten on each new connection. Ids are the same on
+//   every gateway reading the same Redis and only grow (a run the gateway
+//   dropped and sees again comes back with its new event's id, higher than
+//   any it had), so a lower version is always an older state, on any
+//   connection. A resuming client gets, after the replayed events, a `run`
+//   frame for every stage stalled now, at the version it already holds:
+//   it applies, by the equal rule.
 //
-// At most `max_runs` runs (the snapshot's) are kept, dropping the ones that
-// started first. Everything else on screen is derived from this state.
+// At most `max_runs` runs (the snapshot's) are kept, dropping, as the
+// gateway does, the runs with the oldest version (whose newest event came
+// first). Everything else on screen is derived from this state.
 
 import type { BusFrame, EventFrame, RunDeltaWire, ServerFrame, WelcomeFrame } from '../lib/socket/frames';
-import { compareNewestFirst, runFromWire, runWithDelta, type Run } from './runs';
+import { compareEventIds } from '../lib/socket/eventId';
+import { runFromWire, runWithDelta, type Run } from './runs';
 
 /** Events kept for the log, like the gateway's `recent_events`. */
 export const MAX_EVENTS = 200;
@@ -31,12 +41,6 @@ export const MAX_EVENTS = 200;
 export interface PipelineState {
   /** By `run.key`. */
   runs: Readonly<Record<string, Run>>;
-  /**
-   * The version of each run as told on the current connection (by its
-   * snapshot or a frame since): what the next frame of the run is compared
-   * with. A new connection starts with none.
-   */
-  versions: Readonly<Record<string, number>>;
   /** Runs kept at most: the last snapshot's `max_runs` (null before the first). */
   maxRuns: number | null;
   /** The latest events of any type, oldest first, at most MAX_EVENTS. */
@@ -57,7 +61,6 @@ export interface PipelineState {
 
 export const INITIAL_PIPELINE_STATE: PipelineState = {
   runs: {},
-  versions: {},
   maxRuns: null,
   events: [],
   bus: null,
@@ -71,34 +74,29 @@ export function eventDetail(frame: EventFrame): string | null {
   return typeof frame.event.detail === 'string' ? frame.event.detail : null;
 }
 
-/** Whether a frame's run replaces the copy held at version `held` (as told on this connection, if at all). */
-export function supersedes(delta: RunDeltaWire, held: number | undefined): boolean {
-  return held === undefined || delta.version >= held;
+/** Whether a frame's run replaces the copy held at version `held` (none held: it does). */
+export function supersedes(delta: RunDeltaWire, held: string | undefined): boolean {
+  return held === undefined || compareEventIds(delta.version, held) >= 0;
 }
 
-/** The `max` runs that started last (all of them when `max` is null). */
+/** Newest version first; then by key, so the order is total. */
+function newestVersionFirst(a: Run, b: Run): number {
+  return compareEventIds(b.version, a.version) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}
+
+/** The `max` runs with the newest versions (all of them when `max` is null), as the gateway keeps them. */
 function keepNewest(runs: Record<string, Run>, max: number | null): Record<string, Run> {
   const all = Object.values(runs);
   if (max === null || all.length <= max) return runs;
-  return Object.fromEntries(all.sort(compareNewestFirst).slice(0, max).map((run) => [run.key, run]));
+  return Object.fromEntries(all.sort(newestVersionFirst).slice(0, max).map((run) => [run.key, run]));
 }
 
-/** Only the versions of the runs kept. */
-function versionsOf(runs: Record<string, Run>, versions: Readonly<Record<string, number>>): Record<string, number> {
-  return Object.fromEntries(Object.keys(runs).flatMap((key) => (versions[key] === undefined ? [] : [[key, versions[key]]])));
-}
-
-/** Replaces a run's copy with a frame's `run`, when the version rules say so. */
+/** Replaces a run's copy with a frame's `run`, when the version rule says so. */
 function applyDelta(state: PipelineState, delta: RunDeltaWire): PipelineState {
-  if (!supersedes(delta, state.versions[delta.key])) return state;
   const held = state.runs[delta.key];
-  let runs: Record<string, Run> = { ...state.runs, [delta.key]: runWithDelta(held, delta) };
-  let versions: Record<string, number> = { ...state.versions, [delta.key]: delta.version };
-  if (!held) {
-    runs = keepNewest(runs, state.maxRuns);
-    if (Object.keys(runs).length < Object.keys(versions).length) versions = versionsOf(runs, versions);
-  }
-  return { ...state, runs, versions };
+  if (!supersedes(delta, held?.version)) return state;
+  const runs: Record<string, Run> = { ...state.runs, [delta.key]: runWithDelta(held, delta) };
+  return { ...state, runs: held ? runs : keepNewest(runs, state.maxRuns) };
 }
 
 function applyEvent(state: PipelineState, frame: EventFrame): PipelineState {
@@ -115,7 +113,6 @@ function applySnapshot(state: PipelineState, frame: Extract<ServerFrame, { type:
   return {
     ...state,
     runs,
-    versions: Object.fromEntries(Object.values(runs).map((run) => [run.key, run.version])),
     maxRuns: frame.max_runs,
     events: frame.recent_events.slice(-MAX_EVENTS),
     bus: frame.bus,
@@ -137,8 +134,8 @@ export function pipelineReducer(state: PipelineState, action: PipelineAction): P
   const frame = action.frame;
   switch (frame.type) {
     case 'welcome':
-      // A new connection: versions told on the last one do not compare with its own.
-      return { ...state, welcome: frame, versions: {} };
+      // A new connection; versions still compare (see the header).
+      return { ...state, welcome: frame };
     case 'snapshot':
       return applySnapshot(state, frame);
     case 'authenticated':

@@ -15,17 +15,17 @@ describe('runFromWire', () => {
       runWire(
         'r',
         { analyst: { status: 'processing', started_at: iso(T0), attempt: 3, progress: 62.5, eta: iso(T0 + 90_000), stalled: true } },
-        { tenant: 'acme', user_id: 'bob', version: 12, stalled: true, ended_at: null },
+        { tenant: 'acme', user_id: 'bob', version: '1764342000123-4', stalled: true, ended_at: null },
       ) as never,
     );
-    expect(r).toMatchObject({ key: 'acme/bob/r', tenant: 'acme', userId: 'bob', version: 12, stalled: true, startedAt: T0 });
+    expect(r).toMatchObject({ key: 'acme/bob/r', tenant: 'acme', userId: 'bob', version: '1764342000123-4', stalled: true, startedAt: T0 });
     expect(r.stages.analyst).toMatchObject({ startedAt: T0, attempt: 3, progress: 62.5, eta: T0 + 90_000, stalled: true });
   });
 });
 
 describe('runWithDelta', () => {
   it('without a held copy: the delta stage, the others idle', () => {
-    const r = runWithDelta(undefined, runDelta('r', 'quality', { status: 'error', error: 'x' }, { version: 1 }));
+    const r = runWithDelta(undefined, runDelta('r', 'quality', { status: 'error', error: 'x' }, { version: '1-0' }));
     expect(r.stages.quality).toMatchObject({ status: 'error', error: 'x' });
     expect(r.stages.radar.status).toBe('idle');
   });

@@ -40,8 +40,8 @@ export interface Run {
   runId: string;
   tenant: string | null;
   userId: string | null;
-  /** The gateway's count of events folded into the run: higher is newer. */
-  version: number;
+  /** The id of the newest event folded into the run: compared as event ids (lib/socket/eventId.ts), higher is newer. */
+  version: string;
   outcome: Outcome;
   startedAt: number | null;
   updatedAt: number | null;

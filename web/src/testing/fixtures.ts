@@ -71,7 +71,7 @@ function header(runId: string, overrides: Partial<RunHeaderWire>): RunHeaderWire
     run_id: runId,
     tenant,
     user_id: userId,
-    version: 1,
+    version: '1-0',
     outcome: 'running',
     started_at: '2026-11-28T15:00:00.000Z',
     updated_at: '2026-11-28T15:00:01.000Z',

@@ -67,12 +67,12 @@ describe('parseServerFrame', () => {
       'run-42',
       'analyst',
       { status: 'processing', started_at: '2026-11-28T15:00:00.123Z', attempt: 2, progress: 40, eta: '2026-11-28T15:01:00.000Z' },
-      { tenant: 'acme', version: 3, stale: true },
+      { tenant: 'acme', version: '9-0', stale: true },
     );
     const parsed = ok(eventFrame('9-0', 'run-42', 'analyst', 'processing', {}, undefined, run));
     if (parsed.type !== 'event') throw new Error('not an event');
     expect(parsed.run).toEqual(run);
-    expect(parsed.run).toMatchObject({ key: 'acme//run-42', tenant: 'acme', user_id: null, version: 3, stale: true });
+    expect(parsed.run).toMatchObject({ key: 'acme//run-42', tenant: 'acme', user_id: null, version: '9-0', stale: true });
     expect(parsed.run!.state).toMatchObject({ attempt: 2, progress: 40, eta: '2026-11-28T15:01:00.000Z', stalled: false });
   });
 
@@ -94,8 +94,10 @@ describe('parseServerFrame', () => {
     const e = eventFrame('1-0', 'r', 'radar', 'processing');
     const withRun = (run: object) => JSON.stringify({ ...e, run: { ...e.run, ...run } });
     expect(bad(withRun({ key: '' })).path).toBe('event.run.key');
-    expect(bad(withRun({ version: 1.5 })).path).toBe('event.run.version');
-    expect(bad(withRun({ version: -1 })).path).toBe('event.run.version');
+    // A version is an event id, as a string (protocol 2 before its final version sent a count).
+    for (const version of [3, '3', '', '1.5-0', '-1-0', '1-0-0', null]) {
+      expect(bad(withRun({ version })).path, String(version)).toBe('event.run.version');
+    }
     expect(bad(withRun({ stalled: 'no' })).path).toBe('event.run.stalled');
     expect(bad(withRun({ stale: undefined })).path).toBe('event.run.stale');
     expect(bad(withRun({ tenant: 7 })).path).toBe('event.run.tenant');
@@ -108,7 +110,7 @@ describe('parseServerFrame', () => {
   });
 
   it('accepts the documented run frame (a stall) and refuses one without a run', () => {
-    const frame = runFrame(runDelta('r', 'analyst', { status: 'processing', attempt: 1, stalled: true }, { version: 4, stalled: true }));
+    const frame = runFrame(runDelta('r', 'analyst', { status: 'processing', attempt: 1, stalled: true }, { version: '4-0', stalled: true }));
     expect(ok(frame)).toEqual(frame);
     expect(bad(JSON.stringify({ type: 'run' })).path).toBe('run.run');
     expect(bad(JSON.stringify({ type: 'run', run: { ...frame.run, stage: 'teleport' } })).path).toBe('run.run.stage');
@@ -144,7 +146,7 @@ describe('parseServerFrame', () => {
     const run = runWire(
       'run-42',
       { analyst: { status: 'processing', attempt: 2, progress: 12.5, eta: '2026-11-28T15:05:00.000Z', stalled: true } },
-      { tenant: 'globex', version: 7, stalled: true },
+      { tenant: 'globex', version: '1764342000123-7', stalled: true },
     );
     const parsed = ok(snapshotFrame([run]));
     if (parsed.type !== 'snapshot') throw new Error('not a snapshot');

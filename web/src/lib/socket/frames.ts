@@ -5,6 +5,8 @@
 // anything else sees it, so the rest of the page can trust the types.
 // A frame that does not match is reported as a `FrameError`, never thrown.
 
+import { isEventId } from './eventId';
+
 export const STAGES = ['radar', 'analyst', 'advisor', 'actuator', 'quality', 'report'] as const;
 export type Stage = (typeof STAGES)[number];
 
@@ -71,8 +73,11 @@ export interface RunHeaderWire {
   run_id: string;
   tenant: string | null;
   user_id: string | null;
-  /** How many events the gateway has folded into the run: higher is newer. */
-  version: number;
+  /**
+   * The id of the newest event folded into the run (`<ms>-<seq>`), the same
+   * on every gateway: compared as ids (./eventId.ts), higher is newer.
+   */
+  version: string;
   outcome: Outcome;
   started_at: string | null;
   updated_at: string | null;
@@ -217,6 +222,12 @@ function wholeNumber(o: Obj, key: string, path: string, min: number): number {
   return v;
 }
 
+function eventId(o: Obj, key: string, path: string): string {
+  const v = str(o, key, path);
+  if (!isEventId(v)) throw new Invalid(`${path}.${key}`, 'expected an event id (<ms>-<seq>)');
+  return v;
+}
+
 function bool(o: Obj, key: string, path: string): boolean {
   const v = o[key];
   if (typeof v !== 'boolean') throw new Invalid(`${path}.${key}`, 'expected a boolean');
@@ -309,7 +320,7 @@ function validateRunHeader(o: Obj, path: string): RunHeaderWire {
     run_id: nonEmpty(o, 'run_id', path),
     tenant: strOrNull(o, 'tenant', path),
     user_id: strOrNull(o, 'user_id', path),
-    version: wholeNumber(o, 'version', path, 0),
+    version: eventId(o, 'version', path),
     outcome: oneOf(o, 'outcome', OUTCOMES, path),
     started_at: strOrNull(o, 'started_at', path),
     updated_at: strOrNull(o, 'updated_at', path),

@@ -15,7 +15,7 @@ describe('EventLog', () => {
   it('says "stale, not applied" on the entry of a stale event, and only there', () => {
     const applied = event(eventFrame('1-0', 'r', 'analyst', 'complete', { detail: 'done' }));
     const stale = event(
-      eventFrame('2-0', 'r', 'analyst', 'processing', {}, undefined, runDelta('r', 'analyst', { status: 'complete' }, { version: 2, stale: true })),
+      eventFrame('2-0', 'r', 'analyst', 'processing', {}, undefined, runDelta('r', 'analyst', { status: 'complete' }, { version: '2-0', stale: true })),
     );
     const html = renderToStaticMarkup(createElement(EventLog, { events: [applied, stale] }));
     const entries = html.split('data-testid="event-log-entry"').slice(1);
