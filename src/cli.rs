@@ -399,7 +399,7 @@ fn positive(flag: &'static str, value: usize) -> Result<usize, ConfigError> {
 
 /// Checks a Redis URL without connecting.
 pub fn check_redis_url(flag: &'static str, url: &str) -> Result<(), ConfigError> {
-    redis::Client::open(url)
+    crate::bus::redis::Endpoint::parse(url, "check")
         .map(|_| ())
         .map_err(|err| bad(flag, format!("{url:?} is not a Redis URL: {err}")))
 }

@@ -56,6 +56,8 @@ pub enum PublishError {
     Timeout(Duration),
     #[error("redis answered with an unexpected reply: {0}")]
     BadReply(String),
+    #[error("not a Redis URL: {0}")]
+    BadUrl(String),
 }
 
 /// Sends validated events to a bus.

@@ -3,8 +3,8 @@
 //!
 //! Every key of a channel carries the hash tag `{<channel>}`, so that on a
 //! Redis Cluster all of them live in one slot and a script may touch them
-//! together; every key a script touches is passed to it (none is built
-//! inside Lua but the de-duplication hashes, which share the tag).
+//! together; every key a script touches is passed to it as a key, the
+//! per-payload de-duplication hash included.
 
 use crate::event::{Status, ValidEvent};
 use crate::pipeline::run_key;
@@ -23,6 +23,8 @@ pub struct Keys {
     pub runs: String,
     /// The recorder lease: the id of the gateway that records the channel.
     pub lease: String,
+    /// The pub/sub channel of the gateways' delivery probes.
+    pub probe: String,
     prefix: String,
 }
 
@@ -35,8 +37,19 @@ impl Keys {
             settings: format!("{prefix}settings"),
             runs: format!("{prefix}runs"),
             lease: format!("{prefix}recorder"),
+            probe: format!("{prefix}probe"),
             prefix,
         }
+    }
+
+    /// The de-duplication hash of one payload: the prefix and the payload's
+    /// SHA-1 in hex (what record.lua and publish.lua are given as KEYS[6]).
+    pub fn seen(&self, payload: &[u8]) -> String {
+        format!(
+            "{}{}",
+            self.seen_prefix,
+            sha1_smol::Sha1::from(payload).digest()
+        )
     }
 
     /// The stream of a run's state transitions.

@@ -23,6 +23,7 @@
 //! pub/sub copy, and it is recorded even while no gateway runs.
 //! docs/architecture.md says what this guarantees and where it stops.
 
+pub mod endpoint;
 mod keys;
 pub mod lease;
 mod parsed;
@@ -48,6 +49,7 @@ use crate::bus::{Bus, Publish, PublishError};
 use crate::event::{EventId, ValidEvent};
 use crate::history::{DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_SIZE};
 use crate::hub::Hub;
+pub use endpoint::Endpoint;
 pub use keys::{Keys, RunRecord};
 use lease::Lease;
 use parsed::Parsed;
@@ -114,6 +116,8 @@ pub(crate) enum LinkError {
     Timeout(Duration),
     #[error("connection closed by Redis")]
     Closed,
+    #[error("the subscription delivers nothing: a probe published did not come back")]
+    Deaf,
 }
 
 /// A connection for commands: our own limits, not redis-rs's default
@@ -244,8 +248,8 @@ impl Health {
 /// Runs the link until `shutdown` is cancelled. Never returns an error:
 /// every failure is reported to the hub as the bus being down.
 pub async fn run_link(hub: Arc<Hub>, config: LinkConfig, shutdown: CancellationToken) {
-    let client = match redis::Client::open(config.url.as_str()) {
-        Ok(client) => client,
+    let endpoint = match Endpoint::parse(&config.url, &config.channel) {
+        Ok(endpoint) => endpoint,
         Err(err) => {
             // The URL is validated with the configuration; this is a backstop.
             hub.set_bus(false, Some(format!("invalid Redis URL: {err}")));
@@ -255,7 +259,7 @@ pub async fn run_link(hub: Arc<Hub>, config: LinkConfig, shutdown: CancellationT
     let link = Link {
         keys: Keys::for_channel(&config.channel),
         gateway_id: uuid::Uuid::new_v4().to_string(),
-        client,
+        endpoint,
         config,
         health: Health {
             hub,
@@ -277,7 +281,8 @@ pub async fn run_link(hub: Arc<Hub>, config: LinkConfig, shutdown: CancellationT
 
 /// What both halves of the link share.
 struct Link {
-    client: redis::Client,
+    /// Where the Redis is, asked at every connection.
+    endpoint: Endpoint,
     config: LinkConfig,
     keys: Keys,
     /// Names this gateway in the de-duplication counts.

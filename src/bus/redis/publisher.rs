@@ -11,7 +11,9 @@ use redis::Script;
 use redis::aio::MultiplexedConnection;
 
 use super::scripts::MAX_RUN_STEPS;
-use super::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, DEFAULT_DEDUP_WINDOW_S, Keys, RunRecord, scripts};
+use super::{
+    COMMAND_TIMEOUT, CONNECT_TIMEOUT, DEFAULT_DEDUP_WINDOW_S, Endpoint, Keys, RunRecord, scripts,
+};
 use crate::bus::{Publish, PublishError};
 use crate::event::{self, EventId, ValidEvent};
 use crate::history::{DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_SIZE};
@@ -26,7 +28,7 @@ struct Bounds {
 
 /// Publishes events on one channel of one Redis.
 pub struct RedisPublisher {
-    client: redis::Client,
+    endpoint: Endpoint,
     channel: String,
     keys: Keys,
     script: Script,
@@ -40,7 +42,7 @@ impl RedisPublisher {
     /// publish ([`RedisPublisher::connect`] connects at once).
     pub fn new(url: &str, channel: &str) -> Result<RedisPublisher, PublishError> {
         Ok(RedisPublisher {
-            client: redis::Client::open(url)?,
+            endpoint: Endpoint::parse(url, channel).map_err(PublishError::BadUrl)?,
             channel: channel.to_owned(),
             keys: Keys::for_channel(channel),
             script: Script::new(scripts::PUBLISH),
@@ -68,9 +70,12 @@ impl RedisPublisher {
             return Ok(connected.clone());
         }
         let config = super::command_connection_config();
-        let connect = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config);
+        let connect = async {
+            let client = self.endpoint.client().await?;
+            client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+        };
         let mut connection = tokio::time::timeout(CONNECT_TIMEOUT, connect)
             .await
             .map_err(|_| PublishError::Timeout(CONNECT_TIMEOUT))??;
@@ -102,8 +107,8 @@ impl RedisPublisher {
         for key in run.keys(&self.keys) {
             invocation.key(key);
         }
+        invocation.key(self.keys.seen(event.raw.as_bytes()));
         invocation
-            .arg(&self.keys.seen_prefix)
             .arg(&event.raw)
             .arg(bounds.max_len)
             .arg(DEFAULT_DEDUP_WINDOW_S)

@@ -47,9 +47,12 @@ impl Link {
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(None);
-        let connect = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config);
+        let connect = async {
+            let client = self.endpoint.client().await?;
+            client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+        };
         let mut connection = match within(CONNECT_TIMEOUT, connect).await {
             Ok(connection) => connection,
             Err(err) => return err,

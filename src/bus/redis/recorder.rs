@@ -40,7 +40,25 @@ struct Connected {
     sink: redis::aio::PubSubSink,
     commands: MultiplexedConnection,
     script_sha: String,
+    probe: Probe,
 }
+
+/// Whether the subscription delivers: a probe published through the command
+/// connection (to the primary) must come back on the subscription. A socket
+/// can stay open and answer pings while nothing published reaches it (a
+/// subscription left on a demoted node after a failover): readiness must
+/// mean that delivery works.
+#[derive(Debug, Default)]
+struct Probe {
+    sent: u64,
+    seen: u64,
+    /// When the oldest probe not seen yet was sent.
+    waiting_since: Option<tokio::time::Instant>,
+}
+
+/// Longest a probe may take to come back before the subscription is taken
+/// for dead and made again.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Link {
     /// Subscribes and records until the connection fails.
@@ -69,15 +87,13 @@ impl Link {
                 () = self.lease.taken() => self.record_standby(&mut connected).await,
                 message = connected.messages.next() => {
                     let Some(message) = message else { return LinkError::Closed };
-                    let closed = self.collect(message, &mut connected.messages, &mut batch, limit);
+                    let closed = self.collect(message, &mut connected, &mut batch, limit);
                     match self.record_or_keep(&mut connected, &batch).await {
                         Ok(()) if closed => Err(LinkError::Closed),
                         result => result,
                     }
                 }
-                _ = ping.tick() => {
-                    within(COMMAND_TIMEOUT, connected.sink.ping::<redis::Value>()).await.map(|_| ())
-                }
+                _ = ping.tick() => self.probe(&mut connected).await,
             };
             if let Err(err) = step {
                 return err;
@@ -132,7 +148,7 @@ impl Link {
             let Some(message) = next else {
                 return Err(LinkError::Closed);
             };
-            let closed = self.collect(message, &mut connected.messages, batch, limit);
+            let closed = self.collect(message, connected, batch, limit);
             self.record_standby(connected).await?;
             self.record_batch(connected, batch).await?;
             if closed {
@@ -144,10 +160,11 @@ impl Link {
 
     async fn connect_recorder(&self) -> Result<Connected, LinkError> {
         let connect = async {
-            let mut pubsub = self.client.get_async_pubsub().await?;
+            let client = self.endpoint.client().await?;
+            let mut pubsub = client.get_async_pubsub().await?;
             pubsub.subscribe(self.config.channel.as_str()).await?;
-            let mut commands = self
-                .client
+            pubsub.subscribe(self.keys.probe.as_str()).await?;
+            let mut commands = client
                 .get_multiplexed_async_connection_with_config(&super::command_connection_config())
                 .await?;
             // Publishers read the stream's bounds from here.
@@ -169,6 +186,7 @@ impl Link {
             sink,
             commands,
             script_sha,
+            probe: Probe::default(),
         })
     }
 
@@ -178,20 +196,22 @@ impl Link {
     fn collect(
         &self,
         first: redis::Msg,
-        messages: &mut PubSubStream,
+        connected: &mut Connected,
         batch: &mut Vec<Arc<ValidEvent>>,
         limit: usize,
     ) -> bool {
         batch.clear();
         let mut next = Some(first);
         while let Some(message) = next.take() {
-            if let Ok(event) = self.health.hub.validate(message.get_payload_bytes()) {
+            if message.get_channel_name() == self.keys.probe {
+                self.probe_came_back(&mut connected.probe, message.get_payload_bytes());
+            } else if let Ok(event) = self.health.hub.validate(message.get_payload_bytes()) {
                 let event = Arc::new(event);
                 self.parsed.keep(&event);
                 batch.push(event);
             }
             if batch.len() < limit {
-                match messages.next().now_or_never() {
+                match connected.messages.next().now_or_never() {
                     Some(Some(message)) => next = Some(message),
                     Some(None) => return true,
                     None => {}
@@ -199,6 +219,44 @@ impl Link {
             }
         }
         false
+    }
+
+    /// Pings the subscription, and publishes a probe that must come back on
+    /// it; fails when the previous one has not within [`PROBE_TIMEOUT`].
+    async fn probe(&self, connected: &mut Connected) -> Result<(), LinkError> {
+        let probe = &mut connected.probe;
+        if probe
+            .waiting_since
+            .is_some_and(|since| since.elapsed() > PROBE_TIMEOUT)
+        {
+            return Err(LinkError::Deaf);
+        }
+        within(COMMAND_TIMEOUT, connected.sink.ping::<redis::Value>()).await?;
+        probe.sent += 1;
+        probe
+            .waiting_since
+            .get_or_insert_with(tokio::time::Instant::now);
+        let payload = format!("{} {}", self.gateway_id, probe.sent);
+        let publish = connected
+            .commands
+            .publish::<_, _, i64>(&self.keys.probe, payload);
+        within(COMMAND_TIMEOUT, publish).await.map(|_| ())
+    }
+
+    /// Notes a probe on the probe channel: ours says the subscription works.
+    fn probe_came_back(&self, probe: &mut Probe, payload: &[u8]) {
+        let text = String::from_utf8_lossy(payload);
+        let Some((gateway, n)) = text.split_once(' ') else {
+            return;
+        };
+        if gateway == self.gateway_id
+            && let Ok(n) = n.parse::<u64>()
+        {
+            probe.seen = probe.seen.max(n);
+            if probe.seen >= probe.sent {
+                probe.waiting_since = None;
+            }
+        }
     }
 
     /// Records `batch` in order in one pipeline, then relays each event
@@ -218,11 +276,11 @@ impl Link {
             let run = RunRecord::of(event);
             pipe.cmd("EVALSHA")
                 .arg(&connected.script_sha)
-                .arg(5)
+                .arg(6)
                 .arg(&self.keys.stream)
                 .arg(&self.keys.settings)
                 .arg(run.keys(&self.keys))
-                .arg(&self.keys.seen_prefix)
+                .arg(self.keys.seen(event.raw.as_bytes()))
                 .arg(&self.gateway_id)
                 .arg(event.raw.as_bytes())
                 .arg(self.config.history_size)

@@ -10,6 +10,7 @@ Redis caches one script for both.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from importlib.resources import files
 
@@ -51,6 +52,10 @@ class Keys:
         self.seen_prefix = f"{self.prefix}seen:"
         self.settings = f"{self.prefix}settings"
         self.runs = f"{self.prefix}runs"
+
+    def seen(self, payload: bytes) -> str:
+        """The payload's de-duplication hash: the prefix and its SHA-1 in hex."""
+        return f"{self.seen_prefix}{hashlib.sha1(payload).hexdigest()}"
 
     def run_log(self, run: str) -> str:
         return f"{self.prefix}run:{run}"
@@ -98,9 +103,15 @@ def script_call(
         run = run_key(event.tenant, event.user_id, update.run_id)
         moving = update.status == "processing" and as_f32(update.progress or 0.0) > 0
         kind, stage = ("progress" if moving else "transition"), update.stage
-    script_keys = [keys.stream, keys.settings, keys.runs, keys.run_log(run), keys.run_progress(run)]
+    script_keys = [
+        keys.stream,
+        keys.settings,
+        keys.runs,
+        keys.run_log(run),
+        keys.run_progress(run),
+        keys.seen(event.data),
+    ]
     args: list[str | bytes | int] = [
-        keys.seen_prefix,
         event.data,
         bounds.max_len,
         DEDUP_WINDOW_S,
