@@ -26,6 +26,7 @@ use crate::event::{EventId, Scope};
 use crate::frames::{PROTOCOL_VERSION, SERVER_NAME};
 use crate::hub::Hub;
 use crate::pipeline::RunState;
+use crate::tickets::Tickets;
 
 /// Most events one `GET /api/events` returns.
 const MAX_EVENTS_PAGE: usize = 1000;
@@ -39,6 +40,8 @@ pub struct ApiState {
     throttle: Arc<AuthThrottle>,
     /// The gateway's bus, for `POST /api/events`.
     publisher: Arc<dyn Publish>,
+    /// SSE tickets (`POST /api/sse-ticket`).
+    tickets: Arc<Tickets>,
 }
 
 impl ApiState {
@@ -53,7 +56,14 @@ impl ApiState {
             verifier,
             throttle,
             publisher,
+            tickets: Arc::default(),
         }
+    }
+
+    /// Issues SSE tickets from `tickets` (shared with the SSE endpoint).
+    pub fn with_tickets(mut self, tickets: Arc<Tickets>) -> ApiState {
+        self.tickets = tickets;
+        self
     }
 
     /// The principal of a request from `peer`, or why it has none.
@@ -80,7 +90,8 @@ pub fn routes(state: ApiState, with_metrics: bool) -> Router {
         .route("/api/status", get(status))
         .route("/api/runs", get(list_runs))
         .route("/api/runs/{run_id}", get(one_run))
-        .route("/api/events", get(list_events).post(publish_event));
+        .route("/api/events", get(list_events).post(publish_event))
+        .route("/api/sse-ticket", axum::routing::post(sse_ticket));
     // Without it, a 404 of its own: the dashboard's fallback would answer
     // a page's path with the page.
     let router = if with_metrics {
@@ -227,6 +238,31 @@ async fn one_run(
             });
             (StatusCode::CONFLICT, axum::Json(body)).into_response()
         }
+    }
+}
+
+/// `POST /api/sse-ticket`: a single-use ticket for `GET /dashboard/sse`,
+/// for the token's principal ([`crate::tickets`]).
+async fn sse_ticket(
+    State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let principal = match state.principal(&headers, peer.ip()).await {
+        Ok(principal) => principal,
+        Err(err) => return unauthorized(&err),
+    };
+    match state.tickets.issue(principal) {
+        Some(ticket) => axum::Json(serde_json::json!({
+            "ticket": ticket,
+            "expires_in": crate::tickets::TTL.as_secs(),
+        }))
+        .into_response(),
+        None => api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_tickets",
+            "too many tickets outstanding: try again shortly",
+        ),
     }
 }
 

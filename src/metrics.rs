@@ -151,8 +151,9 @@ metrics! {
     recorder_takeovers: Counter = "recorder_takeovers", "Redis only: times this gateway took the recorder lease.";
     /// Events a gateway recorded at a takeover that its predecessor had not.
     standby_recorded: Counter = "standby_recorded", "Redis only: plain PUBLISH events recorded at a takeover from the standby buffer because the previous recorder had not (without it they would have been lost).";
-    connections_open: Gauge = "connections_open", "WebSocket connections open now.";
-    connections_total: Counter = "connections", "WebSocket connections accepted.";
+    connections_open: Gauge = "connections_open", "Client connections open now (WebSocket and SSE).";
+    connections_total: Counter = "connections", "Client connections accepted (WebSocket and SSE).";
+    sse_connections: Counter = "sse_connections", "Client connections accepted over Server-Sent Events.";
     frames_sent: Counter = "frames_sent", "Frames written to WebSocket clients.";
     slow_consumer_disconnects: Counter = "slow_consumer_disconnects", "Clients disconnected for falling behind (close 4001).";
     heartbeat_timeouts: Counter = "heartbeat_timeouts", "Clients dropped for not answering heartbeats (close 4002).";

@@ -5,32 +5,28 @@
 //! every WebSocket with 1001 itself (HTTP graceful shutdown does not wait
 //! for upgraded connections) and waits for them under a deadline.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{ConnectInfo, Query, Request, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
-use tokio_tungstenite::tungstenite::handshake::server::create_response_with_body;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::admission::{self, AdmissionConfig, AuthThrottle, ConnectionCounter};
+use crate::admission::{AdmissionConfig, AuthThrottle, ConnectionCounter};
 use crate::api::{self, ApiState};
 use crate::auth::Verifier;
 use crate::bus::{self, Bus, BusConfig, Publish, PublishError};
-use crate::connection::{self, Admission, ConnectionConfig, ConnectionContext};
+use crate::clients::{self, ClientsState};
+use crate::connection::{ConnectionConfig, ConnectionContext};
 use crate::guard::{self, Guard};
 use crate::headers::{self, SecurityHeaders};
 use crate::hub::{Hub, HubConfig};
 use crate::listener;
 use crate::metrics::Metrics;
 use crate::pipeline::Deadlines;
+use crate::tickets::Tickets;
 use crate::web;
 
 /// Everything the server needs, validated.
@@ -92,12 +88,8 @@ pub struct Gateway {
     config: ServerConfig,
     /// Failed authentications per address, over the WebSocket and HTTP.
     throttle: Arc<AuthThrottle>,
-}
-
-#[derive(Clone)]
-struct AppState {
-    connections: ConnectionContext,
-    per_ip: Arc<ConnectionCounter>,
+    /// SSE tickets, issued over HTTP and redeemed by the SSE endpoint.
+    tickets: Arc<Tickets>,
 }
 
 impl Gateway {
@@ -113,6 +105,7 @@ impl Gateway {
             bus,
             config,
             throttle,
+            tickets: Arc::default(),
         })
     }
 
@@ -141,14 +134,16 @@ impl Gateway {
             self.config.verifier.clone(),
             self.throttle.clone(),
             self.publisher(),
-        );
+        )
+        .with_tickets(self.tickets.clone());
         let metrics_here = metrics_listener.is_none();
         if let Some(metrics_listener) = metrics_listener {
             let routes = api::operations_routes(api_state.clone());
             serve_metrics(&tracker, metrics_listener, routes, &shutdown);
         }
         let app = Router::new()
-            .route("/dashboard/ws", get(websocket))
+            .route("/dashboard/ws", get(clients::websocket))
+            .route("/dashboard/sse", get(clients::sse))
             .with_state(state)
             .merge(api::routes(api_state, metrics_here))
             .fallback(web::serve_asset)
@@ -215,9 +210,9 @@ impl Gateway {
         }
     }
 
-    fn app_state(&self, tracker: &TaskTracker, shutdown: &CancellationToken) -> AppState {
+    fn app_state(&self, tracker: &TaskTracker, shutdown: &CancellationToken) -> ClientsState {
         let config = &self.config;
-        AppState {
+        ClientsState {
             connections: ConnectionContext {
                 hub: self.hub.clone(),
                 config: Arc::new(config.connection.clone()),
@@ -229,6 +224,7 @@ impl Gateway {
                 throttle: self.throttle.clone(),
             },
             per_ip: ConnectionCounter::new(config.admission.max_connections_per_ip),
+            tickets: self.tickets.clone(),
         }
     }
 }
@@ -263,83 +259,4 @@ fn serve_metrics(
             tracing::error!("the metrics address stopped serving: {err}");
         }
     });
-}
-
-/// Query parameters of the WebSocket upgrade.
-#[derive(Debug, serde::Deserialize)]
-struct WsParams {
-    /// The last event id the client saw: resume after it.
-    last_id: Option<String>,
-}
-
-/// The upgrade: origin, per-IP limit and an `Authorization` header are
-/// checked here, before any socket exists.
-async fn websocket(
-    Query(params): Query<WsParams>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    State(state): State<AppState>,
-    request: Request,
-) -> Response {
-    // The handshake (method, Connection, Upgrade, version, key) is checked
-    // by tungstenite; the gateway owns the upgraded stream from then on.
-    let (mut parts, body) = request.into_parts();
-    let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
-        return (
-            StatusCode::UPGRADE_REQUIRED,
-            "a WebSocket upgrade is required\n",
-        )
-            .into_response();
-    };
-    let request = Request::from_parts(parts, body);
-    let switching = match create_response_with_body(&request, Body::empty) {
-        Ok(response) => response,
-        Err(err) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                format!("not a WebSocket upgrade: {err}\n"),
-            )
-                .into_response();
-        }
-    };
-    let headers = request.headers();
-    let ctx = &state.connections;
-    let metrics = ctx.hub.metrics();
-    let header = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    if !admission::origin_allowed(
-        header(header::ORIGIN),
-        header(header::HOST),
-        &ctx.admission.allowed_origins,
-    ) {
-        metrics.origin_refusals.inc();
-        return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
-    }
-    let Some(ip_slot) = state.per_ip.admit(&peer.ip().to_string()) else {
-        metrics.limit_refusals.inc();
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many connections from this address\n",
-        )
-            .into_response();
-    };
-    let principal = match (api::bearer_token(headers), &ctx.verifier) {
-        (Some(token), Some(verifier)) => {
-            match ctx
-                .throttle
-                .verify(verifier, token, peer.ip(), metrics)
-                .await
-            {
-                Ok(principal) => Some(principal),
-                Err(err) => return api::unauthorized(&err),
-            }
-        }
-        _ => None,
-    };
-    let admission = Admission {
-        principal,
-        resume_from: params.last_id,
-        ip_slot,
-        peer: peer.ip(),
-    };
-    connection::start(on_upgrade, state.connections, admission);
-    switching.into_response()
 }

@@ -17,6 +17,7 @@
 
 mod live;
 mod opening;
+mod sse;
 mod upgrade;
 mod write;
 
@@ -38,7 +39,9 @@ use crate::disconnect::Disconnect;
 use crate::hub::Hub;
 
 pub use live::Connection;
+pub use sse::SseSocket;
 pub use upgrade::start;
+pub use upgrade::start_sse;
 
 /// What a connection talks through: a WebSocket, or in tests anything that
 /// sends and receives WebSocket messages the same way.

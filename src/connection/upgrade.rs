@@ -1,7 +1,7 @@
-//! From an HTTP upgrade to a served connection: the socket's limits, the
-//! task that serves it, and the count of connections open and ever opened.
-//! The HTTP side of the upgrade (origin, per-IP limit, a Bearer header) is
-//! checked before, in `server`.
+//! From an HTTP request to a served connection: the WebSocket's limits, the
+//! task that serves a WebSocket or an SSE stream, and the count of
+//! connections open and ever opened. The HTTP side (origin, per-IP limit, a
+//! Bearer header or an SSE ticket) is checked before, in `clients`.
 
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
@@ -38,10 +38,24 @@ pub fn start(on_upgrade: hyper::upgrade::OnUpgrade, ctx: ConnectionContext, admi
             Some(socket_config),
         )
         .await;
-        let metrics = ctx.hub.metrics().clone();
-        metrics.connections_total.inc();
-        metrics.connections_open.inc();
-        serve(socket, &ctx, admission).await;
-        metrics.connections_open.dec();
+        counted(socket, &ctx, admission).await;
     });
+}
+
+/// Starts the task of an SSE client (its response is already streaming).
+pub fn start_sse(socket: super::SseSocket, ctx: ConnectionContext, admission: Admission) {
+    let tracker = ctx.tracker.clone();
+    tracker.spawn(async move {
+        ctx.hub.metrics().sse_connections.inc();
+        counted(socket, &ctx, admission).await;
+    });
+}
+
+/// Serves a connection, counted among those open and ever opened.
+async fn counted(socket: impl super::Socket, ctx: &ConnectionContext, admission: Admission) {
+    let metrics = ctx.hub.metrics().clone();
+    metrics.connections_total.inc();
+    metrics.connections_open.inc();
+    serve(socket, ctx, admission).await;
+    metrics.connections_open.dec();
 }
