@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BUS_UP } from '../testing/fixtures';
-import { fetchGatewayStatus, parseGatewayStatus } from './gatewayStatus';
+import { BUS_UP } from './testing/fixtures.js';
+import { fetchGatewayStatus, parseGatewayStatus } from './gatewayStatus.js';
 
 const STATUS = { server: 'tactical-link/0.1.0', protocol: 1, bus: { ...BUS_UP, kind: 'memory', lossy: false }, connections: 3, events_relayed: 42 };
 

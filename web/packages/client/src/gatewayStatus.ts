@@ -1,7 +1,19 @@
 // `GET /api/status`: the gateway's own account of itself, read by the boot
 // checks ("gateway reachable") and the header counters.
 
-import { validateBus, type BusFrame } from './socket/frames';
+import { validateBus, type BusFrame } from './socket/frames.js';
+
+/** The status endpoint's path, on the gateway's host. */
+export const STATUS_PATH = '/api/status';
+
+/** `http(s)://host/api/status` of the gateway whose WebSocket endpoint is `wsUrl` (absolute). */
+export function statusUrlFor(wsUrl: string): string {
+  const url = new URL(STATUS_PATH, wsUrl);
+  url.protocol = url.protocol === 'wss:' || url.protocol === 'https:' ? 'https:' : 'http:';
+  url.search = '';
+  url.hash = '';
+  return url.toString();
+}
 
 export interface GatewayStatus {
   server: string;

@@ -2,42 +2,49 @@
 //
 // The gateway stores times as Unix milliseconds and writes them as RFC 3339
 // UTC strings; publishers may give `ts` either way. Parsing here follows the
-// gateway (src/clock.rs, src/event.rs) so that the dashboard folds events at
-// the same instants the gateway does.
+// gateway (src/clock.rs, src/event/) exactly, so that checkEvent accepts the
+// times the gateway accepts and a `ts` reads as the same instant.
 
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+// As the gateway's parser (the `time` crate's RFC 3339): a four-digit year,
+// any one ASCII character between date and time, a fraction of any length,
+// `Z` in either case or an offset of at most 23:59, and a leap second (:60)
+// only where one can be: the last second of a month in UTC.
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[\x00-\x7f](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+
+/** Unix ms of a UTC date and time (any year from 0 on: Date.UTC would take 0–99 as 1900–1999). */
+function utcMs(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number): number {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month - 1, day);
+  d.setUTCHours(hour, minute, second, ms);
+  return d.getTime();
+}
 
 /** Parses an RFC 3339 time into Unix milliseconds; `null` when it is not one. */
 export function parseRfc3339(text: string): number | null {
   const m = RFC3339.exec(text);
   if (!m) return null;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
   if (hour > 23 || minute > 59 || second > 60) return null;
-  // Milliseconds are truncated, like the gateway's nanos / 1_000_000.
-  const ms = m[7] ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0;
   let offsetMin = 0;
-  if (m[9]) {
-    const oh = Number(m[10]);
-    const om = Number(m[11]);
+  if (m[8]) {
+    const oh = Number(m[9]);
+    const om = Number(m[10]);
     if (oh > 23 || om > 59) return null;
-    offsetMin = (m[9] === '-' ? -1 : 1) * (oh * 60 + om);
+    offsetMin = (m[8] === '-' ? -1 : 1) * (oh * 60 + om);
   }
-  // A leap second (:60) counts as the last instant of its minute.
-  const utc = Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59), second === 60 ? 999 : ms);
-  return utc - offsetMin * 60_000;
+  // Milliseconds are truncated, like the gateway's nanos / 1_000_000; a leap
+  // second counts as the last instant of the second before it.
+  const leap = second === 60;
+  const ms = leap ? 999 : m[7] ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0;
+  const utc = utcMs(year, month, day, hour, minute, leap ? 59 : second, ms) - offsetMin * 60_000;
+  const lastOfMonth = (utc + 1) % 86_400_000 === 0 && new Date(utc + 1).getUTCDate() === 1;
+  if (leap && !lastOfMonth) return null;
+  return utc;
 }
 
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return new Date(utcMs(year, month + 1, 0, 0, 0, 0, 0)).getUTCDate();
 }
 
 /**

@@ -6,9 +6,9 @@ import {
   type ClientCommand,
   type ClientInput,
   type ClientState,
-} from './authMachine';
-import type { AuthenticatedFrame, WelcomeFrame } from './frames';
-import { step } from './machine';
+} from './authMachine.js';
+import type { AuthenticatedFrame, WelcomeFrame } from './frames.js';
+import { step } from './machine.js';
 
 const URL = 'ws://gateway.test/dashboard/ws';
 
@@ -214,7 +214,7 @@ describe('client state machine: authentication', () => {
     expect(offline.auth).toMatchObject({ info: { phase: 'pending' }, token: 'tok-2' });
   });
 
-  it('a token given after disconnect() is kept but does not reopen the link', () => {
+  it('a token given after close() is kept but does not reopen the link', () => {
     const off = run([connect(), { type: 'opened' }, { type: 'welcome', frame: welcome('required') }, { type: 'disconnect' }]);
     expect(off.auth.info).toEqual({ phase: 'needed', need: 'missing' });
     const { state, commands } = stepClient(off, { type: 'set-token', token: 'tok-1', online: true });

@@ -12,7 +12,7 @@
 //   an expired one (4401), the link goes offline, the token is dropped and
 //   the page is asked for a new one (`request-token`; a late answer, or one
 //   handing back the spent token, is not listened to). A token given
-//   meanwhile reopens the link, resuming; after disconnect() it is only kept.
+//   meanwhile reopens the link, resuming; after close() it is only kept.
 // - A token given while the link is authenticated is sent as a renewal on
 //   the same socket; one given while the first is unanswered follows it.
 // - A socket that resumed the view of one user but authenticates as another
@@ -20,10 +20,10 @@
 //   so one user's view never continues with another's events.
 // - After 4001 (slow consumer) the next socket starts from a snapshot too.
 
-import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
-import { forgetsResumePoint, needsNewToken, TOKEN_EXPIRED } from './closeCodes';
-import type { AuthenticatedFrame, WelcomeFrame } from './frames';
-import { INITIAL_LINK_STATE, step, type Command, type LinkInput, type LinkState } from './machine';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { forgetsResumePoint, needsNewToken, TOKEN_EXPIRED } from './closeCodes.js';
+import type { AuthenticatedFrame, WelcomeFrame } from './frames.js';
+import { INITIAL_LINK_STATE, step, type Command, type LinkInput, type LinkState } from './machine.js';
 
 /** Who the gateway took the client for, from its latest `authenticated` frame. */
 export type Identity = Omit<AuthenticatedFrame, 'type'>;
@@ -64,7 +64,7 @@ export interface ClientState {
   readonly auth: AuthState;
   /** Address and token of the latest connect(); null before the first. */
   readonly target: { readonly url: string; readonly token: string | undefined } | null;
-  /** disconnect() was called and no connect() since: a token alone does not reopen the link. */
+  /** close() was called and no connect() since: a token alone does not reopen the link. */
   readonly closedByOwner: boolean;
 }
 
@@ -74,7 +74,7 @@ type PlainLinkInput = Extract<LinkInput, { type: 'opened' | 'stable' | 'fatal' |
 export type ClientInput =
   /** connect() (also "retry now"); `token` as given to it, `online` as the browser says. */
   | { type: 'connect'; url: string; token: string | undefined; online: boolean }
-  /** disconnect(). */
+  /** close(). */
   | { type: 'disconnect' }
   /** setToken(). */
   | { type: 'set-token'; token: string; online: boolean }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffCeiling, backoffDelay, DEFAULT_BACKOFF } from './backoff';
+import { backoffCeiling, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 
 describe('backoffCeiling', () => {
   it('doubles from the base and stops at the cap', () => {

@@ -1,60 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi, type Mock } from 'vitest';
-import { resumeUrl, SocketClient, type Environment, type FrameMeta, type LinkInfo, type SocketLike } from './client';
-import type { FrameError, ServerFrame } from './frames';
-import { AUTHENTICATED, BUS_DOWN, eventFrame, resumedFrame, snapshotFrame, WELCOME, WELCOME_AUTH } from '../../testing/fixtures';
-
-/** A WebSocket the test drives by hand. */
-class FakeSocket implements SocketLike {
-  onopen: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  readonly sent: string[] = [];
-  closedWith: { code?: number; reason?: string } | null = null;
-
-  constructor(readonly url: string) {}
-
-  send(data: string): void {
-    this.sent.push(data);
-  }
-  close(code?: number, reason?: string): void {
-    this.closedWith = { code, reason };
-  }
-
-  // Server side.
-  open(): void {
-    this.onopen?.({});
-  }
-  receive(frame: unknown): void {
-    this.onmessage?.({ data: typeof frame === 'string' ? frame : JSON.stringify(frame) });
-  }
-  drop(code: number, reason = ''): void {
-    this.onerror?.({});
-    this.onclose?.({ code, reason });
-  }
-}
-
-class FakeEnvironment implements Environment {
-  online = true;
-  handlers: { online(): void; offline(): void; visible(): void } | null = null;
-  isOnline(): boolean {
-    return this.online;
-  }
-  watch(handlers: { online(): void; offline(): void; visible(): void }) {
-    this.handlers = handlers;
-    return () => {
-      this.handlers = null;
-    };
-  }
-  goOffline(): void {
-    this.online = false;
-    this.handlers?.offline();
-  }
-  goOnline(): void {
-    this.online = true;
-    this.handlers?.online();
-  }
-}
+import { connect, resumeUrl, SocketClient, type FrameMeta, type LinkInfo } from './client.js';
+import type { FrameError, ServerFrame } from './frames.js';
+import { AUTHENTICATED, BUS_DOWN, eventFrame, resumedFrame, snapshotFrame, WELCOME, WELCOME_AUTH } from '../testing/fixtures.js';
+import { FakeEnvironment, FakeSocket } from '../testing/fakeSocket.js';
 
 const URL = 'ws://gateway.test/dashboard/ws';
 
@@ -104,13 +52,13 @@ afterEach(() => {
 describe('SocketClient', () => {
   it('is offline until connect, then connecting, then live when the socket opens', () => {
     const client = makeClient();
-    expect(client.getStatus().status).toBe('offline');
+    expect(client.info.status).toBe('offline');
     client.connect({ url: URL });
     expect(sockets).toHaveLength(1);
     expect(last().url).toBe(URL);
-    expect(client.getStatus().status).toBe('connecting');
+    expect(client.info.status).toBe('connecting');
     last().open();
-    expect(client.getStatus().status).toBe('live');
+    expect(client.info.status).toBe('live');
     expect(statuses.map((s) => s.status)).toEqual(['connecting', 'live']);
   });
 
@@ -122,14 +70,14 @@ describe('SocketClient', () => {
     last().open();
     last().receive(WELCOME);
     last().receive(snapshotFrame([], [], '5-0'));
-    expect(client.lastEventId).toBe('5-0');
+    expect(client.lastId).toBe('5-0');
     last().receive(eventFrame('6-0', 'run-1', 'radar', 'processing'));
-    expect(client.lastEventId).toBe('6-0');
+    expect(client.lastId).toBe('6-0');
     expect(frames.map((f) => f.type)).toEqual(['welcome', 'snapshot', 'event']);
     unsubscribe();
     last().receive(eventFrame('7-0', 'run-1', 'radar', 'complete'));
     expect(frames).toHaveLength(3);
-    expect(client.lastEventId).toBe('7-0');
+    expect(client.lastId).toBe('7-0');
   });
 
   it('reports bad frames to onError without throwing and without delivering them', () => {
@@ -146,7 +94,7 @@ describe('SocketClient', () => {
     expect(errors).toHaveLength(3);
     expect(errors[1]?.path).toBe('event.id');
     expect(frames).toHaveLength(0);
-    expect(client.getStatus().status).toBe('live');
+    expect(client.info.status).toBe('live');
   });
 
   it('warns on the console about bad frames when nobody listens for errors', () => {
@@ -177,7 +125,7 @@ describe('SocketClient', () => {
     last().open();
     random = 0.5;
     last().drop(1006);
-    const info = client.getStatus();
+    const info = client.info;
     expect(info.status).toBe('reconnecting');
     expect(info.retryAt).toBe(Date.now() + 250);
     expect(info.closeCode).toBe(1006);
@@ -185,9 +133,9 @@ describe('SocketClient', () => {
     expect(sockets).toHaveLength(1);
     vi.advanceTimersByTime(1);
     expect(sockets).toHaveLength(2);
-    expect(client.getStatus().status).toBe('connecting');
+    expect(client.info.status).toBe('connecting');
     last().open();
-    expect(client.getStatus().status).toBe('live');
+    expect(client.info.status).toBe('live');
   });
 
   it('backs off exponentially up to the 30 s cap while the gateway stays away', () => {
@@ -197,7 +145,7 @@ describe('SocketClient', () => {
     const delays: number[] = [];
     for (let i = 0; i < 9; i += 1) {
       last().drop(1006);
-      const retryAt = client.getStatus().retryAt;
+      const retryAt = client.info.retryAt;
       if (retryAt === null) throw new Error('no retry scheduled');
       delays.push(retryAt - Date.now());
       vi.advanceTimersByTime(retryAt - Date.now());
@@ -212,15 +160,15 @@ describe('SocketClient', () => {
     client.connect({ url: URL });
     for (let i = 0; i < 4; i += 1) {
       last().drop(1006);
-      vi.advanceTimersByTime(client.getStatus().retryAt! - Date.now());
+      vi.advanceTimersByTime(client.info.retryAt! - Date.now());
     }
     last().open();
     vi.advanceTimersByTime(9_999);
-    expect(client.getStatus().attempt).toBe(4);
+    expect(client.info.attempt).toBe(4);
     vi.advanceTimersByTime(1);
-    expect(client.getStatus().attempt).toBe(0);
+    expect(client.info.attempt).toBe(0);
     last().drop(1001);
-    expect(client.getStatus().retryAt! - Date.now()).toBe(499);
+    expect(client.info.retryAt! - Date.now()).toBe(499);
   });
 
   it('does not forget failures when the link drops before 10 s', () => {
@@ -228,11 +176,11 @@ describe('SocketClient', () => {
     random = 0.999_999;
     client.connect({ url: URL });
     last().drop(1006);
-    vi.advanceTimersByTime(client.getStatus().retryAt! - Date.now());
+    vi.advanceTimersByTime(client.info.retryAt! - Date.now());
     last().open();
     vi.advanceTimersByTime(5_000);
     last().drop(4001);
-    expect(client.getStatus().retryAt! - Date.now()).toBe(999);
+    expect(client.info.retryAt! - Date.now()).toBe(999);
   });
 
   it.each([4500, 4999, 1002, 1003, 1007, 1008, 1009])('stays offline after terminal close %i', (code) => {
@@ -240,8 +188,8 @@ describe('SocketClient', () => {
     client.connect({ url: URL });
     last().open();
     last().drop(code, 'token refused');
-    expect(client.getStatus()).toMatchObject({ status: 'offline', closeCode: code });
-    expect(client.getStatus().reason).toContain('token refused');
+    expect(client.info).toMatchObject({ status: 'offline', closeCode: code });
+    expect(client.info.reason).toContain('token refused');
     vi.advanceTimersByTime(10 * 60_000);
     env.goOnline();
     expect(sockets).toHaveLength(1);
@@ -253,10 +201,10 @@ describe('SocketClient', () => {
     client.connect({ url: URL });
     for (let i = 0; i < 6; i += 1) {
       last().drop(1006);
-      vi.advanceTimersByTime(client.getStatus().retryAt! - Date.now());
+      vi.advanceTimersByTime(client.info.retryAt! - Date.now());
     }
     last().drop(1006);
-    expect(client.getStatus().status).toBe('reconnecting');
+    expect(client.info.status).toBe('reconnecting');
     const before = sockets.length;
     env.handlers?.visible();
     expect(sockets).toHaveLength(before + 1);
@@ -275,23 +223,23 @@ describe('SocketClient', () => {
     last().open();
     const first = last();
     env.goOffline();
-    expect(client.getStatus().status).toBe('offline');
+    expect(client.info.status).toBe('offline');
     expect(first.closedWith).not.toBeNull();
     vi.advanceTimersByTime(120_000);
     expect(sockets).toHaveLength(1);
     env.goOnline();
     expect(sockets).toHaveLength(2);
-    expect(client.getStatus().status).toBe('connecting');
+    expect(client.info.status).toBe('connecting');
   });
 
   it('waits for the network when connect is called while the browser is offline', () => {
     env.online = false;
     const client = makeClient();
     client.connect({ url: URL });
-    expect(client.getStatus()).toMatchObject({ status: 'offline', reason: 'browser is offline' });
+    expect(client.info).toMatchObject({ status: 'offline', reason: 'browser is offline' });
     vi.advanceTimersByTime(60_000);
     env.goOnline();
-    expect(client.getStatus().status).toBe('connecting');
+    expect(client.info.status).toBe('connecting');
     expect(sockets).toHaveLength(2);
     expect(sockets[0]?.closedWith).not.toBeNull();
   });
@@ -302,7 +250,7 @@ describe('SocketClient', () => {
     last().open();
     env.online = false;
     last().drop(1006);
-    expect(client.getStatus().status).toBe('offline');
+    expect(client.info.status).toBe('offline');
     vi.advanceTimersByTime(120_000);
     expect(sockets).toHaveLength(1);
   });
@@ -311,8 +259,8 @@ describe('SocketClient', () => {
     const client = makeClient();
     client.connect({ url: URL });
     last().open();
-    client.disconnect();
-    expect(client.getStatus()).toMatchObject({ status: 'offline', reason: 'disconnected' });
+    client.close();
+    expect(client.info).toMatchObject({ status: 'offline', reason: 'disconnected' });
     expect(last().closedWith?.code).toBe(1000);
     expect(env.handlers).toBeNull();
     vi.advanceTimersByTime(120_000);
@@ -324,21 +272,21 @@ describe('SocketClient', () => {
     client.connect({ url: URL });
     const old = last();
     old.drop(1006);
-    vi.advanceTimersByTime(client.getStatus().retryAt! - Date.now());
+    vi.advanceTimersByTime(client.info.retryAt! - Date.now());
     const frames: ServerFrame[] = [];
     client.subscribe((f) => frames.push(f));
     old.receive(WELCOME);
     old.open();
     expect(frames).toHaveLength(0);
-    expect(client.getStatus().status).toBe('connecting');
+    expect(client.info.status).toBe('connecting');
   });
 
   it('gives up on a socket that does not open within the connect timeout', () => {
     const client = makeClient({ connectTimeoutMs: 5_000 });
     client.connect({ url: URL });
     vi.advanceTimersByTime(5_000);
-    expect(client.getStatus().status).toBe('reconnecting');
-    expect(client.getStatus().reason).toMatch(/no answer/);
+    expect(client.info.status).toBe('reconnecting');
+    expect(client.info.reason).toMatch(/no answer/);
     expect(sockets[0]?.closedWith).not.toBeNull();
   });
 
@@ -351,12 +299,12 @@ describe('SocketClient', () => {
     expect(JSON.parse(last().sent.at(-1)!)).toEqual({ type: 'ping', nonce: 1 });
     last().receive({ type: 'pong', nonce: 1 });
     vi.advanceTimersByTime(1_000);
-    expect(client.getStatus().status).toBe('live');
+    expect(client.info.status).toBe('live');
     expect(last().sent).toHaveLength(2);
     // No answer to the second ping for a whole interval: the link is dead.
     vi.advanceTimersByTime(1_000);
-    expect(client.getStatus().status).toBe('reconnecting');
-    expect(client.getStatus().reason).toMatch(/no answer/);
+    expect(client.info.status).toBe('reconnecting');
+    expect(client.info.reason).toMatch(/no answer/);
   });
 
   it('goes offline for good when the socket cannot even be created', () => {
@@ -366,17 +314,17 @@ describe('SocketClient', () => {
       },
     });
     client.connect({ url: 'nope' });
-    expect(client.getStatus()).toMatchObject({ status: 'offline' });
-    expect(client.getStatus().reason).toMatch(/invalid URL/);
+    expect(client.info).toMatchObject({ status: 'offline' });
+    expect(client.info.reason).toMatch(/invalid URL/);
   });
 
   it('keeps the same status object until something changes', () => {
     const client = makeClient();
-    const a = client.getStatus();
+    const a = client.info;
     client.retryNow();
-    expect(client.getStatus()).toBe(a);
+    expect(client.info).toBe(a);
     client.connect({ url: URL });
-    expect(client.getStatus()).not.toBe(a);
+    expect(client.info).not.toBe(a);
   });
 });
 
@@ -384,7 +332,7 @@ describe('SocketClient: resume', () => {
   /** Drops the current socket and lets the retry timer open the next one. */
   function dropAndReopen(client: SocketClient, code = 1006): FakeSocket {
     last().drop(code);
-    vi.advanceTimersByTime(client.getStatus().retryAt! - Date.now());
+    vi.advanceTimersByTime(client.info.retryAt! - Date.now());
     return last();
   }
 
@@ -472,7 +420,7 @@ describe('SocketClient: resume', () => {
       ['4-0', true],
       ['5-0', false],
     ]);
-    expect(client.lastEventId).toBe('5-0');
+    expect(client.lastId).toBe('5-0');
   });
 
   it('forgets an unfinished replay when the socket drops', () => {
@@ -510,7 +458,7 @@ describe('SocketClient: resume', () => {
     last().receive(eventFrame('6-0', 'r', 'radar', 'processing'));
     client.connect({ url: 'ws://other.test/dashboard/ws' });
     expect(last().url).toBe('ws://other.test/dashboard/ws');
-    expect(client.lastEventId).toBeNull();
+    expect(client.lastId).toBeNull();
   });
 });
 
@@ -527,16 +475,16 @@ describe('SocketClient: authentication', () => {
   it('sends the token as the first frame right after a welcome that requires one, then reports who it is', () => {
     const client = makeClient();
     client.connect({ url: URL, token: 'tok-1' });
-    expect(client.getStatus().auth).toEqual({ phase: 'unknown' });
+    expect(client.info.auth).toEqual({ phase: 'unknown' });
     last().open();
     expect(last().sent).toEqual([]);
     last().receive(WELCOME_AUTH);
     expect(sent(last())).toEqual([{ type: 'auth', token: 'tok-1' }]);
-    expect(client.getStatus().auth).toEqual({ phase: 'pending' });
+    expect(client.info.auth).toEqual({ phase: 'pending' });
     const frames: string[] = [];
     client.subscribe((f) => frames.push(f.type));
     last().receive(AUTHENTICATED);
-    expect(client.getStatus().auth).toEqual({
+    expect(client.info.auth).toEqual({
       phase: 'authenticated',
       identity: { sub: 'alice', tenant: 'acme', roles: ['viewer'], expires_at: '2026-11-28T16:00:00.000Z' },
     });
@@ -550,8 +498,8 @@ describe('SocketClient: authentication', () => {
     last().receive(WELCOME);
     last().receive(snapshotFrame([], [], '1-0'));
     expect(last().sent).toEqual([]);
-    expect(client.getStatus().auth).toEqual({ phase: 'none' });
-    expect(client.getStatus().status).toBe('live');
+    expect(client.info.auth).toEqual({ phase: 'none' });
+    expect(client.info.status).toBe('live');
   });
 
   it('sends the token again as the first frame of every new socket, which still resumes by URL', () => {
@@ -560,7 +508,7 @@ describe('SocketClient: authentication', () => {
     openWithAuth().receive(AUTHENTICATED);
     last().receive(eventFrame('9-0', 'r', 'radar', 'processing'));
     last().drop(1006);
-    vi.advanceTimersByTime(client.getStatus().retryAt! - Date.now());
+    vi.advanceTimersByTime(client.info.retryAt! - Date.now());
     expect(last().url).toBe(`${URL}?last_id=9-0`);
     openWithAuth();
     expect(sent(last())).toEqual([{ type: 'auth', token: 'tok-1' }]);
@@ -581,9 +529,9 @@ describe('SocketClient: authentication', () => {
     client.setToken('tok-2');
     expect(socket.sent).toHaveLength(2);
     socket.receive({ ...AUTHENTICATED, expires_at: '2026-11-28T17:00:00.000Z' });
-    const auth = client.getStatus().auth;
+    const auth = client.info.auth;
     expect(auth.phase === 'authenticated' && auth.identity.expires_at).toBe('2026-11-28T17:00:00.000Z');
-    expect(client.getStatus().status).toBe('live');
+    expect(client.info.status).toBe('live');
   });
 
   it('a token given while the first is being checked is sent as a renewal once authenticated', () => {
@@ -606,8 +554,8 @@ describe('SocketClient: authentication', () => {
     expect(frames).toEqual(['welcome']);
     expect(socket.sent).toEqual([]);
     expect(socket.closedWith?.code).toBe(1000);
-    expect(client.getStatus()).toMatchObject({ status: 'offline', auth: { phase: 'needed', need: 'missing' } });
-    expect(client.getStatus().reason).toMatch(/token needed/);
+    expect(client.info).toMatchObject({ status: 'offline', auth: { phase: 'needed', need: 'missing' } });
+    expect(client.info.reason).toMatch(/token needed/);
     expect(onTokenNeeded).toHaveBeenCalledWith({ need: 'missing' });
     await vi.advanceTimersByTimeAsync(60_000);
     env.handlers?.visible();
@@ -615,7 +563,7 @@ describe('SocketClient: authentication', () => {
 
     // The page gives one later: the client connects and sends it.
     client.setToken('tok-1');
-    expect(client.getStatus()).toMatchObject({ status: 'connecting', auth: { phase: 'pending' } });
+    expect(client.info).toMatchObject({ status: 'connecting', auth: { phase: 'pending' } });
     expect(sockets).toHaveLength(2);
     openWithAuth();
     expect(sent(last())).toEqual([{ type: 'auth', token: 'tok-1' }]);
@@ -630,7 +578,7 @@ describe('SocketClient: authentication', () => {
     last().receive(snapshotFrame([], [], '5-0'));
     last().receive(eventFrame('6-0', 'r', 'radar', 'processing'));
     last().drop(4401, 'token expired');
-    expect(client.getStatus()).toMatchObject({
+    expect(client.info).toMatchObject({
       status: 'offline',
       closeCode: 4401,
       reason: 'token expired (4401)',
@@ -649,7 +597,7 @@ describe('SocketClient: authentication', () => {
     expect(sent(last())).toEqual([{ type: 'auth', token: 'tok-2' }]);
     last().receive(AUTHENTICATED);
     last().receive(resumedFrame('6-0', 0));
-    expect(client.getStatus()).toMatchObject({ status: 'live', auth: { phase: 'authenticated' } });
+    expect(client.info).toMatchObject({ status: 'live', auth: { phase: 'authenticated' } });
   });
 
   it('4401: a provider that hands back the expired token, or nothing, leaves the link waiting for setToken', async () => {
@@ -660,7 +608,7 @@ describe('SocketClient: authentication', () => {
     last().drop(4401);
     await vi.advanceTimersByTimeAsync(0);
     expect(sockets).toHaveLength(1);
-    expect(client.getStatus().auth).toEqual({ phase: 'needed', need: 'expired' });
+    expect(client.info.auth).toEqual({ phase: 'needed', need: 'expired' });
     client.setToken('tok-2');
     expect(sockets).toHaveLength(2);
   });
@@ -687,12 +635,12 @@ describe('SocketClient: authentication', () => {
     const client = makeClient();
     client.connect({ url: URL, token: 'bad', onTokenNeeded });
     openWithAuth().drop(4501, 'authentication failed');
-    expect(client.getStatus()).toMatchObject({
+    expect(client.info).toMatchObject({
       status: 'offline',
       closeCode: 4501,
       auth: { phase: 'needed', need: 'refused' },
     });
-    expect(client.getStatus().reason).toBe('token refused: authentication failed (4501)');
+    expect(client.info.reason).toBe('token refused: authentication failed (4501)');
     expect(onTokenNeeded).toHaveBeenCalledWith({ need: 'refused' });
     await vi.advanceTimersByTimeAsync(10 * 60_000);
     env.goOnline();
@@ -704,7 +652,7 @@ describe('SocketClient: authentication', () => {
     openWithAuth();
     expect(sent(last())).toEqual([{ type: 'auth', token: 'good' }]);
     last().receive(AUTHENTICATED);
-    expect(client.getStatus()).toMatchObject({ status: 'live', auth: { phase: 'authenticated' } });
+    expect(client.info).toMatchObject({ status: 'live', auth: { phase: 'authenticated' } });
   });
 
   it('a late answer of the provider is dropped once a token came another way', async () => {
@@ -731,14 +679,14 @@ describe('SocketClient: authentication', () => {
     openWithAuth();
     await vi.advanceTimersByTimeAsync(0);
     expect(logger.warn).toHaveBeenCalled();
-    expect(client.getStatus().auth).toEqual({ phase: 'needed', need: 'missing' });
+    expect(client.info.auth).toEqual({ phase: 'needed', need: 'missing' });
   });
 
   it('a token given after disconnect() is kept but does not reopen the link', () => {
     const client = makeClient();
     client.connect({ url: URL });
     openWithAuth();
-    client.disconnect();
+    client.close();
     client.setToken('tok-1');
     expect(sockets).toHaveLength(1);
     client.connect({ url: URL });
@@ -750,8 +698,8 @@ describe('SocketClient: authentication', () => {
     const client = makeClient();
     client.connect({ url: URL, token: 'tok-1' });
     openWithAuth().drop(4408, 'authentication timeout');
-    expect(client.getStatus()).toMatchObject({ status: 'reconnecting', closeCode: 4408 });
-    expect(client.getStatus().reason).toBe('no token sent in time: authentication timeout (4408)');
+    expect(client.info).toMatchObject({ status: 'reconnecting', closeCode: 4408 });
+    expect(client.info.reason).toBe('no token sent in time: authentication timeout (4408)');
   });
 
   it('a resumed socket that authenticates as another user starts over from a snapshot', () => {
@@ -772,7 +720,57 @@ describe('SocketClient: authentication', () => {
     openWithAuth();
     expect(sent(last())).toEqual([{ type: 'auth', token: 'bob' }]);
     last().receive({ ...AUTHENTICATED, sub: 'bob', tenant: 'other' });
-    const auth = client.getStatus().auth;
+    const auth = client.info.auth;
     expect(auth.phase === 'authenticated' && auth.identity.sub).toBe('bob');
+  });
+});
+
+describe('connect(): the socketService shape', () => {
+  const options = () => ({
+    createSocket: (url: string) => {
+      const s = new FakeSocket(url);
+      sockets.push(s);
+      return s;
+    },
+    environment: env,
+    random: () => random,
+    logger,
+  });
+
+  it('opens at once; subscribe returns its unsubscribe; status says the link; close() ends it for good', () => {
+    const link = connect({ url: URL }, options());
+    expect(link.status).toBe('connecting');
+    const types: string[] = [];
+    const off = link.subscribe((frame) => types.push(frame.type));
+    last().open();
+    expect(link.status).toBe('live');
+    last().receive(WELCOME);
+    off();
+    last().receive(snapshotFrame());
+    expect(types).toEqual(['welcome']);
+    link.close();
+    expect(link.status).toBe('offline');
+    expect(last().closedWith).not.toBeNull();
+    vi.advanceTimersByTime(120_000);
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('lastId resumes from the first socket on, and the gateway replays after it', () => {
+    const link = connect({ url: URL, lastId: '1764342000123-4' }, options());
+    expect(new globalThis.URL(last().url).searchParams.get('last_id')).toBe('1764342000123-4');
+    const replayed: boolean[] = [];
+    link.subscribe((frame, meta) => frame.type === 'event' && replayed.push(meta.replayed));
+    last().open();
+    last().receive(WELCOME);
+    last().receive(resumedFrame('1764342000123-4', 1));
+    last().receive(eventFrame('1764342000124-0', 'run-1', 'radar', 'complete'));
+    last().receive(eventFrame('1764342000125-0', 'run-1', 'analyst', 'processing'));
+    expect(replayed).toEqual([true, false]);
+    expect(link.lastId).toBe('1764342000125-0');
+  });
+
+  it('without lastId the first socket asks for a snapshot', () => {
+    connect({ url: URL }, options());
+    expect(new globalThis.URL(last().url).searchParams.has('last_id')).toBe(false);
   });
 });

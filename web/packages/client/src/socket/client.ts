@@ -18,8 +18,8 @@
 // marks `replayed` for its subscribers (or, when the id is no longer
 // retained, sends a snapshot with `resume_failed`).
 
-import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
-import { BROWSER_CLOSE_CODES, NORMAL } from './closeCodes';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { BROWSER_CLOSE_CODES, NORMAL } from './closeCodes.js';
 import {
   INITIAL_CLIENT_STATE,
   stepClient,
@@ -28,13 +28,13 @@ import {
   type ClientInput,
   type ClientState,
   type TokenNeed,
-} from './authMachine';
-import { parseServerFrame, type FrameError, type ServerFrame } from './frames';
-import type { LinkStatus } from './machine';
+} from './authMachine.js';
+import { parseServerFrame, type FrameError, type ServerFrame } from './frames.js';
+import type { LinkStatus } from './machine.js';
 
-export type { AuthInfo, Identity, TokenNeed } from './authMachine';
-export { TOKEN_NEEDED_REASON } from './authMachine';
-export type { LinkStatus } from './machine';
+export type { AuthInfo, Identity, TokenNeed } from './authMachine.js';
+export { TOKEN_NEEDED_REASON } from './authMachine.js';
+export type { LinkStatus } from './machine.js';
 
 /** What the client shows of its link. */
 export interface LinkInfo {
@@ -102,6 +102,13 @@ export interface ConnectOptions {
   onTokenNeeded?: TokenProvider;
   /** On reconnect, ask the gateway to replay what was missed (`?last_id=`). Default true. */
   resume?: boolean;
+  /**
+   * Resume after this event id when the client has seen none itself (a page
+   * that kept the last id it saw, e.g. across a reload): the gateway replays
+   * what came after it, or sends a snapshot with `resume_failed` when it no
+   * longer can.
+   */
+  lastId?: string;
 }
 
 /** What the client knows about a frame beyond its content. */
@@ -156,10 +163,10 @@ export const defaultEnvironment: Environment = {
 
 export class SocketClient {
   private state: ClientState = INITIAL_CLIENT_STATE;
-  private info: LinkInfo = toInfo(INITIAL_CLIENT_STATE);
+  private current: LinkInfo = toInfo(INITIAL_CLIENT_STATE);
   private options: ConnectOptions | null = null;
   private socket: SocketLike | null = null;
-  private lastId: string | null = null;
+  private resumePoint: string | null = null;
   /** The current socket asked to resume (its URL carries `last_id`). */
   private resuming = false;
   /** Event frames still to come as the replay announced by `resumed` on the current socket. */
@@ -203,6 +210,7 @@ export class SocketClient {
   /** Opens the link (or retries at once if it is waiting to reconnect). */
   connect(options: ConnectOptions): void {
     this.options = options;
+    if (options.lastId !== undefined && this.resumePoint === null) this.resumePoint = options.lastId;
     this.stopWatching ??= this.env.watch({
       online: () => this.input({ type: 'wake' }),
       visible: () => this.input({ type: 'wake' }),
@@ -217,7 +225,7 @@ export class SocketClient {
   }
 
   /** Closes the link for good; no reconnect until `connect` is called again. */
-  disconnect(): void {
+  close(): void {
     this.input({ type: 'disconnect' });
     this.stopWatching?.();
     this.stopWatching = null;
@@ -251,14 +259,19 @@ export class SocketClient {
     return () => this.errorListeners.delete(listener);
   }
 
-  /** The link now. The same object until it changes (fit for useSyncExternalStore). */
-  getStatus(): LinkInfo {
-    return this.info;
+  /** The link now, in full. The same object until it changes (fit for useSyncExternalStore). */
+  get info(): LinkInfo {
+    return this.current;
+  }
+
+  /** `connecting`, `live`, `reconnecting` or `offline`. */
+  get status(): LinkStatus {
+    return this.current.status;
   }
 
   /** Id of the newest event seen (from `event` frames and `snapshot.last_id`): where a reconnect resumes. */
-  get lastEventId(): string | null {
-    return this.lastId;
+  get lastId(): string | null {
+    return this.resumePoint;
   }
 
   /** Sends a client frame if the link is open. Returns whether it was sent. */
@@ -286,8 +299,8 @@ export class SocketClient {
   /** Tells the status listeners when the link or its authentication changed. */
   private publish(): void {
     const info = toInfo(this.state);
-    if (!sameInfo(info, this.info)) {
-      this.info = info;
+    if (!sameInfo(info, this.current)) {
+      this.current = info;
       for (const listener of [...this.statusListeners]) this.call(listener, info);
     }
   }
@@ -322,7 +335,7 @@ export class SocketClient {
       case 'request-token':
         return this.requestToken(command.need, command.request);
       case 'forget-resume-point':
-        this.lastId = null;
+        this.resumePoint = null;
         return;
       case 'deliver':
         // Status listeners hear of what the frame changed before subscribers get it.
@@ -352,7 +365,7 @@ export class SocketClient {
     this.dropSocket();
     const options = this.options;
     if (!options) return;
-    const resumeFrom = options.resume !== false ? this.lastId : null;
+    const resumeFrom = options.resume !== false ? this.resumePoint : null;
     this.resuming = resumeFrom !== null;
     const url = resumeFrom === null ? options.url : resumeUrl(options.url, resumeFrom);
     let socket: SocketLike;
@@ -424,12 +437,12 @@ export class SocketClient {
   private track(frame: ServerFrame): FrameMeta {
     switch (frame.type) {
       case 'event':
-        this.lastId = frame.id;
+        this.resumePoint = frame.id;
         if (this.replayLeft === 0) return LIVE;
         this.replayLeft -= 1;
         return REPLAYED;
       case 'snapshot':
-        this.lastId = frame.last_id;
+        this.resumePoint = frame.last_id;
         this.replayLeft = 0;
         return LIVE;
       case 'resumed':
@@ -532,6 +545,16 @@ export class SocketClient {
 /** Creates a socket client; nothing happens until `connect`. */
 export function createSocketClient(options?: SocketClientOptions): SocketClient {
   return new SocketClient(options);
+}
+
+/**
+ * Opens a link to the gateway: `connect({ url, token?, lastId? })`, then
+ * `subscribe(listener)` (returns the unsubscribe function), `status`, `close()`.
+ */
+export function connect(options: ConnectOptions, clientOptions?: SocketClientOptions): SocketClient {
+  const client = new SocketClient(clientOptions);
+  client.connect(options);
+  return client;
 }
 
 function toInfo({ link, auth }: ClientState): LinkInfo {

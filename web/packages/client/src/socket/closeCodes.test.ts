@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import * as codes from './closeCodes';
-import { BROWSER_CLOSE_CODES, describeClose, forgetsResumePoint, isTerminalClose, needsNewToken } from './closeCodes';
-import source from './closeCodes.ts?raw';
+import * as codes from './closeCodes.js';
+import { BROWSER_CLOSE_CODES, describeClose, forgetsResumePoint, isTerminalClose, needsNewToken } from './closeCodes.js';
+import { readFileSync } from 'node:fs';
+
+const source = readFileSync(new URL('./closeCodes.ts', import.meta.url), 'utf8');
 
 /** The `export const NAME = number;` lines of the file, as the gateway's Rust test reads them. */
 function listedInSource(): Array<[string, number]> {

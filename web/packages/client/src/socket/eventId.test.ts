@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareEventIds, isEventId } from './eventId';
+import { compareEventIds, isEventId } from './eventId.js';
 
 const sign = (n: number) => Math.sign(n);
 

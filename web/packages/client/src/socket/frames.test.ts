@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseServerFrame, type ServerFrame } from './frames';
+import { parseServerFrame, type ServerFrame } from './frames.js';
 import {
   AUTHENTICATED,
   BUS_DOWN,
@@ -12,7 +12,7 @@ import {
   snapshotFrame,
   WELCOME,
   WELCOME_AUTH,
-} from '../../testing/fixtures';
+} from '../testing/fixtures.js';
 
 function ok(value: unknown): ServerFrame {
   const result = parseServerFrame(JSON.stringify(value));

@@ -5,7 +5,7 @@
 // anything else sees it, so the rest of the page can trust the types.
 // A frame that does not match is reported as a `FrameError`, never thrown.
 
-import { isEventId } from './eventId';
+import { isEventId } from './eventId.js';
 
 export const STAGES = ['radar', 'analyst', 'advisor', 'actuator', 'quality', 'report'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -350,7 +350,7 @@ export function validateRunDelta(value: unknown, path: string): RunDeltaWire {
   };
 }
 
-export function validateEvent(o: Obj, path = 'event'): EventFrame {
+export function validateEventFrame(o: Obj, path = 'event'): EventFrame {
   const event = obj(o.event, `${path}.event`);
   if (typeof event.type !== 'string') throw new Invalid(`${path}.event.type`, 'expected a string');
   const frame: EventFrame = {
@@ -387,7 +387,7 @@ export function validateSnapshot(o: Obj, path = 'snapshot'): SnapshotFrame {
       const p = `${path}.recent_events[${i}]`;
       const e = obj(ev, p);
       if (e.type !== 'event') throw new Invalid(`${p}.type`, 'expected "event"');
-      return validateEvent(e, p);
+      return validateEventFrame(e, p);
     }),
   };
 }
@@ -412,7 +412,7 @@ function validate(o: Obj): ServerFrame {
     case 'resumed':
       return validateResumed(o);
     case 'event':
-      return validateEvent(o);
+      return validateEventFrame(o);
     case 'run':
       return { type: 'run', run: validateRunDelta(o.run, 'run.run') };
     case 'bus':

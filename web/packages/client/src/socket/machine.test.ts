@@ -6,7 +6,7 @@ import {
   step,
   type LinkInput,
   type LinkState,
-} from './machine';
+} from './machine.js';
 
 function run(inputs: LinkInput[], from: LinkState = INITIAL_LINK_STATE): LinkState {
   return inputs.reduce((state, input) => step(state, input).state, from);

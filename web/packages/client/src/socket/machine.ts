@@ -9,7 +9,7 @@
 //   offline ──connect──▶ connecting ──opened──▶ live ──(10 s)──▶ live, attempt reset
 //      ▲                     │  ▲                 │
 //      │ terminal close,     │  └──retry (timer,  │ closed (any other code)
-//      │ disconnect(),       ▼     online, shown) ▼
+//      │ close(),       ▼     online, shown) ▼
 //      └─ network offline ─ reconnecting ◀────────┘   delay = full jitter(attempt)
 //
 // A close that is terminal, or that needs a new token (expired 4401, refused
@@ -19,8 +19,8 @@
 // `reopen` replaces the socket at once without counting a failure; `fatal`
 // (a socket that cannot even be created) goes offline for good.
 
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
-import { describeClose, isTerminalClose, needsNewToken } from './closeCodes';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { describeClose, isTerminalClose, needsNewToken } from './closeCodes.js';
 
 export type LinkStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
 
@@ -34,7 +34,7 @@ export interface LinkState {
   readonly reason: string | null;
   /** Code of the last close, if any. */
   readonly closeCode: number | null;
-  /** The owner wants a connection (connect() called, no disconnect(), no terminal close since). */
+  /** The owner wants a connection (connect() called, no close(), no terminal close since). */
   readonly wanted: boolean;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseServerFrame, type RunHeaderWire, type ServerFrame, type Stage, type StageStateWire } from '../lib/socket/frames';
+import { parseServerFrame, type RunHeaderWire, type ServerFrame, type Stage, type StageStateWire } from '../socket/frames.js';
 import {
   BUS_DOWN,
   BUS_UP,
@@ -11,9 +11,9 @@ import {
   runWire,
   snapshotFrame,
   WELCOME,
-} from '../testing/fixtures';
-import { INITIAL_PIPELINE_STATE, MAX_EVENTS, pipelineReducer, supersedes, type PipelineState } from './pipeline';
-import { runFromWire } from './runs';
+} from '../testing/fixtures.js';
+import { INITIAL_PIPELINE_STATE, MAX_EVENTS, pipelineReducer, supersedes, type PipelineState } from './pipeline.js';
+import { runFromWire } from './runs.js';
 
 function frame(value: unknown): ServerFrame {
   const parsed = parseServerFrame(JSON.stringify(value));

@@ -8,7 +8,7 @@
 // user and run id), never by run id alone. Version rules, per run:
 //
 // - a run's `version` is the id of the newest event folded into it
-//   (`<ms>-<seq>`), compared as ids (lib/socket/eventId.ts). A frame's run
+//   (`<ms>-<seq>`), compared as ids (../socket/eventId.ts). A frame's run
 //   applies when its version is at least the version of the copy held; a
 //   lower one is an older state and is ignored. An equal version is the
 //   same state of the run: a `run` frame reporting a stall (or its end)
@@ -31,9 +31,9 @@
 // gateway does, the runs with the oldest version (whose newest event came
 // first). Everything else on screen is derived from this state.
 
-import type { BusFrame, EventFrame, RunDeltaWire, ServerFrame, WelcomeFrame } from '../lib/socket/frames';
-import { compareEventIds } from '../lib/socket/eventId';
-import { runFromWire, runWithDelta, type Run } from './runs';
+import type { BusFrame, EventFrame, RunDeltaWire, ServerFrame, WelcomeFrame } from '../socket/frames.js';
+import { compareEventIds } from '../socket/eventId.js';
+import { runFromWire, runWithDelta, type Run } from './runs.js';
 
 /** Events kept for the log, like the gateway's `recent_events`. */
 export const MAX_EVENTS = 200;

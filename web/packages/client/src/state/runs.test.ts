@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runDelta, runWire } from '../testing/fixtures';
-import { runFromWire, runLabel, runsNewestFirst, runWithDelta, showsTenants, type Run } from './runs';
+import { runDelta, runWire } from '../testing/fixtures.js';
+import { findRun, runFromWire, runLabel, runsNewestFirst, runWithDelta, showsTenants, type Run } from './runs.js';
 
 const T0 = Date.parse('2026-11-28T15:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -36,6 +36,20 @@ describe('runsNewestFirst', () => {
     const runs = [run('b', 10), run('a', 30), run('c', 10), run('x', 5, 'acme'), run('x', 5, 'globex'), run('none', null)];
     const byKey = Object.fromEntries(runs.map((r) => [r.key, r]));
     expect(runsNewestFirst(byKey).map((r) => r.key)).toEqual(['//a', '//c', '//b', 'globex//x', 'acme//x', '//none']);
+  });
+});
+
+describe('findRun', () => {
+  const runs = Object.fromEntries(
+    [run('x', 5, 'acme'), run('x', 9, 'globex'), run('a/b', 1), run('y', 3)].map((r) => [r.key, r]),
+  );
+
+  it('by key first, else by run id: the newest run of that id', () => {
+    expect(findRun(runs, 'acme//x')?.tenant).toBe('acme');
+    expect(findRun(runs, 'x')?.tenant).toBe('globex');
+    expect(findRun(runs, 'y')?.key).toBe('//y');
+    expect(findRun(runs, 'a/b')?.key).toBe('//a%2Fb');
+    expect(findRun(runs, 'nope')).toBeUndefined();
   });
 });
 

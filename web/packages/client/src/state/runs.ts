@@ -3,7 +3,7 @@
 // questions every view of runs asks (their order, their names).
 //
 // The page never works out a run's state from events: it takes what the
-// gateway sends (store/pipeline.ts decides when).
+// gateway sends (./pipeline.ts decides when).
 
 import {
   STAGES,
@@ -14,8 +14,8 @@ import {
   type Stage,
   type StageStateWire,
   type Status,
-} from '../lib/socket/frames';
-import { parseRfc3339 } from '../lib/time';
+} from '../socket/frames.js';
+import { parseRfc3339 } from '../time.js';
 
 export interface StageView {
   status: Status;
@@ -40,7 +40,7 @@ export interface Run {
   runId: string;
   tenant: string | null;
   userId: string | null;
-  /** The id of the newest event folded into the run: compared as event ids (lib/socket/eventId.ts), higher is newer. */
+  /** The id of the newest event folded into the run: compared as event ids (../socket/eventId.ts), higher is newer. */
   version: string;
   outcome: Outcome;
   startedAt: number | null;
@@ -128,6 +128,14 @@ export function compareNewestFirst(a: Run, b: Run): number {
 
 export function runsNewestFirst(runs: Readonly<Record<string, Run>>): Run[] {
   return Object.values(runs).sort(compareNewestFirst);
+}
+
+/**
+ * The run a page names: by its key (`tenant/user_id/run_id`), else by its
+ * run id, the newest run of that id when several tenants use it.
+ */
+export function findRun(runs: Readonly<Record<string, Run>>, keyOrRunId: string): Run | undefined {
+  return runs[keyOrRunId] ?? runsNewestFirst(runs).find((run) => run.runId === keyOrRunId);
 }
 
 /** Who the page is, as far as telling tenants apart goes. */

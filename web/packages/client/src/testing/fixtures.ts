@@ -1,6 +1,6 @@
 // Sample frames shaped as docs/protocol.md shows them, for tests only.
 
-import type { RunDeltaWire, RunHeaderWire, Stage, StageStateWire } from '../lib/socket/frames';
+import type { RunDeltaWire, RunHeaderWire, Stage, StageStateWire } from '../socket/frames.js';
 
 export const WELCOME = {
   type: 'welcome',
@@ -58,9 +58,10 @@ export function stageWire(overrides: Partial<StageStateWire> = {}): StageStateWi
   return { ...idle, ...overrides };
 }
 
-/** A run key as the gateway writes it: `tenant/user_id/run_id` (these tests use no `/` or `%`). */
+/** A run key as the gateway writes it: `tenant/user_id/run_id`, each part with `%` and `/` escaped. */
 export function keyOf(runId: string, tenant: string | null = null, userId: string | null = null): string {
-  return `${tenant ?? ''}/${userId ?? ''}/${runId}`;
+  const part = (text: string | null) => (text ?? '').replaceAll('%', '%25').replaceAll('/', '%2F');
+  return `${part(tenant)}/${part(userId)}/${part(runId)}`;
 }
 
 function header(runId: string, overrides: Partial<RunHeaderWire>): RunHeaderWire {

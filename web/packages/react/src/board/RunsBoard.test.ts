@@ -1,9 +1,9 @@
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
-import { runWire } from '../../../testing/fixtures';
-import { runFromWire, type Run } from '../../../store/runs';
-import { RunsBoard } from './RunsBoard';
+import { runFromWire, type Run } from '@tactical-link/client';
+import { runWire } from '@tactical-link/client/testing';
+import { RunsBoardView } from './RunsBoard.js';
 
 const T0 = Date.parse('2026-11-28T15:00:00.000Z');
 
@@ -21,7 +21,7 @@ const globex = run(
 
 function render(withTenants: boolean, runs: Run[] = [acme, globex]): string {
   const byKey = Object.fromEntries(runs.map((r) => [r.key, r]));
-  return renderToStaticMarkup(createElement(RunsBoard, { runs: byKey, maxRuns: 100, withTenants, onOpen: () => {} }));
+  return renderToStaticMarkup(createElement(RunsBoardView, { runs: byKey, maxRuns: 100, withTenants, onOpen: () => {} }));
 }
 
 /** The markup of the row of `key`. */

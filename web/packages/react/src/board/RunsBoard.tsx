@@ -10,13 +10,12 @@
 // only the run a frame names), so one event does not redraw the board.
 
 import { memo, useMemo, useState } from 'react';
-import { useNow } from '../../../hooks/useNow';
-import { STAGES } from '../../../lib/socket/frames';
-import { formatDuration } from '../../../lib/time';
-import type { Run, StageView } from '../../../store/runs';
-import { StatusIcon } from '../../../ui/icons';
-import { OUTCOME_LABEL, STAGE_LABEL, STATUS_LABEL } from '../../../ui/labels';
-import { BOARD_FILTERS, boardCounts, boardRows, currentStage, runElapsed, type BoardFilter } from '../model/board';
+import { useNow } from '../hooks/useNow.js';
+import { STAGES, formatDuration, type Run, type StageView } from '@tactical-link/client';
+import { StatusIcon } from '../ui/icons.js';
+import { OUTCOME_LABEL, STAGE_LABEL, STATUS_LABEL } from '../ui/labels.js';
+import { usePipelineState, useRuns, useShowsTenants } from '../hooks/useTacticalLink.js';
+import { BOARD_FILTERS, boardCounts, boardRows, currentStage, runElapsed, type BoardFilter } from './board.js';
 
 interface Props {
   runs: Readonly<Record<string, Run>>;
@@ -138,7 +137,8 @@ function Filters({ counts, filter, onFilter }: { counts: Record<BoardFilter, num
   );
 }
 
-export function RunsBoard({ runs, maxRuns, withTenants, onOpen }: Props) {
+/** The board, from what it is given (RunsBoard reads the same from the provider). */
+export function RunsBoardView({ runs, maxRuns, withTenants, onOpen }: Props) {
   const [filter, setFilter] = useState<BoardFilter>('all');
   const counts = useMemo(() => boardCounts(Object.values(runs)), [runs]);
   const rows = useMemo(() => boardRows(runs, filter), [runs, filter]);
@@ -185,5 +185,23 @@ export function RunsBoard({ runs, maxRuns, withTenants, onOpen }: Props) {
         )}
       </div>
     </section>
+  );
+}
+
+export interface RunsBoardProps {
+  /** Called with a run's key when its row is opened (a click, or Enter on its run id). */
+  onOpen?: (key: string) => void;
+}
+
+const ignore = () => {};
+
+/** The runs board of every run the provider holds. */
+export function RunsBoard({ onOpen = ignore }: RunsBoardProps) {
+  const state = usePipelineState();
+  const withTenants = useShowsTenants(useRuns());
+  return (
+    <div className="tl">
+      <RunsBoardView runs={state.runs} maxRuns={state.maxRuns} withTenants={withTenants} onOpen={onOpen} />
+    </div>
   );
 }

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { StageStateWire, Stage } from '../../../lib/socket/frames';
-import { runWire } from '../../../testing/fixtures';
-import { runFromWire, type Run } from '../../../store/runs';
-import { boardCounts, boardRows, currentStage, matchesBoardFilter, runElapsed } from './board';
+import { runFromWire, type StageStateWire, type Stage, type Run } from '@tactical-link/client';
+import { runWire } from '@tactical-link/client/testing';
+import { boardCounts, boardRows, currentStage, matchesBoardFilter, runElapsed } from './board.js';
 
 const T0 = Date.parse('2026-11-28T15:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();

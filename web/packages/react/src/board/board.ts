@@ -3,8 +3,7 @@
 // the stage each run is at, and how long it has run. Pure functions of the
 // store's runs, recomputed on render.
 
-import { STAGES, type Stage } from '../../../lib/socket/frames';
-import { runsNewestFirst, type Run } from '../../../store/runs';
+import { STAGES, runsNewestFirst, type Stage, type Run } from '@tactical-link/client';
 
 export const BOARD_FILTERS = ['all', 'running', 'stalled', 'error', 'complete'] as const;
 export type BoardFilter = (typeof BOARD_FILTERS)[number];

@@ -5,9 +5,13 @@
 // (the access-token form, when the gateway wants a token).
 
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
-import { useNow } from '../../../hooks/useNow';
-import { usePrefersReducedMotion } from '../../../hooks/usePrefersReducedMotion';
-import { bootComplete, deriveChecks, type BootCheck, type BootInputs } from '../model/checks';
+import { useNow } from '../hooks/useNow.js';
+import { usePrefersReducedMotion } from '../hooks/usePrefersReducedMotion.js';
+import { statusUrlFor } from '@tactical-link/client';
+import { useGatewayProbe } from '../hooks/useGatewayProbe.js';
+import { useLinkStatus, usePipelineState, useTacticalLink } from '../hooks/useTacticalLink.js';
+import { VERSION } from '../version.js';
+import { bootComplete, deriveChecks, type BootCheck, type BootInputs, type GatewayProbe } from './checks.js';
 
 /** Delay between two lines appearing (6 lines: under a second in all). */
 const LINE_STAGGER_MS = 140;
@@ -157,7 +161,8 @@ function BootFooter({ checks, complete, revealed, focusSkip, onSkip }: FooterPro
   );
 }
 
-export function SystemBoot({ inputs, onDone, prompt }: Props) {
+/** The boot screen, from what it is given (SystemBoot reads the same from the provider). */
+export function SystemBootView({ inputs, onDone, prompt }: Props) {
   const reducedMotion = usePrefersReducedMotion();
   const now = useNow(250);
   const checks = deriveChecks(inputs, now);
@@ -189,6 +194,43 @@ export function SystemBoot({ inputs, onDone, prompt }: Props) {
         {prompt}
         <BootFooter checks={checks} complete={complete} revealed={revealed} focusSkip={!hasPrompt} onSkip={done} />
       </div>
+    </div>
+  );
+}
+
+export interface SystemBootProps {
+  /** Called once every blocking check has passed (after a short hold), or when the user skips. */
+  onDone: () => void;
+  /** Shown under the checks, e.g. an access-token form. */
+  prompt?: ReactNode;
+  /** The version on the console's first line. Default: this package's. */
+  version?: string;
+  /** The gateway's status endpoint. Default: /api/status on the host of the provider's URL. */
+  statusUrl?: string;
+  /** A probe of /api/status the page already runs (else the boot screen runs its own). */
+  probe?: GatewayProbe;
+}
+
+/** The System Boot screen of the provider's link: real checks, line by line, then `onDone`. */
+export function SystemBoot({ onDone, prompt, version = VERSION, statusUrl, probe }: SystemBootProps) {
+  const { url } = useTacticalLink();
+  const status = statusUrl ?? statusUrlFor(url);
+  const own = useGatewayProbe(probe ? null : status);
+  const link = useLinkStatus();
+  const state = usePipelineState();
+  const inputs: BootInputs = {
+    version,
+    statusUrl: status,
+    wsUrl: url,
+    probe: probe ?? own,
+    link,
+    socketBus: state.bus,
+    welcome: state.welcome,
+    snapshot: { received: state.snapshotReceived, runs: Object.keys(state.runs).length, events: state.events.length },
+  };
+  return (
+    <div className="tl">
+      <SystemBootView inputs={inputs} onDone={onDone} prompt={prompt} />
     </div>
   );
 }

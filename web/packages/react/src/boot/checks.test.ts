@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { AuthInfo, LinkInfo } from '../../../lib/socket/client';
-import { BUS_DOWN, BUS_UP, WELCOME, WELCOME_AUTH } from '../../../testing/fixtures';
-import type { BusFrame, WelcomeFrame } from '../../../lib/socket/frames';
-import { bootComplete, deriveChecks, type BootInputs } from './checks';
+import type { AuthInfo, LinkInfo, BusFrame, WelcomeFrame } from '@tactical-link/client';
+import { BUS_DOWN, BUS_UP, WELCOME, WELCOME_AUTH } from '@tactical-link/client/testing';
+import { bootComplete, deriveChecks, type BootInputs } from './checks.js';
 
 const NOW = Date.parse('2026-11-28T15:00:00.000Z');
 const live: LinkInfo = { status: 'live', retryAt: null, attempt: 0, reason: null, closeCode: null, auth: { phase: 'none' } };

@@ -6,11 +6,7 @@
 // with the bus down the dashboard still shows the last known state and says
 // "Redis down", so boot goes on (the line reads DEGRADED).
 
-import type { AuthInfo, LinkInfo, TokenNeed } from '../../../lib/socket/client';
-import { PROTOCOL_VERSION, type BusFrame, type WelcomeFrame } from '../../../lib/socket/frames';
-import type { GatewayStatus } from '../../../lib/gatewayStatus';
-import { busLabel } from '../../../lib/bus';
-import { formatClock } from '../../../lib/time';
+import { PROTOCOL_VERSION, busLabel, formatClock, type AuthInfo, type LinkInfo, type TokenNeed, type BusFrame, type WelcomeFrame, type GatewayStatus } from '@tactical-link/client';
 
 export type CheckId = 'dashboard' | 'gateway' | 'auth' | 'bus' | 'state' | 'stream';
 export type CheckState = 'pending' | 'ok' | 'failed' | 'degraded';

@@ -1,17 +1,19 @@
 // Polls GET /api/status: quickly while it fails (the boot line retries),
 // slowly once it answers (header counters), and at once when `refreshKey`
-// changes (the live link came or went, so the counters moved).
+// changes (the live link came or went, so the counters moved). No URL, no
+// polling: the probe stays pending (a page that runs its own probe).
 
 import { useEffect, useState } from 'react';
-import type { GatewayProbe } from '../features/boot/model/checks';
-import { fetchGatewayStatus } from '../lib/gatewayStatus';
+import type { GatewayProbe } from '../boot/checks.js';
+import { fetchGatewayStatus } from '@tactical-link/client';
 
 const RETRY_MS = 2_000;
 const REFRESH_MS = 10_000;
 
-export function useGatewayProbe(statusUrl: string, refreshKey = ''): GatewayProbe {
+export function useGatewayProbe(statusUrl: string | null, refreshKey = ''): GatewayProbe {
   const [probe, setProbe] = useState<GatewayProbe>({ phase: 'pending' });
   useEffect(() => {
+    if (statusUrl === null) return;
     let cancelled = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const poll = async () => {

@@ -1,9 +1,9 @@
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
-import { parseServerFrame, type EventFrame } from '../../../lib/socket/frames';
-import { eventFrame, runDelta } from '../../../testing/fixtures';
-import { EventLog } from './EventLog';
+import { parseServerFrame, type EventFrame } from '@tactical-link/client';
+import { eventFrame, runDelta } from '@tactical-link/client/testing';
+import { EventLog } from './EventLog.js';
 
 function event(value: unknown): EventFrame {
   const parsed = parseServerFrame(JSON.stringify(value));

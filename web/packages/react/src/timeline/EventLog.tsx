@@ -4,12 +4,10 @@
 // move the stage) says so: "stale, not applied".
 
 import { memo, useDeferredValue, useMemo, useState } from 'react';
-import { STAGES, STATUSES, type EventFrame } from '../../../lib/socket/frames';
-import { formatClock, parseRfc3339 } from '../../../lib/time';
-import { filterEvents, isFiltering, NO_FILTER, type LogFilter } from '../model/eventLog';
-import { eventDetail, MAX_EVENTS } from '../../../store/pipeline';
-import { StatusIcon } from '../../../ui/icons';
-import { STAGE_LABEL, STATUS_LABEL } from '../../../ui/labels';
+import { STAGES, STATUSES, formatClock, parseRfc3339, eventDetail, MAX_EVENTS, type EventFrame } from '@tactical-link/client';
+import { filterEvents, isFiltering, NO_FILTER, type LogFilter } from './eventFilter.js';
+import { StatusIcon } from '../ui/icons.js';
+import { STAGE_LABEL, STATUS_LABEL } from '../ui/labels.js';
 
 /** A generic event without a detail: its other fields, on one short line. */
 function compactFields(frame: EventFrame): string {

@@ -1,41 +1,43 @@
-// The selected run: the run picker, the run at a glance, and its six stage
-// cards. The run shown is the one pinned (by the picker, or a row of the
-// runs board), else the newest.
+// The selected run: the run picker (when the page lets the user pick), the
+// run at a glance, and its six stage cards. The run shown is the one pinned
+// (by the picker, a row of the runs board, or the page), else the newest.
 
 import type { Ref } from 'react';
-import { STAGES } from '../../../lib/socket/frames';
-import { IDLE_STAGE, type Run } from '../../../store/runs';
-import { RunSelector } from './RunSelector';
-import { RunSummary } from './RunSummary';
-import { StageCard } from './StageCard';
+import { STAGES, IDLE_STAGE, type Run } from '@tactical-link/client';
+import { RunSelector } from './RunSelector.js';
+import { RunSummary } from './RunSummary.js';
+import { StageCard } from './StageCard.js';
 
 interface Props {
   /** Newest first. */
   runs: readonly Run[];
   /** The run shown, if any. */
   selected: Run | undefined;
-  /** Whether the user picked it (else the page follows the newest). */
+  /** Whether it was picked (else the page follows the newest). */
   pinned: boolean;
-  onPin: (key: string | null) => void;
+  /** The run id or key asked for, when no run of it is held yet. */
+  waitingFor?: string | null;
+  /** Shows the run picker; called with the key picked, or null to follow the newest. */
+  onPin?: (key: string | null) => void;
   withTenants: boolean;
   /** Focused when a run is opened from the board. */
   panelRef?: Ref<HTMLElement>;
 }
 
-export function PipelinePanel({ runs, selected, pinned, onPin, withTenants, panelRef }: Props) {
+export function PipelinePanel({ runs, selected, pinned, waitingFor = null, onPin, withTenants, panelRef }: Props) {
   return (
     <section className="panel pipeline" aria-labelledby="pipeline-title" ref={panelRef} tabIndex={-1}>
       <header className="panel__header pipeline__header">
         <h2 id="pipeline-title" className="visually-hidden">
           {selected ? `Pipeline of ${selected.runId}` : 'Pipeline'}
         </h2>
-        <RunSelector runs={runs} pinned={pinned && selected ? selected.key : null} onPin={onPin} withTenants={withTenants} />
-        <RunSummary run={selected} />
+        {onPin && <RunSelector runs={runs} pinned={pinned && selected ? selected.key : null} onPin={onPin} withTenants={withTenants} />}
+        <RunSummary run={selected} waitingFor={waitingFor} />
       </header>
       <ol
         className="stages"
         aria-label={selected ? `Stages of ${selected.runId}` : 'Stages'}
-        data-run-id={selected?.runId ?? ''}
+        data-run-id={selected?.runId ?? waitingFor ?? ''}
         data-run-key={selected?.key ?? ''}
       >
         {STAGES.map((stage, i) => (

@@ -1,9 +1,8 @@
 // Which run the stages show: the newest by default ("follow newest"), or
 // the one the user picked, until they go back to following.
 
-import { runLabel, type Run } from '../../../store/runs';
-import { formatClock } from '../../../lib/time';
-import { OUTCOME_LABEL } from '../../../ui/labels';
+import { runLabel, formatClock, type Run } from '@tactical-link/client';
+import { OUTCOME_LABEL } from '../ui/labels.js';
 
 interface Props {
   runs: readonly Run[];

@@ -1,18 +1,17 @@
 // The selected run at a glance: outcome (and whether a stage stalled), start,
 // total time, progress.
 
-import { STAGES } from '../../../lib/socket/frames';
-import { formatClock } from '../../../lib/time';
-import type { Run } from '../../../store/runs';
-import { Elapsed } from '../../../ui/Elapsed';
-import { StatusIcon } from '../../../ui/icons';
-import { OUTCOME_LABEL } from '../../../ui/labels';
+import { STAGES, formatClock, type Run } from '@tactical-link/client';
+import { Elapsed } from '../ui/Elapsed.js';
+import { StatusIcon } from '../ui/icons.js';
+import { OUTCOME_LABEL } from '../ui/labels.js';
 
-export function RunSummary({ run }: { run: Run | undefined }) {
+/** `waitingFor`: the run asked for, while no run of it is held. */
+export function RunSummary({ run, waitingFor = null }: { run: Run | undefined; waitingFor?: string | null }) {
   if (!run) {
     return (
       <div className="run-summary run-summary--empty" data-testid="run-summary">
-        Waiting for the first pipeline event…
+        {waitingFor === null ? 'Waiting for the first pipeline event…' : `Waiting for run ${waitingFor}…`}
       </div>
     );
   }

@@ -1,8 +1,8 @@
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { IDLE_STAGE, type StageView } from '../../../store/runs';
-import { StageCard } from './StageCard';
+import { IDLE_STAGE, type StageView } from '@tactical-link/client';
+import { StageCard } from './StageCard.js';
 
 const NOW = Date.UTC(2026, 10, 28, 15, 0, 0);
 

@@ -5,13 +5,11 @@
 // past its deadline, as the gateway says).
 
 import { memo } from 'react';
-import { useNow } from '../../../hooks/useNow';
-import type { Stage } from '../../../lib/socket/frames';
-import { formatClock, formatDuration } from '../../../lib/time';
-import type { StageView } from '../../../store/runs';
-import { Elapsed } from '../../../ui/Elapsed';
-import { StageGlyph, StatusIcon } from '../../../ui/icons';
-import { STAGE_LABEL, STAGE_ROLE, STATUS_LABEL } from '../../../ui/labels';
+import { useNow } from '../hooks/useNow.js';
+import { formatClock, formatDuration, type Stage, type StageView } from '@tactical-link/client';
+import { Elapsed } from '../ui/Elapsed.js';
+import { StageGlyph, StatusIcon } from '../ui/icons.js';
+import { STAGE_LABEL, STAGE_ROLE, STATUS_LABEL } from '../ui/labels.js';
 
 interface Props {
   stage: Stage;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { EventFrame } from '../../../lib/socket/frames';
-import { eventFrame } from '../../../testing/fixtures';
-import { filterEvents, isFiltering, NO_FILTER } from './eventLog';
+import type { EventFrame } from '@tactical-link/client';
+import { eventFrame } from '@tactical-link/client/testing';
+import { filterEvents, isFiltering, NO_FILTER } from './eventFilter.js';
 
 const events = [
   eventFrame('1-0', 'run-1', 'radar', 'processing', { detail: 'Scanning feeds' }),

@@ -1,7 +1,7 @@
 // A duration that ticks while it runs.
 
-import { useNow } from '../hooks/useNow';
-import { formatDuration } from '../lib/time';
+import { useNow } from '../hooks/useNow.js';
+import { formatDuration } from '@tactical-link/client';
 
 export function Elapsed({ since, until }: { since: number; until: number | null }) {
   const now = useNow(250, until === null);

@@ -2,7 +2,7 @@
 // and one per stage. Decorative: the text next to them carries the meaning.
 
 import type { ReactNode } from 'react';
-import type { Stage, Status } from '../lib/socket/frames';
+import type { Stage, Status } from '@tactical-link/client';
 
 interface IconProps {
   className?: string;
@@ -28,15 +28,15 @@ export function StatusIcon({ status, className }: IconProps & { status: Status }
       return (
         <svg {...common}>
           <circle cx="8" cy="8" r="6.5" fill="currentColor" />
-          <path d="M5 8.2l2 2 4-4.2" fill="none" stroke="var(--icon-ink)" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" />
+          <path d="M5 8.2l2 2 4-4.2" fill="none" stroke="var(--tl-icon-ink)" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" />
         </svg>
       );
     case 'error':
       return (
         <svg {...common}>
           <path d="M8 1.8l6.4 11.4H1.6z" fill="currentColor" strokeLinejoin="round" />
-          <path d="M8 6v3.4" stroke="var(--icon-ink)" strokeWidth="1.7" strokeLinecap="round" />
-          <circle cx="8" cy="11.4" r="0.95" fill="var(--icon-ink)" />
+          <path d="M8 6v3.4" stroke="var(--tl-icon-ink)" strokeWidth="1.7" strokeLinecap="round" />
+          <circle cx="8" cy="11.4" r="0.95" fill="var(--tl-icon-ink)" />
         </svg>
       );
   }

@@ -1,6 +1,6 @@
 // Words the timeline shows for stages and statuses.
 
-import type { Outcome, Stage, Status } from '../lib/socket/frames';
+import type { Outcome, Stage, Status } from '@tactical-link/client';
 
 export const STAGE_LABEL: Record<Stage, string> = {
   radar: 'Radar',

@@ -1,8 +1,6 @@
 // The gateway's link to its event bus: REDIS UP / REDIS DOWN / IN-PROCESS BUS.
 
-import type { BusFrame } from '../../../lib/socket/frames';
-import { busLabel } from '../../../lib/bus';
-import { formatClock } from '../../../lib/time';
+import { busLabel, formatClock, type BusFrame } from '@tactical-link/client';
 
 export function busText(bus: BusFrame | null): string {
   if (!bus) return 'BUS —';

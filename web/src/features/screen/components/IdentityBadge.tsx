@@ -1,8 +1,7 @@
 // Who the gateway takes the page for, once it has authenticated it: user and
 // tenant, with the roles and the token's expiry in the tooltip.
 
-import type { AuthInfo } from '../../../lib/socket/client';
-import { formatClock, parseRfc3339 } from '../../../lib/time';
+import { formatClock, parseRfc3339, type AuthInfo } from '@tactical-link/client';
 
 export function identityText(auth: AuthInfo): string | null {
   if (auth.phase !== 'authenticated') return null;

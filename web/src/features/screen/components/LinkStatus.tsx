@@ -3,8 +3,8 @@
 // is waiting for the network or the gateway (a missing token is asked for
 // by the token prompt instead).
 
-import { useNow } from '../../../hooks/useNow';
-import type { LinkInfo } from '../../../lib/socket/client';
+import { useNow } from '@tactical-link/react';
+import type { LinkInfo } from '@tactical-link/client';
 
 interface Props {
   link: LinkInfo;

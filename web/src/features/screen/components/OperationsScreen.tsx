@@ -1,50 +1,35 @@
-// The operations screen: header (view switch, link, who, bus, latency), and
-// one of two views: the timeline (run picker, the six stages of the selected
-// run, the event log) or the runs board, which app/ hands in. A notice (the
-// token expiry warning) shows under the header; an overlay (the token
-// prompt) makes the screen inert while it is shown.
+// The operations screen: header (view switch, link, who, bus, latency), the
+// banners, and one of two views, which app/ hands in: the timeline (the
+// stages of a run and the event log) or the runs board. A notice (the token
+// expiry warning) shows under the header; an overlay (the token prompt)
+// makes the screen inert while it is shown. The state comes from the
+// provider's hooks (@tactical-link/react).
 
-import { useEffect, type ReactNode, type Ref } from 'react';
-import type { LinkInfo } from '../../../lib/socket/client';
-import type { BusFrame } from '../../../lib/socket/frames';
-import type { GatewayStatus } from '../../../lib/gatewayStatus';
+import { useEffect, type ReactNode } from 'react';
+import type { BusFrame, GatewayStatus, LinkInfo } from '@tactical-link/client';
+import { LogoMark, useLinkStatus, usePipelineState, useRuns, useTacticalLink } from '@tactical-link/react';
 import type { LatencyTracker } from '../model/latency';
-import type { PipelineState } from '../../../store/pipeline';
-import type { Run } from '../../../store/runs';
-import { LogoMark } from '../../../ui/icons';
 import { BusStatus } from './BusStatus';
-import { EventLog } from './EventLog';
 import { IdentityBadge } from './IdentityBadge';
 import { LatencyReadout } from './LatencyReadout';
 import { LinkStatus } from './LinkStatus';
-import { PipelinePanel } from './PipelinePanel';
 import { ResumeNotice } from './ResumeNotice';
 import { ViewSwitch, type ScreenView } from './ViewSwitch';
 
 interface Props {
-  state: PipelineState;
-  link: LinkInfo;
-  onRetry: () => void;
   /** Last answer of GET /api/status, if any. */
   gateway: GatewayStatus | null;
   latency: LatencyTracker;
-  onDismissResumeNotice: () => void;
   /** A banner under the header (the token expiry warning), if any. */
   notice?: ReactNode;
   /** A dialog over the screen; the screen is inert while there is one. */
   overlay?: ReactNode;
-  /** Every run held, newest first, and whether views name their tenants. */
-  runs: readonly Run[];
-  withTenants: boolean;
   view: ScreenView;
   onView: (view: ScreenView) => void;
-  /** The key of the run the user picked, or null to follow the newest. */
-  pinned: string | null;
-  onPin: (key: string | null) => void;
-  /** The runs board, shown in the board view. */
+  /** The timeline view: the stages of the run shown, and the event log. */
+  timeline: ReactNode;
+  /** The board view. */
   board: ReactNode;
-  /** The pipeline panel, for focus when a run is opened from the board. */
-  pipelineRef?: Ref<HTMLElement>;
 }
 
 const nf = new Intl.NumberFormat('en-US');
@@ -97,15 +82,10 @@ function OpsHeader({ link, onRetry, bus, latency, gateway, title, views }: Heade
   );
 }
 
-interface BannersProps {
-  link: LinkInfo;
-  state: PipelineState;
-  bus: BusFrame | null;
-  onDismissResumeNotice: () => void;
-}
-
 /** What to know about the state on screen: link down, resume failed, bus down. */
-function Banners({ link, state, bus, onDismissResumeNotice }: BannersProps) {
+function Banners({ link, bus }: { link: LinkInfo; bus: BusFrame | null }) {
+  const state = usePipelineState();
+  const { store } = useTacticalLink();
   return (
     <>
       {link.status !== 'live' && state.snapshotReceived && (
@@ -114,7 +94,9 @@ function Banners({ link, state, bus, onDismissResumeNotice }: BannersProps) {
           {link.reason ? ` — ${link.reason}` : ''}. Showing the last known state; it catches up on reconnect.
         </div>
       )}
-      {state.resumeFailed !== null && <ResumeNotice lastId={state.resumeFailed} onDismiss={onDismissResumeNotice} />}
+      {state.resumeFailed !== null && (
+        <ResumeNotice lastId={state.resumeFailed} onDismiss={() => store.dispatch({ type: 'dismiss-resume-notice' })} />
+      )}
       {bus?.state === 'down' && (
         <div className="stale-banner stale-banner--bus" role="note" data-testid="bus-banner">
           The gateway has lost its event bus{bus.detail ? `: ${bus.detail}` : ''}. Stages may lag until it is back
@@ -125,10 +107,12 @@ function Banners({ link, state, bus, onDismissResumeNotice }: BannersProps) {
   );
 }
 
-export function OperationsTimeline(props: Props) {
-  const { state, link, gateway, latency, runs, view, pinned, overlay } = props;
-  // A pinned run that is no longer retained falls back to the newest.
-  const pinnedRun = pinned !== null ? state.runs[pinned] : undefined;
+export function OperationsScreen(props: Props) {
+  const { gateway, latency, view, overlay } = props;
+  const { link: client } = useTacticalLink();
+  const link = useLinkStatus();
+  const state = usePipelineState();
+  const runs = useRuns();
   const bus = state.bus ?? gateway?.bus ?? null;
 
   // Latency: whatever was marked before this screen existed was never shown here.
@@ -138,28 +122,17 @@ export function OperationsTimeline(props: Props) {
 
   const views = <ViewSwitch view={view} onView={props.onView} runs={runs.length} stalled={runs.filter((r) => r.stalled).length} />;
   const covered = overlay !== undefined && overlay !== null;
+  const title = view === 'board' ? 'Runs Board' : 'Operations Timeline';
   return (
     <>
       <div className="ops" data-testid="operations-timeline" data-view={view} inert={covered}>
-        <OpsHeader link={link} onRetry={props.onRetry} bus={bus} latency={latency} gateway={gateway} title={view === 'board' ? 'Runs Board' : 'Operations Timeline'} views={views} />
-
+        <OpsHeader link={link} onRetry={() => client.retryNow()} bus={bus} latency={latency} gateway={gateway} title={title} views={views} />
         {props.notice}
-        <Banners link={link} state={state} bus={bus} onDismissResumeNotice={props.onDismissResumeNotice} />
-
+        <Banners link={link} bus={bus} />
         {view === 'board' ? (
           <main className="ops__main ops__main--board">{props.board}</main>
         ) : (
-          <main className="ops__main">
-            <PipelinePanel
-              runs={runs}
-              selected={pinnedRun ?? runs[0]}
-              pinned={pinnedRun !== undefined}
-              onPin={props.onPin}
-              withTenants={props.withTenants}
-              panelRef={props.pipelineRef}
-            />
-            <EventLog events={state.events} />
-          </main>
+          <main className="ops__main">{props.timeline}</main>
         )}
       </div>
       {overlay}

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LinkInfo } from '../../../lib/socket/client';
-import type { BusFrame } from '../../../lib/socket/frames';
+import type { LinkInfo, BusFrame } from '@tactical-link/client';
 import { busText } from './BusStatus';
 import { identityText } from './IdentityBadge';
 import { linkText } from './LinkStatus';

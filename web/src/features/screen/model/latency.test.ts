@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { parseServerFrame, type ServerFrame } from '../../../lib/socket/frames';
-import { eventFrame, snapshotFrame } from '../../../testing/fixtures';
+import { parseServerFrame, type ServerFrame } from '@tactical-link/client';
+import { eventFrame, snapshotFrame } from '@tactical-link/client/testing';
 import { LATENCY_WINDOW, latencyStart, LatencyTracker, latencyStats, percentile } from './latency';
 
 function frame(value: unknown): ServerFrame {

@@ -6,9 +6,7 @@
 // which turns the marks into samples. Stats cover the last 100 samples.
 // This is measurement, not page state: it lives outside the store.
 
-import type { FrameMeta } from '../../../lib/socket/client';
-import type { ServerFrame } from '../../../lib/socket/frames';
-import { parseTs } from '../../../lib/time';
+import { parseTs, type FrameMeta, type ServerFrame } from '@tactical-link/client';
 
 export const LATENCY_WINDOW = 100;
 const MAX_PENDING = 1_000;
