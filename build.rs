@@ -12,8 +12,18 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// What the dashboard is built from (paths under web/): its own sources and
+/// those of the two workspace packages it is made of (their dist/ is not
+/// read: the build takes their sources).
 const INPUTS: &[&str] = &[
     "src",
+    "packages/tsconfig.base.json",
+    "packages/client/src",
+    "packages/client/package.json",
+    "packages/client/tsconfig.json",
+    "packages/react/src",
+    "packages/react/package.json",
+    "packages/react/tsconfig.json",
     "public",
     "index.html",
     "package.json",
@@ -22,6 +32,7 @@ const INPUTS: &[&str] = &[
     "tsconfig.json",
     "tsconfig.app.json",
     "tsconfig.node.json",
+    "scripts",
 ];
 
 fn main() {

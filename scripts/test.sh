@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Runs every test of Tactical Link. On a fresh Debian machine it first
 # installs what the tests need (redis-server, chromium and python3-venv from
-# Debian's packages, the dashboard's npm packages from
-# web/package-lock.json, the Python tools from
-# clients/python/requirements-test.txt); the tests start their own
-# redis-server and gateways on free ports.
+# Debian's packages, the npm packages of the web/ workspace (the dashboard,
+# @tactical-link/client and /react) from web/package-lock.json, the Python
+# tools from clients/python/requirements-test.txt); the tests start their
+# own redis-server and gateways on free ports.
 #
 #   formatting and lints (cargo fmt --check, cargo clippy -D warnings)
 #   Rust unit and integration tests (real redis-server, real WebSockets)
 #   the Python library and its example service (ruff, mypy --strict, pytest
 #   against a real redis-server and gateway, under the oldest and the newest
 #   redis-py supported)
-#   dashboard unit tests (Vitest)
+#   unit tests of the dashboard and of both npm packages (Vitest)
 #   browser tests (Playwright driving Debian's chromium against the real
-#   binary and a real redis-server)
+#   binary and a real redis-server), one of which packs both packages and
+#   builds examples/react-app from the tarballs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,7 +74,7 @@ for component in rustfmt clippy; do
   fi
 done
 
-step "npm packages (web/package-lock.json)"
+step "npm packages (the web/ workspace: web/package-lock.json)"
 # Playwright drives Debian's chromium; it must never fetch a browser.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 (cd web && npm ci --no-audit --no-fund --loglevel=error)
@@ -90,10 +91,10 @@ cargo test --workspace --locked
 step "Python: clients/python and examples/python-service"
 python_tests
 
-step "dashboard unit tests (Vitest)"
+step "unit tests of the dashboard and the packages (Vitest)"
 (cd web && npm test)
 
-step "browser tests (Playwright + chromium)"
+step "browser tests (Playwright + chromium; the example app from the packed packages)"
 cargo build --locked --bin tactical-link
 (cd web && TACTICAL_LINK_BIN="$PWD/../target/debug/tactical-link" npm run e2e)
 

@@ -436,7 +436,7 @@ mod tests {
     fn dashboard_codes() -> Vec<(String, u16)> {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/web/src/lib/socket/closeCodes.ts"
+            "/web/packages/client/src/socket/closeCodes.ts"
         );
         let text = std::fs::read_to_string(path).expect("closeCodes.ts");
         text.lines()

@@ -80,13 +80,14 @@ test.describe('with a 2 s deadline on the analyst stage', () => {
   test('a stall that began while the page was offline shows after it resumes', async ({ page, stack }) => {
     const sockets = watchSockets(page);
     await openDashboard(page, stack);
-    await stack.publish(pipelineEvent('run-away', 'analyst', 'processing', 'Scoring 48 leads'));
-    const analyst = stageCard(page, 'analyst');
-    await expect(analyst).toHaveAttribute('data-status', 'processing');
+    // An event seen, so that the page resumes after it when it reconnects.
+    await stack.publish(pipelineEvent('run-away', 'radar', 'complete', '212 signals'));
+    await expect(stageCard(page, 'radar')).toHaveAttribute('data-status', 'complete');
 
-    // The page goes offline (it closes its socket); the gateway marks the stall meanwhile.
+    // The page goes offline (it closes its socket); meanwhile the analyst starts and stalls.
     await page.context().setOffline(true);
     await expect(page.getByTestId('link-status')).toHaveAttribute('data-state', 'offline');
+    await stack.publish(pipelineEvent('run-away', 'analyst', 'processing', 'Scoring 48 leads'));
     await expect
       .poll(async () => {
         const res = await fetch(`${stack.gatewayUrl}/api/runs`);
@@ -94,15 +95,17 @@ test.describe('with a 2 s deadline on the analyst stage', () => {
         return body.runs.find((run) => run.run_id === 'run-away')?.stalled;
       })
       .toBe(true);
-    await expect(analyst).not.toHaveAttribute('data-stalled');
+    const analyst = stageCard(page, 'analyst');
+    await expect(analyst).toHaveAttribute('data-status', 'idle');
 
-    // Back online: it resumes (no event was missed) and the gateway's `run` frame brings the stall.
+    // Back online: it resumes; the missed event is replayed, then the gateway's `run` frame brings the stall.
     await page.context().setOffline(false);
     await expect(page.getByTestId('link-status')).toHaveAttribute('data-state', 'live');
+    await expect(analyst).toHaveAttribute('data-status', 'processing');
     await expect(analyst).toHaveAttribute('data-stalled', 'true');
     await expect(page.getByTestId('run-summary')).toHaveAttribute('data-stalled', 'true');
     const resumed = sockets.at(-1)!;
     expect(new URL(resumed.url).searchParams.get('last_id')).not.toBeNull();
-    expect(resumed.frames.map((f) => f.type).filter((type) => type !== 'pong')).toEqual(['welcome', 'resumed', 'run']);
+    expect(resumed.frames.map((f) => f.type).filter((type) => type !== 'pong')).toEqual(['welcome', 'resumed', 'event', 'run']);
   });
 });

@@ -5,10 +5,9 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/App';
 import { adoptFragmentToken, sessionStore } from './lib/token';
-import './styles/base.css';
-import './styles/timeline.css';
-import './styles/board.css';
-import './styles/boot.css';
+import '@tactical-link/react/styles.css';
+import './styles/page.css';
+import './styles/screen.css';
 import './styles/auth.css';
 
 adoptFragmentToken(window, sessionStore());

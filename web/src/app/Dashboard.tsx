@@ -1,29 +1,23 @@
-// The screen after boot: the operations screen with its two views, the
-// timeline and the runs board. What both views share is worked out here
-// once: the runs newest first, whether to name tenants, which run is picked.
-// A row of the board opens that run in the timeline (pinned, by key) and
-// moves focus to it.
+// The screen after boot: the operations screen with its two views, built
+// from the components of @tactical-link/react: the timeline (the stages of
+// one run, OperationsTimeline, and the EventLog) and the RunsBoard. The run
+// shown is the one pinned (by the run picker or a board row, by key), else
+// the newest; a board row opens its run in the timeline and moves focus to
+// it.
 
-import { useCallback, useEffect, useMemo, useRef, useState, type ComponentProps } from 'react';
-import { RunsBoard } from '../features/board/components/RunsBoard';
-import { OperationsTimeline } from '../features/timeline/components/OperationsTimeline';
-import type { ScreenView } from '../features/timeline/components/ViewSwitch';
-import type { LinkInfo } from '../lib/socket/client';
-import { runsNewestFirst, showsTenants, type Viewer } from '../store/runs';
+import { useCallback, useEffect, useRef, useState, type ComponentProps } from 'react';
+import { EventLog, OperationsTimeline, RunsBoard, usePipelineState } from '@tactical-link/react';
+import { OperationsScreen } from '../features/screen/components/OperationsScreen';
+import type { ScreenView } from '../features/screen/components/ViewSwitch';
 
-type Shared = 'runs' | 'withTenants' | 'view' | 'onView' | 'pinned' | 'onPin' | 'board' | 'pipelineRef';
-type Props = Omit<ComponentProps<typeof OperationsTimeline>, Shared>;
-
-function viewerOf(link: LinkInfo): Viewer | null {
-  return link.auth.phase === 'authenticated' ? link.auth.identity : null;
-}
+type Props = Omit<ComponentProps<typeof OperationsScreen>, 'view' | 'onView' | 'timeline' | 'board'>;
 
 export function Dashboard(props: Props) {
-  const { state, link } = props;
+  const state = usePipelineState();
   const [view, setView] = useState<ScreenView>('timeline');
   const [pinned, setPinned] = useState<string | null>(null);
-  const runs = useMemo(() => runsNewestFirst(state.runs), [state.runs]);
-  const withTenants = showsTenants(runs, viewerOf(link));
+  // A pinned run that is no longer retained falls back to the newest.
+  const shown = pinned !== null && state.runs[pinned] ? pinned : null;
 
   const pipelineRef = useRef<HTMLElement>(null);
   const focusPipeline = useRef(false);
@@ -39,17 +33,11 @@ export function Dashboard(props: Props) {
     }
   }, [view, pinned]);
 
-  return (
-    <OperationsTimeline
-      {...props}
-      runs={runs}
-      withTenants={withTenants}
-      view={view}
-      onView={setView}
-      pinned={pinned}
-      onPin={setPinned}
-      pipelineRef={pipelineRef}
-      board={<RunsBoard runs={state.runs} maxRuns={state.maxRuns} withTenants={withTenants} onOpen={openRun} />}
-    />
+  const timeline = (
+    <>
+      <OperationsTimeline runId={shown} onSelectRun={setPinned} panelRef={pipelineRef} />
+      <EventLog events={state.events} />
+    </>
   );
+  return <OperationsScreen {...props} view={view} onView={setView} timeline={timeline} board={<RunsBoard onOpen={openRun} />} />;
 }

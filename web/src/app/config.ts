@@ -3,6 +3,8 @@
 //   ?ws=ws://127.0.0.1:8080/dashboard/ws   another gateway (dev, tests)
 //   ?boot=skip                             open the timeline at once
 
+import { statusUrlFor } from '@tactical-link/client';
+
 export interface Endpoints {
   /** `ws(s)://host/dashboard/ws` */
   wsUrl: string;
@@ -12,7 +14,6 @@ export interface Endpoints {
 }
 
 export const WS_PATH = '/dashboard/ws';
-export const STATUS_PATH = '/api/status';
 
 export function resolveEndpoints(location: { href: string }): Endpoints {
   const page = new URL(location.href);
@@ -25,13 +26,9 @@ export function resolveEndpoints(location: { href: string }): Endpoints {
   }
   if (ws.protocol === 'http:') ws.protocol = 'ws:';
   else if (ws.protocol === 'https:') ws.protocol = 'wss:';
-  const http = new URL(STATUS_PATH, ws);
-  http.protocol = ws.protocol === 'wss:' ? 'https:' : 'http:';
-  http.search = '';
-  http.hash = '';
   return {
     wsUrl: ws.toString(),
-    statusUrl: http.toString(),
+    statusUrl: statusUrlFor(ws.toString()),
     skipBoot: page.searchParams.get('boot') === 'skip',
   };
 }

@@ -1,7 +1,7 @@
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { AuthInfo } from '../../../lib/socket/client';
+import type { AuthInfo } from '@tactical-link/client';
 import { ExpiryWarning } from './ExpiryWarning';
 
 const NOW = Date.UTC(2026, 10, 28, 15, 0, 0);

@@ -14,8 +14,8 @@
 // screen reader is not told every second. The banner never takes focus.
 
 import { useId, useState, type FormEvent } from 'react';
-import { useNow } from '../../../hooks/useNow';
-import type { AuthInfo } from '../../../lib/socket/client';
+import { useNow } from '@tactical-link/react';
+import type { AuthInfo } from '@tactical-link/client';
 import { cleanToken } from '../../../lib/token';
 import { checkRenewal, expiryView, formatCountdown, spokenRemaining } from '../model/expiry';
 import { TokenField } from './TokenField';

@@ -5,7 +5,7 @@
 // as a modal dialog over the timeline (which is made inert meanwhile).
 
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import type { TokenNeed } from '../../../lib/socket/client';
+import type { TokenNeed } from '@tactical-link/client';
 import { cleanToken } from '../../../lib/token';
 import { TokenField } from './TokenField';
 

@@ -25,7 +25,7 @@
 // the live link stays as it is. Everything else goes to the gateway; a token
 // it refuses closes the link (4501) and the token prompt takes over.
 
-import { formatClock, parseRfc3339 } from '../../../lib/time';
+import { formatClock, parseRfc3339 } from '@tactical-link/client';
 
 /** The most warning a token gets. */
 export const MAX_WARNING_MS = 2 * 60_000;

@@ -1,0 +1,6 @@
+// '@tactical-link/client/testing': sample frames shaped as docs/protocol.md
+// shows them, and a WebSocket and browser environment a test drives by
+// hand. For tests only (this package's, the React bindings', an app's).
+
+export * from './fixtures.js';
+export * from './fakeSocket.js';

@@ -1,0 +1,39 @@
+// <OperationsTimeline>: the six stages of one run, live, as the gateway
+// sends them (status, detail, timing, attempt, progress, ETA, stalled), with
+// the run at a glance above them. Under a <TacticalLinkProvider>.
+
+import type { Ref } from 'react';
+import { useRun, useRuns, useShowsTenants } from '../hooks/useTacticalLink.js';
+import { PipelinePanel } from './PipelinePanel.js';
+
+export interface OperationsTimelineProps {
+  /**
+   * The run to show: its run id, or its key (`tenant/user_id/run_id`) when
+   * one run id is used by several tenants. Without one, the newest run.
+   */
+  runId?: string | null;
+  /** Shows a run picker; called with the key picked, or null to follow the newest run. */
+  onSelectRun?: (key: string | null) => void;
+  /** The panel element, e.g. to focus it. */
+  panelRef?: Ref<HTMLElement>;
+}
+
+export function OperationsTimeline({ runId = null, onSelectRun, panelRef }: OperationsTimelineProps) {
+  const runs = useRuns();
+  const named = useRun(runId);
+  const withTenants = useShowsTenants(runs);
+  const selected = runId === null ? runs[0] : named;
+  return (
+    <div className="tl">
+      <PipelinePanel
+        runs={runs}
+        selected={selected}
+        pinned={runId !== null}
+        waitingFor={runId !== null && selected === undefined ? runId : null}
+        onPin={onSelectRun}
+        withTenants={withTenants}
+        panelRef={panelRef}
+      />
+    </div>
+  );
+}
