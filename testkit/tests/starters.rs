@@ -1,0 +1,83 @@
+//! Each starter of the scale-out bench, started and stopped for real: a
+//! Redis Cluster that fails a master over. Each stops what it started by
+//! process id.
+
+use std::time::Duration;
+
+use redis::RedisResult;
+use tactical_link_testkit as testkit;
+use testkit::RedisCluster;
+
+/// Whether a process with this id exists (a zombie would; ours are reaped).
+fn running(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+fn connect(port: u16) -> redis::Connection {
+    testkit::redis::connect(port, Duration::from_secs(2)).expect("connect")
+}
+
+#[test]
+fn a_cluster_forms_routes_a_key_to_its_master_and_fails_over_when_it_dies() {
+    let mut cluster = RedisCluster::start();
+    let nodes = cluster.nodes();
+    assert_eq!(nodes.iter().filter(|n| n.master).count(), 3, "{nodes:?}");
+    assert_eq!(nodes.iter().filter(|n| n.master_id.is_some()).count(), 3);
+    let key = "tactical-link:{system_events}:events";
+    let owner = cluster.master_of(key);
+    let replica = nodes
+        .iter()
+        .find(|n| n.master_id.as_deref() == Some(owner.id.as_str()))
+        .expect("the owner has a replica")
+        .port;
+    let mut on_owner = connect(owner.port);
+    let _: () = redis::cmd("SET")
+        .arg(key)
+        .arg("kept")
+        .query(&mut on_owner)
+        .unwrap();
+    let elsewhere = nodes
+        .iter()
+        .find(|n| n.master && n.port != owner.port)
+        .unwrap();
+    let moved: RedisResult<()> = redis::cmd("SET")
+        .arg(key)
+        .arg("x")
+        .query(&mut connect(elsewhere.port));
+    let moved = moved.expect_err("another master redirects").to_string();
+    let to_owner = format!("127.0.0.1:{}", owner.port);
+    assert!(
+        moved.to_lowercase().contains("moved") && moved.contains(&to_owner),
+        "{moved}"
+    );
+    let copies: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(5000)
+        .query(&mut on_owner)
+        .unwrap();
+    assert_eq!(copies, 1, "the replica has the key");
+
+    let pid = cluster.pid(owner.port).unwrap();
+    cluster.kill(owner.port);
+    assert!(!running(pid));
+    let promoted = cluster.wait_failover(cluster.slot(key));
+    assert_eq!(
+        promoted, replica,
+        "the dead master's replica took its slots"
+    );
+    assert_eq!(cluster.master_of(key).port, replica);
+    let value: String = redis::cmd("GET")
+        .arg(key)
+        .query(&mut connect(replica))
+        .unwrap();
+    assert_eq!(value, "kept");
+    assert_eq!(cluster.urls().len(), 5);
+
+    let pids: Vec<u32> = cluster
+        .ports()
+        .iter()
+        .filter_map(|p| cluster.pid(*p))
+        .collect();
+    drop(cluster);
+    assert!(pids.iter().all(|pid| !running(*pid)), "every node stopped");
+}
