@@ -6,6 +6,7 @@
 //!
 //! - [`redis`]: a `redis-server` of our own (start, kill, restart, persist).
 //! - [`cluster`]: a Redis Cluster of three masters and three replicas.
+//! - [`sentinel`]: a primary, its replica and three Redis Sentinels.
 //! - [`gateway`]: the gateway in this process, through `Gateway::serve`.
 //! - [`process`]: the gateway (or another server) as a child process.
 //! - [`served`]: what both kinds of gateway answer: URLs, metrics, readiness.
@@ -25,6 +26,7 @@ pub mod http;
 pub mod process;
 pub mod procstat;
 pub mod redis;
+pub mod sentinel;
 pub mod served;
 pub mod temp;
 pub mod tokens;
@@ -36,6 +38,7 @@ pub use events::stage_event;
 pub use gateway::Gateway;
 pub use process::{GatewayProcess, Signal};
 pub use redis::RedisServer;
+pub use sentinel::RedisSentinel;
 pub use served::Served;
 pub use temp::{TempDir, free_port, free_port_pairs};
 pub use tokens::Minter;

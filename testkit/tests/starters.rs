@@ -1,12 +1,12 @@
 //! Each starter of the scale-out bench, started and stopped for real: a
-//! Redis Cluster that fails a master over. Each stops what it started by
-//! process id.
+//! Redis Cluster that fails a master over, and Sentinels that promote the
+//! replica. Each stops what it started by process id.
 
 use std::time::Duration;
 
 use redis::RedisResult;
 use tactical_link_testkit as testkit;
-use testkit::RedisCluster;
+use testkit::{RedisCluster, RedisSentinel};
 
 /// Whether a process with this id exists (a zombie would; ours are reaped).
 fn running(pid: u32) -> bool {
@@ -80,4 +80,54 @@ fn a_cluster_forms_routes_a_key_to_its_master_and_fails_over_when_it_dies() {
         .collect();
     drop(cluster);
     assert!(pids.iter().all(|pid| !running(*pid)), "every node stopped");
+}
+
+#[test]
+fn sentinels_promote_the_replica_when_the_primary_dies() {
+    let mut deployment = RedisSentinel::start();
+    let (primary, replica) = (deployment.primary().port(), deployment.replica().port());
+    for port in deployment.sentinel_ports() {
+        assert_eq!(deployment.primary_port_by(port).unwrap(), primary);
+    }
+    let mut on_primary = deployment.primary().connection();
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("kept")
+        .query(&mut on_primary)
+        .unwrap();
+    let copies: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(5000)
+        .query(&mut on_primary)
+        .unwrap();
+    assert_eq!(copies, 1);
+    let read_only: RedisResult<()> = redis::cmd("SET")
+        .arg("k")
+        .arg("x")
+        .query(&mut deployment.replica().connection());
+    assert!(
+        read_only.is_err(),
+        "the replica is read-only before the failover"
+    );
+
+    let pid = deployment.primary().pid().unwrap();
+    deployment.kill_primary();
+    assert!(!running(pid));
+    assert_eq!(deployment.wait_failover(), replica);
+    let mut on_replica = deployment.replica().connection();
+    let value: String = redis::cmd("GET").arg("k").query(&mut on_replica).unwrap();
+    assert_eq!(value, "kept");
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("new")
+        .query(&mut on_replica)
+        .unwrap();
+
+    let pids = deployment.sentinel_pids();
+    assert_eq!(pids.len(), 3);
+    drop(deployment);
+    assert!(
+        pids.iter().all(|pid| !running(*pid)),
+        "every sentinel stopped"
+    );
 }
