@@ -7,6 +7,7 @@
 //! - [`redis`]: a `redis-server` of our own (start, kill, restart, persist).
 //! - [`cluster`]: a Redis Cluster of three masters and three replicas.
 //! - [`sentinel`]: a primary, its replica and three Redis Sentinels.
+//! - [`haproxy`]: HAProxy on the shipped `deploy/haproxy.cfg`, before gateways.
 //! - [`gateway`]: the gateway in this process, through `Gateway::serve`.
 //! - [`process`]: the gateway (or another server) as a child process.
 //! - [`served`]: what both kinds of gateway answer: URLs, metrics, readiness.
@@ -22,6 +23,7 @@
 pub mod cluster;
 pub mod events;
 pub mod gateway;
+pub mod haproxy;
 pub mod http;
 pub mod process;
 pub mod procstat;
@@ -36,6 +38,7 @@ pub mod ws;
 pub use cluster::RedisCluster;
 pub use events::stage_event;
 pub use gateway::Gateway;
+pub use haproxy::HaProxy;
 pub use process::{GatewayProcess, Signal};
 pub use redis::RedisServer;
 pub use sentinel::RedisSentinel;

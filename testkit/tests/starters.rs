@@ -1,12 +1,14 @@
 //! Each starter of the scale-out bench, started and stopped for real: a
-//! Redis Cluster that fails a master over, and Sentinels that promote the
-//! replica. Each stops what it started by process id.
+//! Redis Cluster that fails a master over, Sentinels that promote the
+//! replica, and HAProxy on the shipped config that health-checks `/readyz`
+//! and spreads clients over the ready gateways. Each stops what it started
+//! by process id.
 
 use std::time::Duration;
 
 use redis::RedisResult;
 use tactical_link_testkit as testkit;
-use testkit::{RedisCluster, RedisSentinel};
+use testkit::{Client, Gateway, HaProxy, RedisCluster, RedisSentinel, RedisServer, Served};
 
 /// Whether a process with this id exists (a zombie would; ours are reaped).
 fn running(pid: u32) -> bool {
@@ -130,4 +132,43 @@ fn sentinels_promote_the_replica_when_the_primary_dies() {
         pids.iter().all(|pid| !running(*pid)),
         "every sentinel stopped"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn haproxy_sends_clients_only_to_gateways_whose_readyz_says_ready() {
+    let redis = RedisServer::start();
+    let ready = [
+        Gateway::start(&["serve", "--redis", &redis.url()]),
+        Gateway::start(&["serve", "--redis", &redis.url()]),
+    ];
+    for gateway in &ready {
+        gateway.wait_bus_up(Duration::from_secs(15)).await;
+    }
+    // Up and serving HTTP, but its Redis is nowhere: /readyz says 503.
+    let nowhere = format!("redis://127.0.0.1:{}", testkit::free_port());
+    let cut_off = Gateway::start(&["serve", "--redis", &nowhere]);
+    let (status, _) = testkit::http::get(cut_off.addr, "/readyz", Duration::from_secs(2)).unwrap();
+    assert_eq!(status, 503);
+
+    let mut proxy = HaProxy::start(&[ready[0].addr, ready[1].addr, cut_off.addr]);
+    proxy.wait_states(&[("gw1", "UP"), ("gw2", "UP"), ("gw3", "DOWN")]);
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        clients.push(Client::connect_ready(&proxy.ws_url()).await.0);
+    }
+    let open = [
+        ready[0].metric("tactical_link_connections_open").await,
+        ready[1].metric("tactical_link_connections_open").await,
+    ];
+    assert_eq!(open[0] + open[1], 8.0, "every client on a ready gateway");
+    assert!(
+        open[0] >= 1.0 && open[1] >= 1.0,
+        "spread over both: {open:?}"
+    );
+    assert_eq!(cut_off.metric("tactical_link_connections_total").await, 0.0);
+
+    let pid = proxy.pid().unwrap();
+    proxy.kill();
+    assert!(!running(pid));
+    drop(clients);
 }
