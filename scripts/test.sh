@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of Tactical Link. On a fresh Debian machine it first
-# installs what the tests need (redis-server and chromium from Debian's
-# packages, the dashboard's npm packages from web/package-lock.json); the
-# tests start their own redis-server and gateways on free ports.
+# installs what the tests need (from Debian's packages: redis-server,
+# redis-tools, redis-sentinel, haproxy, systemd's systemd-analyze and
+# chromium; the dashboard's npm packages from web/package-lock.json); the
+# tests start their own Redis servers, clusters and sentinels, HAProxy and
+# gateways on free ports.
 #
 #   formatting and lints (cargo fmt --check, cargo clippy -D warnings)
 #   Rust unit and integration tests (real redis-server, real WebSockets)
@@ -23,6 +25,7 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
 command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
 [ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null || missing+=(haproxy)
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v npm >/dev/null || missing+=(nodejs npm)
 command -v openssl >/dev/null || missing+=(openssl)
