@@ -13,6 +13,8 @@
 //! - [`served`]: what both kinds of gateway answer: URLs, metrics, readiness.
 //! - [`http`]: a blocking HTTP GET and the Prometheus text it fetches.
 //! - [`ws`]: a WebSocket client reading JSON frames with timeouts.
+//! - [`follow`]: a client that resumes after every disconnect, as the
+//!   dashboard does, until it has every event.
 //! - [`procstat`]: a process's memory and CPU time, from `/proc`.
 //! - [`tokens`]: HS256 secrets and tokens, as an identity provider mints them.
 //! - [`temp`]: free ports (and pairs of them), unique names and temporary
@@ -22,6 +24,7 @@
 
 pub mod cluster;
 pub mod events;
+pub mod follow;
 pub mod gateway;
 pub mod haproxy;
 pub mod http;
