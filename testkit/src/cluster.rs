@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::redis::{RedisServer, connect};
+use crate::redis::{RedisServer, connect, in_sync};
 use crate::temp::free_port_pairs;
 
 /// Masters, and replicas (one per master).
@@ -86,7 +86,8 @@ impl RedisCluster {
     }
 
     /// Waits until every node says `cluster_state:ok` and sees three
-    /// masters serving every slot and three replicas.
+    /// masters serving every slot and three replicas, and every replica is
+    /// in sync with its master.
     fn wait_formed(&self) -> anyhow::Result<()> {
         let deadline = Instant::now() + FORM_LIMIT;
         for node in &self.nodes {
@@ -95,6 +96,9 @@ impl RedisCluster {
                 if let Ok((true, nodes)) = &seen
                     && complete(nodes, MASTERS)
                     && nodes.iter().filter(|n| n.master_id.is_some()).count() == NODES - MASTERS
+                    && nodes
+                        .iter()
+                        .all(|n| n.port != node.port() || n.master || in_sync(n.port))
                 {
                     break;
                 }
@@ -208,6 +212,9 @@ fn start_nodes(ports: &[u16]) -> anyhow::Result<Option<Vec<RedisServer>>> {
             "--cluster-node-timeout",
             "1000",
             "--cluster-replica-validity-factor",
+            "0",
+            // A replica's first sync starts at once, not 5 s later.
+            "--repl-diskless-sync-delay",
             "0",
         ];
         match RedisServer::try_start_on(port, false, &args)? {

@@ -190,6 +190,16 @@ pub(crate) fn ping(port: u16) -> bool {
         .is_ok()
 }
 
+/// Whether the replica on `port` has its link to its master up.
+pub fn in_sync(port: u16) -> bool {
+    let info = connect(port, Duration::from_secs(1)).and_then(|mut connection| {
+        ::redis::cmd("INFO")
+            .arg("replication")
+            .query::<String>(&mut connection)
+    });
+    info.is_ok_and(|info| info.contains("master_link_status:up"))
+}
+
 /// A connection to the Redis process on 127.0.0.1:`port`.
 pub fn connect(port: u16, timeout: Duration) -> ::redis::RedisResult<::redis::Connection> {
     let connection = ::redis::Client::open(format!("redis://127.0.0.1:{port}"))?

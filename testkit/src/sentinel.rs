@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::redis::{RedisServer, connect, spawn_answering};
+use crate::redis::{RedisServer, connect, in_sync, spawn_answering};
 use crate::temp::{TempDir, free_port};
 use crate::wait::wait_until;
 
@@ -71,13 +71,12 @@ impl RedisSentinel {
     }
 
     pub fn try_start() -> anyhow::Result<RedisSentinel> {
-        let primary = RedisServer::try_start(false)?;
+        // A replica's first sync starts at once, not 5 s later.
+        let primary = RedisServer::try_start_with(false, &["--repl-diskless-sync-delay", "0"])?;
         let primary_port = primary.port().to_string();
         let replica =
             RedisServer::try_start_with(false, &["--replicaof", "127.0.0.1", &primary_port])?;
-        wait_until(LIMIT, "the replica in sync", || {
-            replication(replica.port()).is_ok_and(|info| info.contains("master_link_status:up"))
-        })?;
+        wait_until(LIMIT, "the replica in sync", || in_sync(replica.port()))?;
         let sentinels = (0..SENTINELS)
             .map(|_| Sentinel::start(primary.port()))
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -190,14 +189,6 @@ impl Drop for Sentinel {
             );
         }
     }
-}
-
-/// `INFO replication` of the server on `port`.
-fn replication(port: u16) -> anyhow::Result<String> {
-    let mut connection = connect(port, Duration::from_secs(1))?;
-    Ok(::redis::cmd("INFO")
-        .arg("replication")
-        .query(&mut connection)?)
 }
 
 /// The first element of `ROLE`: `master`, `slave` or `sentinel`.

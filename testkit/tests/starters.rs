@@ -54,7 +54,7 @@ fn a_cluster_forms_routes_a_key_to_its_master_and_fails_over_when_it_dies() {
     );
     let copies: i64 = redis::cmd("WAIT")
         .arg(1)
-        .arg(5000)
+        .arg(2000)
         .query(&mut on_owner)
         .unwrap();
     assert_eq!(copies, 1, "the replica has the key");
@@ -99,7 +99,7 @@ fn sentinels_promote_the_replica_when_the_primary_dies() {
         .unwrap();
     let copies: i64 = redis::cmd("WAIT")
         .arg(1)
-        .arg(5000)
+        .arg(2000)
         .query(&mut on_primary)
         .unwrap();
     assert_eq!(copies, 1);
