@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test of Tactical Link. On a fresh Debian machine it first
-# installs what the tests need (redis-server, chromium and python3-venv from
-# Debian's packages, the npm packages of the web/ workspace (the dashboard,
-# @tactical-link/client and /react) from web/package-lock.json, the Python
+# installs what the tests need (from Debian's packages: redis-server,
+# redis-tools, redis-sentinel, haproxy, systemd's systemd-analyze, chromium
+# and python3-venv; the npm packages of the web/ workspace (the dashboard,
+# @tactical-link/client and /react) from web/package-lock.json; the Python
 # tools from clients/python/requirements-test.txt); the tests start their
-# own redis-server and gateways on free ports.
+# own Redis servers, clusters and sentinels, HAProxy and gateways on free
+# ports.
 #
 #   formatting and lints (cargo fmt --check, cargo clippy -D warnings)
 #   Rust unit and integration tests (real redis-server, real WebSockets)
@@ -56,6 +58,10 @@ python_tests() {
 
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v redis-cli >/dev/null || missing+=(redis-tools)
+command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
+[ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null || missing+=(haproxy)
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v npm >/dev/null || missing+=(nodejs npm)
 command -v openssl >/dev/null || missing+=(openssl)

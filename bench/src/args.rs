@@ -29,6 +29,9 @@ pub enum BenchAction {
     /// Medians of many runs' JSON, side by side, into docs/performance.md
     /// and a latency plot.
     Summarize(crate::summary::SummarizeArgs),
+    /// Redis CPU time per event as gateways are added: N gateways on one
+    /// Redis, plain PUBLISH events, INFO cpu before and after.
+    RedisCost(crate::redis_cost::RedisCostArgs),
 }
 
 /// How events reach the gateway.

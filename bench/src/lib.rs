@@ -8,6 +8,8 @@
 //! benchmark's own (both share the machine's cores).
 //! `tactical-link-bench summarize` turns the JSON of many runs into
 //! docs/performance.md, which says how to run it and what the figures mean.
+//! `tactical-link-bench redis-cost` measures what Redis spends per event as
+//! gateways are added.
 //!
 //! # Layout
 //!
@@ -24,6 +26,7 @@
 //! - [`report`]: one run's figures, as JSON.
 //! - [`table`]: one run's figures as the table printed at the end.
 //! - [`summary`]: medians over trials, side by side, as Markdown and SVG.
+//! - [`redis_cost`]: Redis CPU per event with 1, 2, 4, 8 … gateways.
 
 pub mod args;
 pub mod client;
@@ -31,6 +34,7 @@ pub mod clients;
 pub mod load;
 pub mod probe;
 pub mod publisher;
+pub mod redis_cost;
 pub mod report;
 pub mod run;
 pub mod servers;

@@ -17,12 +17,16 @@ use crate::load::{self, Peaks};
 use crate::publisher::{self, Destination, PublishPlan};
 use crate::report::{self, Report};
 use crate::servers::{self, Servers};
-use crate::{summary, system};
+use crate::{redis_cost, summary, system};
 
 /// Runs `tactical-link-bench`: one run, or `summarize`.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.action {
         Some(BenchAction::Summarize(summarize)) => summary::run(&summarize),
+        // Blocking throughout (processes, a publisher thread, polls).
+        Some(BenchAction::RedisCost(cost)) => {
+            tokio::task::spawn_blocking(move || redis_cost::run(&cost)).await?
+        }
         None => {
             args.run.validate()?;
             let report = measure(&args.run).await?;

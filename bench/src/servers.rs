@@ -115,7 +115,7 @@ impl Servers {
 /// Waits until `GET /readyz` answers 200 (the bus link is up), or 404: a
 /// server without a readiness endpoint (the baseline) is trusted once it
 /// prints its address.
-async fn wait_ready(addr: SocketAddr) -> anyhow::Result<()> {
+pub async fn wait_ready(addr: SocketAddr) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || {
         http::wait_for_status(addr, "/readyz", START_TIMEOUT, |status| {
             status == 200 || status == 404
@@ -135,31 +135,43 @@ fn spawn_server(
     if args.spawn_baseline {
         return spawn_baseline(args, redis_url);
     }
-    let mut command = Command::new(gateway_bin(args)?);
+    let bin = gateway_bin(args.gateway_bin.as_deref())?;
+    let mut command = gateway_command(&bin, redis_url, &args.channel, &args.gateway_args);
+    if let Some(file) = secret_file {
+        command.arg("--jwt-secret-file").arg(file);
+    }
+    GatewayProcess::spawn("tactical-link serve", command, START_TIMEOUT)
+}
+
+/// `BIN serve --listen 127.0.0.1:0 [--redis URL] --channel C EXTRA…`,
+/// logging warnings only, with no setting from this environment.
+pub fn gateway_command(
+    bin: &Path,
+    redis_url: Option<&str>,
+    channel: &str,
+    extra: &[String],
+) -> Command {
+    let mut command = Command::new(bin);
     command.args(["serve", "--listen", "127.0.0.1:0"]);
     if let Some(redis_url) = redis_url {
         command.args(["--redis", redis_url]);
     }
     command
-        .args(["--channel", &args.channel])
-        .args(&args.gateway_args)
+        .args(["--channel", channel])
+        .args(extra)
         .env("TACTICAL_LINK_LOG", "warn")
         .env("NO_COLOR", "1")
         .env_remove("TACTICAL_LINK_JWT_SECRET")
-        .env_remove("TACTICAL_LINK_JWT_SECRET_FILE");
-    if let Some(file) = secret_file {
-        command.arg("--jwt-secret-file").arg(file);
-    }
-    command
+        .env_remove("TACTICAL_LINK_JWT_SECRET_FILE")
         .env_remove("TACTICAL_LINK_LISTEN")
         .env_remove("TACTICAL_LINK_REDIS");
-    GatewayProcess::spawn("tactical-link serve", command, START_TIMEOUT)
+    command
 }
 
 /// `--gateway-bin`, or `tactical-link` beside this binary.
-fn gateway_bin(args: &RunArgs) -> anyhow::Result<PathBuf> {
-    if let Some(bin) = &args.gateway_bin {
-        return Ok(bin.clone());
+pub fn gateway_bin(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(bin) = given {
+        return Ok(bin.to_owned());
     }
     let me = std::env::current_exe().context("cannot find this binary")?;
     let beside = me.with_file_name("tactical-link");

@@ -1,6 +1,7 @@
 //! A blocking HTTP/1.0 GET with timeouts, for probes that must not depend
 //! on the caller's runtime (the benchmark polls from plain threads), and
-//! the one value of a Prometheus text exposition a caller wants.
+//! the one value of a Prometheus text exposition a caller wants. A chunked
+//! answer (HAProxy's stats page sends one even to HTTP/1.0) is joined.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -22,10 +23,36 @@ pub fn get(addr: SocketAddr, path: &str, timeout: Duration) -> std::io::Result<(
         .nth(1)
         .and_then(|code| code.parse().ok())
         .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map_or(String::new(), |(_, body)| body.to_owned());
-    Ok((status, body))
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let chunked = head
+        .lines()
+        .any(|line| line.eq_ignore_ascii_case("transfer-encoding: chunked"));
+    Ok((
+        status,
+        if chunked {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        },
+    ))
+}
+
+/// The data of a chunked body: each chunk is its size in hex, CRLF, the
+/// data, CRLF; a chunk of size 0 ends it. Stops at anything malformed.
+fn dechunk(mut body: &str) -> String {
+    let mut data = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = size.split(';').next().unwrap_or_default().trim();
+        let Ok(size) = usize::from_str_radix(size, 16) else {
+            break;
+        };
+        if size == 0 || rest.len() < size || !rest.is_char_boundary(size) {
+            break;
+        }
+        data.push_str(&rest[..size]);
+        body = rest[size..].strip_prefix("\r\n").unwrap_or(&rest[size..]);
+    }
+    data
 }
 
 /// Polls `GET path` every 50 ms until `done` accepts its status; returns
@@ -69,6 +96,16 @@ mod tests {
         assert_eq!(prometheus_value(text, "a_total"), Some(12.0));
         assert_eq!(prometheus_value(text, "b_total{reason=\"x\"}"), Some(3.0));
         assert_eq!(prometheus_value(text, "a"), None);
+    }
+
+    #[test]
+    fn joins_a_chunked_body() {
+        assert_eq!(
+            dechunk("5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n"),
+            "hello, world"
+        );
+        assert_eq!(dechunk("3;ext=1\r\nabc\r\n0\r\n\r\n"), "abc");
+        assert_eq!(dechunk("zz\r\nabc"), "", "malformed");
     }
 
     #[test]

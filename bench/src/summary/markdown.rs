@@ -222,10 +222,16 @@ fn slow_clients(out: &mut String, groups: &Groups) {
 
 /// Replaces the generated section of `old` (or appends it).
 pub fn splice(old: &str, section: &str) -> String {
+    splice_between(old, section, BEGIN, END)
+}
+
+/// `old` with what lies between `begin` and `end` (markers included)
+/// replaced by `section`; appended when the markers are missing.
+pub fn splice_between(old: &str, section: &str, begin: &str, end: &str) -> String {
     let section = section.trim_end();
-    match (old.find(BEGIN), old.find(END)) {
-        (Some(begin), Some(end)) if end > begin => {
-            format!("{}{section}{}", &old[..begin], &old[end + END.len()..])
+    match (old.find(begin), old.find(end)) {
+        (Some(from), Some(to)) if to > from => {
+            format!("{}{section}{}", &old[..from], &old[to + end.len()..])
         }
         _ if old.trim().is_empty() => format!("# Performance\n\n{section}\n"),
         _ => format!("{}\n\n{section}\n", old.trim_end()),
