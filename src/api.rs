@@ -21,7 +21,7 @@ use axum::routing::get;
 
 use crate::admission::{AUTH_FAILURE_WINDOW, AuthThrottle};
 use crate::auth::{ADMIN_ROLE, AuthError, PUBLISHER_ROLE, Principal, Verifier};
-use crate::bus::Publish;
+use crate::bus::{Publish, PublishError};
 use crate::event::{EventId, Scope};
 use crate::frames::{PROTOCOL_VERSION, SERVER_NAME};
 use crate::hub::Hub;
@@ -359,6 +359,16 @@ async fn publish_event(
         Ok(id) => (
             StatusCode::ACCEPTED,
             axum::Json(serde_json::json!({ "id": id.to_string() })),
+        )
+            .into_response(),
+        Err(PublishError::NotReplicated { id, .. }) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({
+                "error": "not_replicated",
+                "message": "recorded on the primary, but not yet on enough replicas: \
+                    publish it again (a repeated step is folded once)",
+                "id": id.to_string(),
+            })),
         )
             .into_response(),
         Err(err) => api_error(

@@ -16,6 +16,7 @@ use crate::admission::AdmissionConfig;
 use crate::auth::{AuthConfig, KeySource, Verifier};
 use crate::bus::BusConfig;
 use crate::bus::redis::LinkConfig;
+use crate::bus::redis::publisher::Replication;
 use crate::connection::ConnectionConfig;
 use crate::event::{DEFAULT_MAX_EVENT_BYTES, Stage};
 use crate::headers::{DEFAULT_FRAME_ANCESTORS, SecurityHeaders};
@@ -156,6 +157,36 @@ pub struct ServeArgs {
     pub auth: AuthArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub replication: ReplicationArgs,
+}
+
+/// How sure a durable publish is that a Redis failover keeps the event.
+#[derive(Debug, Clone, Args)]
+pub struct ReplicationArgs {
+    /// Replicas that must hold an event before a publish (HTTP API, CLI)
+    /// succeeds, checked with Redis's WAIT; 0 trusts the primary alone.
+    #[arg(long, env = "TACTICAL_LINK_REDIS_WAIT_REPLICAS", default_value_t = 0)]
+    pub redis_wait_replicas: u32,
+    /// Seconds to wait for them (at most 4) before the publish fails.
+    #[arg(long, env = "TACTICAL_LINK_REDIS_WAIT_TIMEOUT", default_value_t = 1.0)]
+    pub redis_wait_timeout: f64,
+}
+
+impl ReplicationArgs {
+    pub fn replication(&self) -> Result<Replication, ConfigError> {
+        if self.redis_wait_replicas == 0 {
+            return Ok(Replication::NONE);
+        }
+        let timeout = seconds("redis-wait-timeout", self.redis_wait_timeout)?;
+        if timeout > Duration::from_secs(4) {
+            return Err(bad("redis-wait-timeout", "must be at most 4 seconds"));
+        }
+        Ok(Replication {
+            replicas: self.redis_wait_replicas,
+            timeout,
+        })
+    }
 }
 
 /// Where tokens are verified from. At most one key source.
@@ -361,6 +392,8 @@ pub struct PublishArgs {
     /// A whole event as JSON, published as given once it validates.
     #[arg(long, required_unless_present = "run")]
     pub json: Option<String>,
+    #[command(flatten)]
+    pub replication: ReplicationArgs,
 }
 
 /// A flag with a value it cannot take.
@@ -482,6 +515,7 @@ impl ServeArgs {
         let retention = seconds("run-retention-hours", self.run_retention_hours)?;
         link.run_retention_s = (retention.as_secs_f64() * 3600.0).ceil() as u64;
         link.max_runs = positive("max-runs", self.max_runs)?;
+        link.replication = self.replication.replication()?;
         Ok(BusConfig::Redis(link))
     }
 

@@ -286,9 +286,11 @@ async fn publish(args: cli::PublishArgs) -> anyhow::Result<()> {
                 message: format!("the event would be rejected: {rejection}"),
             }
         })?;
+    let replication = args.replication.replication()?;
     let publisher = RedisPublisher::connect(&args.redis, &args.channel)
         .await
-        .with_context(|| format!("cannot connect to Redis at {}", args.redis))?;
+        .with_context(|| format!("cannot connect to Redis at {}", args.redis))?
+        .with_replication(replication);
     let id = publisher.publish(&event).await?;
     println!("published to {} as {id}: {payload}", args.channel);
     Ok(())

@@ -58,6 +58,15 @@ pub enum PublishError {
     BadReply(String),
     #[error("not a Redis URL: {0}")]
     BadUrl(String),
+    /// Recorded on the primary as `id`, but fewer replicas than asked
+    /// confirmed it in time: a failover now could lose it. Publishing it
+    /// again is safe (run state folds a repeated step once).
+    #[error("recorded as {id} but confirmed by {acked} of {wanted} replicas in time")]
+    NotReplicated {
+        id: EventId,
+        acked: u32,
+        wanted: u32,
+    },
 }
 
 /// Sends validated events to a bus.

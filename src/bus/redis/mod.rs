@@ -88,6 +88,8 @@ pub struct LinkConfig {
     pub max_runs: usize,
     /// How long a payload is remembered for de-duplication.
     pub dedup_window: Duration,
+    /// Replicas a publish waits for.
+    pub replication: publisher::Replication,
 }
 
 impl LinkConfig {
@@ -103,6 +105,7 @@ impl LinkConfig {
             run_retention_s: 24 * 3600,
             max_runs: 100,
             dedup_window: Duration::from_secs(DEFAULT_DEDUP_WINDOW_S),
+            replication: publisher::Replication::NONE,
         }
     }
 }
@@ -149,7 +152,8 @@ pub struct RedisBus {
 
 impl RedisBus {
     pub fn new(config: LinkConfig, hub: Arc<Hub>) -> Result<RedisBus, PublishError> {
-        let publisher = RedisPublisher::new(&config.url, &config.channel)?;
+        let publisher =
+            RedisPublisher::new(&config.url, &config.channel)?.with_replication(config.replication);
         Ok(RedisBus {
             config,
             hub,

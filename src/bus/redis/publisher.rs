@@ -5,6 +5,11 @@
 //!
 //! One multiplexed connection, opened on first use and again after an
 //! error, serves every publish; concurrent publishes share it.
+//!
+//! Redis replicates asynchronously: a primary that dies right after
+//! answering can take the event with it. With [`Replication`] the
+//! publisher follows each publish with `WAIT`, and succeeds only once that
+//! many replicas hold the event (docs/scaling.md weighs the cost).
 
 use futures_util::future::BoxFuture;
 use redis::Script;
@@ -26,9 +31,27 @@ struct Bounds {
     retention_s: u64,
 }
 
+/// How many replicas must hold an event before a publish succeeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replication {
+    /// Replicas that must acknowledge; 0 waits for none.
+    pub replicas: u32,
+    /// How long to wait for them; kept below the command timeout.
+    pub timeout: std::time::Duration,
+}
+
+impl Replication {
+    /// No waiting: the primary's answer is enough.
+    pub const NONE: Replication = Replication {
+        replicas: 0,
+        timeout: std::time::Duration::ZERO,
+    };
+}
+
 /// Publishes events on one channel of one Redis.
 pub struct RedisPublisher {
     endpoint: Endpoint,
+    replication: Replication,
     channel: String,
     keys: Keys,
     script: Script,
@@ -43,6 +66,7 @@ impl RedisPublisher {
     pub fn new(url: &str, channel: &str) -> Result<RedisPublisher, PublishError> {
         Ok(RedisPublisher {
             endpoint: Endpoint::parse(url, channel).map_err(PublishError::BadUrl)?,
+            replication: Replication::NONE,
             channel: channel.to_owned(),
             keys: Keys::for_channel(channel),
             script: Script::new(scripts::PUBLISH),
@@ -56,6 +80,12 @@ impl RedisPublisher {
         let publisher = RedisPublisher::new(url, channel)?;
         publisher.connection().await?;
         Ok(publisher)
+    }
+
+    /// The same publisher, waiting for `replication` after each publish.
+    pub fn with_replication(mut self, replication: Replication) -> RedisPublisher {
+        self.replication = replication;
+        self
     }
 
     /// Validates `text` as an event, then publishes it.
@@ -125,7 +155,39 @@ impl RedisPublisher {
             Ok(Err(err)) => return Err(self.lost(err.into()).await),
             Err(_) => return Err(self.lost(PublishError::Timeout(COMMAND_TIMEOUT)).await),
         };
-        reply.parse().map_err(|()| PublishError::BadReply(reply))
+        let id: EventId = reply.parse().map_err(|()| PublishError::BadReply(reply))?;
+        self.replicated(&mut connection, id).await?;
+        Ok(id)
+    }
+
+    /// Waits until the replicas asked for hold everything this connection
+    /// wrote, `id` included. `WAIT` holds the connection meanwhile, so
+    /// publishes sent during it are confirmed by the next one together.
+    async fn replicated(
+        &self,
+        connection: &mut MultiplexedConnection,
+        id: EventId,
+    ) -> Result<(), PublishError> {
+        let Replication { replicas, timeout } = self.replication;
+        if replicas == 0 {
+            return Ok(());
+        }
+        let mut command = redis::cmd("WAIT");
+        command.arg(replicas).arg(timeout.as_millis() as u64);
+        let wait = command.query_async::<u32>(connection);
+        let acked = match tokio::time::timeout(COMMAND_TIMEOUT, wait).await {
+            Ok(Ok(acked)) => acked,
+            Ok(Err(err)) => return Err(self.lost(err.into()).await),
+            Err(_) => return Err(self.lost(PublishError::Timeout(COMMAND_TIMEOUT)).await),
+        };
+        if acked < replicas {
+            return Err(PublishError::NotReplicated {
+                id,
+                acked,
+                wanted: replicas,
+            });
+        }
+        Ok(())
     }
 
     /// Forgets the connection after a failure: the next publish connects
