@@ -23,9 +23,10 @@ pub use markdown::{BEGIN, END, markdown, splice};
 pub use svg::latency_svg;
 pub use targets::{TARGETS, Target, verdict};
 
-/// Label of our gateway, and of the baseline, in the reports.
+/// Label of our gateway, of the baseline and of the floor, in the reports.
 pub const OURS: &str = "tactical-link";
 pub const BASELINE: &str = "baseline";
+pub const FLOOR: &str = "floor";
 
 #[derive(Debug, Clone, Args)]
 pub struct SummarizeArgs {
