@@ -18,7 +18,7 @@
 //   npm run latency -- --rate 50 --events 500
 //   npm run latency -- --load 100            # 100 events/s of runs, 20 s, probes at 10/s
 //   npm run latency -- --load 1000 --duration 20
-//   npm run latency -- --load-simulate "--concurrency 20 --speed 10"
+//   npm run latency -- --load-simulate="--concurrency 20 --speed 10"
 //   npm run latency -- --trace /tmp/latency-trace.json
 //
 // `--experimental-websocket` (in the npm script) gives node a WebSocket: a
@@ -271,14 +271,18 @@ function report(opts, m, wire, shown) {
 
 /**
  * The background load: this script's runs at `--load` events/s, or the
- * gateway's simulator with `--load-simulate` arguments.
+ * gateway's simulator with `--load-simulate` arguments (and `--runs 0`
+ * unless they say otherwise).
  * @param {RedisPublisher} publisher
  * @param {ReturnType<typeof options>} opts
  * @param {string} redisUrl
  */
 function startBackground(publisher, opts, redisUrl) {
   if (opts.simulate !== null) {
-    const proc = new Proc('tactical-link simulate', gatewayBinary(), ['simulate', '--redis', redisUrl, ...opts.simulate.split(/\s+/).filter(Boolean)]);
+    const args = opts.simulate.split(/\s+/).filter(Boolean);
+    // Forever, unless told otherwise (its default is 10 runs).
+    if (!args.some((arg) => arg.startsWith('--runs'))) args.push('--runs', '0');
+    const proc = new Proc('tactical-link simulate', gatewayBinary(), ['simulate', '--redis', redisUrl, ...args]);
     return { stop: async () => (await proc.stop('SIGTERM'), null) };
   }
   const rate = /** @type {number} */ (opts.load);
