@@ -200,26 +200,49 @@ function longTaskLines(marks, from, to) {
 }
 
 /**
- * Publishes the probes (with or without load), then gathers everything the
- * page and this script recorded.
+ * Publishes the probes (warm-up, then `count` measured), reading the
+ * dashboard's readout meanwhile, and waits for them to show.
  * @param {import('@playwright/test').Page} page
  * @param {RedisPublisher} publisher
  * @param {ReturnType<typeof options>} opts
  * @param {number} count
+ * @param {number} offset page clock − script clock, for the window's bounds
  */
-async function measureProbes(page, publisher, opts, count) {
-  const before = await calibrate(page);
-  const from = now() + before.offset;
+async function runProbes(page, publisher, opts, count, offset) {
+  const from = now() + offset;
   await publishProbes(publisher, 0, opts.warmup, opts.rate);
   const readouts = sampleReadout(page);
   const sent = await publishProbes(publisher, opts.warmup, count, opts.rate);
-  const to = now() + before.offset;
+  const to = now() + offset;
   const shown = await readouts.stop();
   await waitForDom(page, opts.warmup + count - 1);
-  const after = await calibrate(page);
+  return { sent, from, to, shown };
+}
+
+/**
+ * What the page recorded, with the two calibrations (made while the page
+ * was idle: under load a round trip waits for the main thread).
+ * @param {import('@playwright/test').Page} page
+ * @param {Awaited<ReturnType<typeof runProbes>>} probes
+ * @param {import('./latency/clock.mjs').Calibration} before
+ * @param {import('./latency/clock.mjs').Calibration} after
+ */
+async function gather(page, probes, before, after) {
   /** @type {import('./latency/page.mjs').PageMarks} */
   const marks = await page.evaluate(() => /** @type {any} */ (window).__latency);
-  return { sent, marks, clocks: combine(before, after), from, to, shown };
+  return { ...probes, marks, clocks: combine(before, after) };
+}
+
+/**
+ * No other load: the probes alone.
+ * @param {import('@playwright/test').Page} page
+ * @param {RedisPublisher} publisher
+ * @param {ReturnType<typeof options>} opts
+ */
+async function alone(page, publisher, opts) {
+  const before = await calibrate(page);
+  const probes = await runProbes(page, publisher, opts, opts.events, before.offset);
+  return { m: await gather(page, probes, before, await calibrate(page)), outcome: null };
 }
 
 /**
@@ -245,7 +268,7 @@ function sampleReadout(page) {
 
 /**
  * @param {ReturnType<typeof options>} opts
- * @param {Awaited<ReturnType<typeof measureProbes>>} m
+ * @param {Awaited<ReturnType<typeof gather>>} m
  * @param {Map<number, number>} wire
  * @param {Awaited<ReturnType<typeof readout>>} shown
  */
@@ -340,11 +363,12 @@ async function checkState(page, url, published, sample = 8) {
  * @param {{ url: string, redisUrl: string }} where
  */
 async function underLoad(page, publisher, opts, where) {
+  const before = await calibrate(page);
   const relayedBefore = await relayed(where.url);
   const started = now();
   const load = startBackground(publisher, opts, where.redisUrl);
   await sleep(2_000);
-  const m = await measureProbes(page, publisher, opts, Math.round(opts.duration * opts.rate));
+  const probes = await runProbes(page, publisher, opts, Math.round(opts.duration * opts.rate), before.offset);
   const outcome = await load.stop();
   const seconds = (now() - started) / 1000;
   const count = (await relayed(where.url)) - relayedBefore;
@@ -355,7 +379,7 @@ async function underLoad(page, publisher, opts, where) {
           `${outcome?.errors} errors) over ${outcome?.runs.size} runs; the gateway relayed ${count}`,
   );
   await sleep(2_000);
-  return { m, outcome };
+  return { m: await gather(page, probes, before, await calibrate(page)), outcome };
 }
 
 /**
@@ -395,7 +419,7 @@ async function main() {
     const where = { url: gateway.url, redisUrl: redis.url };
     const loaded = opts.load !== null || opts.simulate !== null;
     const run = await traced(browser, page, opts.trace, async () =>
-      loaded ? underLoad(page, publisher, opts, where) : { m: await measureProbes(page, publisher, opts, opts.events), outcome: null },
+      loaded ? underLoad(page, publisher, opts, where) : alone(page, publisher, opts),
     );
     console.log(`gateway: ${bin}; Chromium: ${browser.version()}`);
     const missing = report(opts, run.m, wire?.at ?? new Map(), await readout(page));
