@@ -15,7 +15,8 @@
 //! behind is dropped: a relay that skips is not a relay), tungstenite with
 //! the gateway's buffer sizes, and frames written in batches (one flush per
 //! wake-up). Redis is read on a thread of its own with a blocking
-//! connection; if it fails, the floor exits (the run then fails loudly).
+//! connection; if it fails, the floor stops with an error (the run then
+//! fails loudly).
 
 use std::io::Write as _;
 use std::sync::mpsc;
@@ -29,6 +30,7 @@ use tokio::sync::broadcast::{self, error::TryRecvError};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{WebSocketStream, accept_async_with_config};
+use tokio_util::sync::CancellationToken;
 
 /// `tactical-link-bench floor`: serve the bare relay.
 #[derive(Debug, Clone, Args)]
@@ -57,24 +59,65 @@ const EVENT_PREFIX: &str = r#"{"type":"event","event":"#;
 const BATCH: usize = 256;
 
 /// Subscribes, listens, prints the gateway's "listening on" line, and
-/// relays until killed.
+/// relays until killed or Redis fails.
 pub async fn serve(args: &FloorArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.ring > 0, "--ring must be greater than 0");
-    let (sender, _) = broadcast::channel::<Utf8Bytes>(args.ring);
-    start_redis_reader(&args.redis, &args.channel, sender.clone())?;
-    let listener = TcpListener::bind(&args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let floor = bind(args).await?;
     let mut stdout = std::io::stdout();
     writeln!(
         stdout,
         "{}http://{}",
         testkit::process::LISTENING_PREFIX,
-        listener.local_addr()?
+        floor.listener.local_addr()?
     )?;
     stdout.flush()?;
+    relay(floor).await
+}
+
+/// A floor subscribed and listening.
+pub struct Floor {
+    pub listener: TcpListener,
+    sender: broadcast::Sender<Utf8Bytes>,
+    /// Cancelled when the Redis subscription fails.
+    redis_gone: CancellationToken,
+}
+
+/// Subscribes to the channel, then listens: every message published from
+/// now on reaches every client that connects.
+pub async fn bind(args: &FloorArgs) -> anyhow::Result<Floor> {
+    anyhow::ensure!(args.ring > 0, "--ring must be greater than 0");
+    let (sender, _) = broadcast::channel::<Utf8Bytes>(args.ring);
+    let redis_gone = CancellationToken::new();
+    start_redis_reader(
+        &args.redis,
+        &args.channel,
+        sender.clone(),
+        redis_gone.clone(),
+    )?;
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    Ok(Floor {
+        listener,
+        sender,
+        redis_gone,
+    })
+}
+
+/// Serves every client that connects, each on a task of its own, until
+/// the Redis subscription fails (an error: the run must not go on without
+/// events).
+pub async fn relay(floor: Floor) -> anyhow::Result<()> {
+    let Floor {
+        listener,
+        sender,
+        redis_gone,
+    } = floor;
     loop {
-        match listener.accept().await {
+        let accepted = tokio::select! {
+            _ = redis_gone.cancelled() => anyhow::bail!("the Redis subscription failed"),
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
             Ok((stream, _)) => {
                 tokio::spawn(serve_client(stream, sender.clone()));
             }
@@ -92,6 +135,7 @@ fn start_redis_reader(
     url: &str,
     channel: &str,
     sender: broadcast::Sender<Utf8Bytes>,
+    gone: CancellationToken,
 ) -> anyhow::Result<()> {
     let client = redis::Client::open(url)?;
     let name = channel.to_owned();
@@ -118,7 +162,7 @@ fn start_redis_reader(
                     }
                     Err(err) => {
                         eprintln!("floor: Redis: {err}");
-                        std::process::exit(1);
+                        return gone.cancel();
                     }
                 }
             }
@@ -210,6 +254,58 @@ async fn write_batch(
 mod tests {
     use super::*;
     use crate::probe::{FrameKind, classify};
+    use testkit::RedisServer;
+    use tokio_tungstenite::connect_async;
+
+    /// A real redis-server and two real clients: each gets the snapshot,
+    /// then every message published after it, in order, as event frames.
+    #[tokio::test]
+    async fn relays_every_message_to_every_client_in_order() {
+        let redis = RedisServer::start();
+        let args = FloorArgs {
+            listen: "127.0.0.1:0".into(),
+            redis: redis.url(),
+            channel: "system_events".into(),
+            ring: 4096,
+        };
+        let floor = bind(&args).await.unwrap();
+        let url = format!("ws://{}/dashboard/ws", floor.listener.local_addr().unwrap());
+        let relaying = tokio::spawn(relay(floor));
+        let mut clients = Vec::new();
+        for _ in 0..2 {
+            let (mut socket, _) = connect_async(url.as_str()).await.unwrap();
+            let first = socket.next().await.unwrap().unwrap();
+            assert_eq!(first.into_text().unwrap().as_str(), SNAPSHOT);
+            clients.push(socket);
+        }
+        let messages: Vec<String> = (0..50).map(|n| format!(r#"{{"n":{n}}}"#)).collect();
+        let publisher = tokio::task::spawn_blocking(move || {
+            for message in &messages {
+                assert_eq!(
+                    redis.publish("system_events", message),
+                    1,
+                    "one subscriber: the floor"
+                );
+            }
+            (redis, messages)
+        });
+        let (redis, messages) = publisher.await.unwrap();
+        for socket in &mut clients {
+            for message in &messages {
+                let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+                    .await
+                    .expect("a frame within 10 s")
+                    .unwrap()
+                    .unwrap();
+                let expected = format!(r#"{{"type":"event","event":{message}}}"#);
+                assert_eq!(frame.into_text().unwrap().as_str(), expected);
+            }
+        }
+        drop(redis);
+        let ended = tokio::time::timeout(Duration::from_secs(10), relaying).await;
+        let error = ended.expect("the floor stops once Redis is gone").unwrap();
+        assert!(error.is_err(), "an error, so the run fails");
+    }
 
     #[test]
     fn the_benchmark_reads_the_floor_frames_as_the_gateway_frames() {
