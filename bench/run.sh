@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Runs the standard load cases against Tactical Link and the Python baseline
-# of the original design, alternating, in one session, TRIALS times each,
-# then writes the medians side by side into docs/performance.md and the
-# latency plot into docs/img/latency.svg.
+# Runs the standard load cases against Tactical Link, the floor (a bare
+# relay of the benchmark's own: tactical-link-bench floor) and the Python
+# baseline of the original design, alternating, in one session, TRIALS times
+# each, then writes the medians side by side, and the ratios to the floor,
+# into docs/performance.md and the latency plot into docs/img/latency.svg.
 #
-#   bench/run.sh                 # 3 trials of the standard cases (~15 min)
+#   bench/run.sh                 # 3 trials of the standard cases (~25 min)
 #   TRIALS=1 EXTRAS=0 bench/run.sh   # a quick look
+#   CASES="100x2000 idle-15000" DURATION=3 TRIALS=1 EXTRAS=0 bench/run.sh
+#                                # some cases, 3 s of publishing each
+#   SUMMARY=0 ...                # leave docs/ as it is (results only)
 #
 # Every run starts its own redis-server and server on free ports. Results
 # (one JSON per run) stay in bench/results/<time>/ (not committed).
@@ -14,6 +18,9 @@ cd "$(dirname "$0")/.."
 
 TRIALS=${TRIALS:-3}
 EXTRAS=${EXTRAS:-1}          # slow-consumer, idle-with-history and auth-on cases, once
+CASES=${CASES:-"100x2000 1000x500 10000x5 idle-15000"}   # the standard cases to run
+DURATION=${DURATION:-10}     # seconds of publishing per standard case
+SUMMARY=${SUMMARY:-1}        # 0: do not rewrite docs/performance.md and the plot
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/bench-target}
 export TACTICAL_LINK_SKIP_WEB_BUILD=1   # the gateway needs no dashboard to be measured
 
@@ -37,15 +44,27 @@ OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT"
 START=$SECONDS
 
-# case name, then the flags of both servers, then extra flags for the
+# The three servers in trial N's order, a Latin square: over three trials
+# each runs first, second and third once, and which of Tactical Link and the
+# floor goes first alternates.
+order_for() {
+  case $(( ($1 - 1) % 3 )) in
+    0) echo tactical-link floor baseline ;;
+    1) echo floor baseline tactical-link ;;
+    2) echo baseline tactical-link floor ;;
+  esac
+}
+
+# case name, then the flags of every server, then extra flags for the
 # baseline (its drain is capped: at 1,000+ clients it falls minutes behind).
 run_case() {
   local trial=$1 case=$2 flags=$3 baseline_flags=$4
-  local order=(tactical-link baseline)
-  if (( trial % 2 == 0 )); then order=(baseline tactical-link); fi
+  local order
+  read -r -a order <<<"$(order_for "$trial")"
   for server in "${order[@]}"; do
     step "trial $trial · $case · $server"
     local spawn=(--spawn) extra=()
+    if [ "$server" = floor ]; then spawn=(--spawn-floor); fi
     if [ "$server" = baseline ]; then spawn=(--spawn-baseline); read -r -a extra <<<"$baseline_flags"; fi
     # shellcheck disable=SC2086
     "${BENCH[@]}" --spawn-redis "${spawn[@]}" --case "$case" $flags "${extra[@]}" \
@@ -63,11 +82,19 @@ run_ours() {
     || echo "warning: $case failed" >&2
 }
 
+standard_case() {
+  local trial=$1 case=$2
+  case $case in
+    100x2000)   run_case "$trial" 100x2000   "--clients 100 --rate 2000 --duration $DURATION"  "--drain-max 15" ;;
+    1000x500)   run_case "$trial" 1000x500   "--clients 1000 --rate 500 --duration $DURATION"  "--drain-max 15" ;;
+    10000x5)    run_case "$trial" 10000x5    "--clients 10000 --rate 5 --duration $DURATION"   "--drain-max 15" ;;
+    idle-15000) run_case "$trial" idle-15000 "--clients 15000 --events 0"                      "" ;;
+    *) echo "unknown case $case (CASES: 100x2000 1000x500 10000x5 idle-15000)" >&2; exit 64 ;;
+  esac
+}
+
 for trial in $(seq 1 "$TRIALS"); do
-  run_case "$trial" 100x2000   "--clients 100 --rate 2000 --duration 10"  "--drain-max 15"
-  run_case "$trial" 1000x500   "--clients 1000 --rate 500 --duration 10"  "--drain-max 15"
-  run_case "$trial" 10000x5    "--clients 10000 --rate 5 --duration 10"   "--drain-max 15"
-  run_case "$trial" idle-15000 "--clients 15000 --events 0"               ""
+  for case in $CASES; do standard_case "$trial" "$case"; done
 done
 if [ "$EXTRAS" = 1 ]; then
   # 100 of the 1,000 clients stop reading: the other 900 must not suffer.
@@ -84,6 +111,11 @@ if [ "$EXTRAS" = 1 ]; then
     --json "$OUT/http-1000x500-tactical-link-1.json" || echo "warning: http-1000x500 failed" >&2
 fi
 
+if [ "$SUMMARY" != 1 ]; then
+  step "results in $OUT ($(( (SECONDS - START) / 60 )) min of runs); docs/ left as it is (SUMMARY=0)"
+  "${BENCH[0]}" summarize "$OUT"
+  exit 0
+fi
 COMMIT=${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 DIRTY=$(git diff --quiet -- src bench/src Cargo.toml 2>/dev/null || echo " plus uncommitted changes")
 step "summarising $OUT ($(( (SECONDS - START) / 60 )) min of runs)"

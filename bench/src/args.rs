@@ -32,6 +32,22 @@ pub enum BenchAction {
     /// Redis CPU time per event as gateways are added: N gateways on one
     /// Redis, plain PUBLISH events, INFO cpu before and after.
     RedisCost(crate::redis_cost::RedisCostArgs),
+    /// Serve the floor: a bare Redis → WebSocket relay (what --spawn-floor
+    /// starts).
+    Floor(crate::floor::FloorArgs),
+}
+
+/// Which server a run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerKind {
+    /// Tactical Link, started by the run (`--spawn`).
+    Gateway,
+    /// The Python baseline (`--spawn-baseline`).
+    Baseline,
+    /// The bare relay of [`crate::floor`] (`--spawn-floor`).
+    Floor,
+    /// A server started elsewhere (`--target`).
+    Running,
 }
 
 /// How events reach the gateway.
@@ -48,7 +64,7 @@ pub enum PublishVia {
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// A running gateway's WebSocket URL (ws://HOST:PORT/dashboard/ws).
-    #[arg(long, conflicts_with_all = ["spawn", "spawn_baseline"])]
+    #[arg(long, conflicts_with_all = ["spawn", "spawn_baseline", "spawn_floor"])]
     pub target: Option<String>,
     /// Start a Tactical Link gateway (`serve --listen 127.0.0.1:0`) for the run.
     #[arg(long)]
@@ -56,6 +72,10 @@ pub struct RunArgs {
     /// Start the Python baseline (bench/baselines/python) for the run.
     #[arg(long, conflicts_with = "spawn")]
     pub spawn_baseline: bool,
+    /// Start the floor: a bare Redis → WebSocket relay of this benchmark's
+    /// (`tactical-link-bench floor`, as a process of its own).
+    #[arg(long, conflicts_with_all = ["spawn", "spawn_baseline"])]
+    pub spawn_floor: bool,
     /// The tactical-link binary --spawn runs (default: `tactical-link`
     /// beside this binary, as `cargo build` leaves it).
     #[arg(long)]
@@ -167,10 +187,10 @@ fn bad(flag: &'static str, message: impl Into<String>) -> ConfigError {
 impl RunArgs {
     /// Checks the flags before anything is started.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.target.is_none() && !self.spawn && !self.spawn_baseline {
+        if self.target.is_none() && !self.spawn && !self.spawn_baseline && !self.spawn_floor {
             return Err(bad(
                 "target",
-                "give --target URL, --spawn or --spawn-baseline",
+                "give --target URL, --spawn, --spawn-baseline or --spawn-floor",
             ));
         }
         if self.auth && !self.spawn {
@@ -186,10 +206,10 @@ impl RunArgs {
                     "publishing on Redis needs --redis URL or --spawn-redis",
                 ));
             }
-            PublishVia::Http if self.spawn_baseline => {
+            PublishVia::Http if self.spawn_baseline || self.spawn_floor => {
                 return Err(bad(
                     "publish",
-                    "the Python baseline has no HTTP publish endpoint",
+                    "only the gateway has an HTTP publish endpoint",
                 ));
             }
             _ => {}
@@ -234,6 +254,16 @@ impl RunArgs {
             crate::client::Target::parse(url).map_err(|err| bad("target", err.to_string()))?;
         }
         Ok(())
+    }
+
+    /// Which server the run measures.
+    pub fn server_kind(&self) -> ServerKind {
+        match (self.spawn, self.spawn_baseline, self.spawn_floor) {
+            (true, _, _) => ServerKind::Gateway,
+            (_, true, _) => ServerKind::Baseline,
+            (_, _, true) => ServerKind::Floor,
+            _ => ServerKind::Running,
+        }
     }
 
     /// Events to publish.
@@ -293,6 +323,23 @@ mod tests {
         assert!(parse(&["--spawn", "--spawn-redis", "--auth", "--token", "t"]).is_err());
         let idle = parse(&["--spawn", "--spawn-redis", "--events", "0"]).unwrap();
         assert_eq!(idle.run.event_count(), 0);
+    }
+
+    #[test]
+    fn the_floor_is_a_server_of_its_own() {
+        let floor = parse(&["--spawn-floor", "--spawn-redis"]).unwrap();
+        assert!(floor.run.validate().is_ok());
+        assert_eq!(floor.run.server_kind(), ServerKind::Floor);
+        assert_eq!(
+            parse(&["--spawn"]).unwrap().run.server_kind(),
+            ServerKind::Gateway
+        );
+        assert!(parse(&["--spawn", "--spawn-floor"]).is_err());
+        assert!(parse(&["--spawn-baseline", "--spawn-floor"]).is_err());
+        let http = parse(&["--spawn-floor", "--publish", "http"]).unwrap();
+        assert_eq!(http.run.validate().unwrap_err().flag, "publish");
+        let serve = parse(&["floor", "--redis", "redis://127.0.0.1:1"]).unwrap();
+        assert!(matches!(serve.action, Some(BenchAction::Floor(_))));
     }
 
     #[test]

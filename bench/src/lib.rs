@@ -1,5 +1,6 @@
-//! `tactical-link-bench`: a load benchmark for the gateway, and for the
-//! Python baseline of the original design beside it (bench/baselines/).
+//! `tactical-link-bench`: a load benchmark for the gateway, beside the
+//! Python baseline of the original design (bench/baselines/) and the floor,
+//! a bare relay of the benchmark's own ([`floor`]).
 //!
 //! One run: start (or find) Redis and the server, open N WebSocket clients,
 //! wait until every one has its snapshot, publish M events at R events/s
@@ -16,6 +17,7 @@
 //! - [`args`]: the command line, checked before anything starts.
 //! - [`run`]: one run, phase by phase, into a [`report::Report`].
 //! - [`servers`]: the Redis and the server a run starts, or finds.
+//! - [`floor`]: the bare relay every case is measured against.
 //! - [`clients`]: every client of a run, connected, stopped and added up.
 //! - [`client`]: one WebSocket client and its source address.
 //! - [`probe`]: reads a frame's type, sequence number and send time cheaply.
@@ -31,6 +33,7 @@
 pub mod args;
 pub mod client;
 pub mod clients;
+pub mod floor;
 pub mod load;
 pub mod probe;
 pub mod publisher;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use testkit::Minter;
 
-use crate::args::{BenchAction, BenchArgs, PublishVia, RunArgs};
+use crate::args::{BenchAction, BenchArgs, PublishVia, RunArgs, ServerKind};
 use crate::client::Readiness;
 use crate::clients::Clients;
 use crate::load::{self, Peaks};
@@ -27,6 +27,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Some(BenchAction::RedisCost(cost)) => {
             tokio::task::spawn_blocking(move || redis_cost::run(&cost)).await?
         }
+        Some(BenchAction::Floor(floor)) => crate::floor::serve(&floor).await,
         None => {
             args.run.validate()?;
             let report = measure(&args.run).await?;
@@ -51,11 +52,13 @@ fn write_json(path: &Path, report: &Report) -> anyhow::Result<()> {
 pub async fn measure(args: &RunArgs) -> anyhow::Result<Report> {
     let open_files = system::raise_nofile_limit();
     let mut servers = Servers::start(args).await?;
-    let readiness = args.ready.unwrap_or(if args.spawn_baseline {
-        Readiness::Open
-    } else {
-        Readiness::Snapshot
-    });
+    let readiness = args
+        .ready
+        .unwrap_or(if args.server_kind() == ServerKind::Baseline {
+            Readiness::Open
+        } else {
+            Readiness::Snapshot
+        });
     let mut report = new_report(args, &servers, readiness, open_files);
     let destination = destination(args, &servers)?;
     if args.prefill > 0 {
@@ -87,7 +90,10 @@ pub async fn measure(args: &RunArgs) -> anyhow::Result<Report> {
     report.server.rss_peak_kib = peaks.rss_kib;
     report.server.tcp_mem_peak_kib = peaks.tcp_mem_kib;
     report.server.rss_after_kib = servers.server_rss_kib();
-    if !args.spawn_baseline {
+    if matches!(
+        args.server_kind(),
+        ServerKind::Gateway | ServerKind::Running
+    ) {
         report.server_metrics = servers::server_metrics(servers.target.addr).await;
     }
     clients.stop(&mut report).await?;
@@ -105,11 +111,12 @@ fn new_report(args: &RunArgs, servers: &Servers, readiness: Readiness, open_file
         ));
     }
     let label = args.label.clone().unwrap_or_else(|| {
-        if args.spawn_baseline {
-            "baseline".into()
-        } else {
-            "tactical-link".into()
+        match args.server_kind() {
+            ServerKind::Baseline => summary::BASELINE,
+            ServerKind::Floor => summary::FLOOR,
+            ServerKind::Gateway | ServerKind::Running => summary::OURS,
         }
+        .into()
     });
     let mut report = Report {
         label,

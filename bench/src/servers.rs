@@ -1,6 +1,6 @@
-//! The servers of one run: a `redis-server` and our gateway or the Python
-//! baseline, started on free ports through the test harness (`testkit`),
-//! or a running server found by URL; and what is read from them at the
+//! The servers of one run: a `redis-server` and our gateway, the Python
+//! baseline or the floor, started on free ports through the test harness
+//! (`testkit`), or a running server found by URL; and what is read from them at the
 //! end: the gateway's own counters and the tail of the server's log.
 
 use std::collections::BTreeMap;
@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use testkit::{GatewayProcess, RedisServer, TempDir, http, procstat, tokens};
 
-use crate::args::RunArgs;
+use crate::args::{RunArgs, ServerKind};
 use crate::client::Target;
 
 /// How long a spawned server has to print its address, and then to be
@@ -54,7 +54,11 @@ impl Servers {
             None => {
                 let server = spawn_server(args, redis_url.as_deref(), secret_file.as_deref())?;
                 let addr = server.addr;
-                wait_ready(addr).await?;
+                // The floor speaks nothing but WebSocket; it prints its
+                // address once it is subscribed and listening.
+                if args.server_kind() != ServerKind::Floor {
+                    wait_ready(addr).await?;
+                }
                 let target = Target::parse(&format!("ws://{addr}/dashboard/ws"))?;
                 (Some(server), target)
             }
@@ -132,8 +136,10 @@ fn spawn_server(
     redis_url: Option<&str>,
     secret_file: Option<&Path>,
 ) -> anyhow::Result<GatewayProcess> {
-    if args.spawn_baseline {
-        return spawn_baseline(args, redis_url);
+    match args.server_kind() {
+        ServerKind::Baseline => return spawn_baseline(args, redis_url),
+        ServerKind::Floor => return spawn_floor(args, redis_url),
+        ServerKind::Gateway | ServerKind::Running => {}
     }
     let bin = gateway_bin(args.gateway_bin.as_deref())?;
     let mut command = gateway_command(&bin, redis_url, &args.channel, &args.gateway_args);
@@ -201,6 +207,20 @@ fn spawn_baseline(args: &RunArgs, redis_url: Option<&str>) -> anyhow::Result<Gat
         .args(["--listen", "127.0.0.1:0", "--redis", redis_url])
         .args(["--channel", &args.channel]);
     GatewayProcess::spawn("the Python baseline", command, START_TIMEOUT)
+}
+
+/// Runs this binary's `floor` subcommand: a process of its own, as the
+/// gateway is one, whose CPU and memory are read the same way.
+fn spawn_floor(args: &RunArgs, redis_url: Option<&str>) -> anyhow::Result<GatewayProcess> {
+    let Some(redis_url) = redis_url else {
+        bail!("the floor needs --redis or --spawn-redis");
+    };
+    let me = std::env::current_exe().context("cannot find this binary")?;
+    let mut command = Command::new(me);
+    command
+        .args(["floor", "--listen", "127.0.0.1:0", "--redis", redis_url])
+        .args(["--channel", &args.channel]);
+    GatewayProcess::spawn("the floor", command, START_TIMEOUT)
 }
 
 /// The gateway's own counters, from /metrics.

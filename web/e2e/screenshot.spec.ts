@@ -14,6 +14,15 @@ function target(testInfo: TestInfo, name: string): string {
   return process.env.UPDATE_DOCS_SCREENSHOTS === '1' ? path.join(DOCS_IMG, name) : testInfo.outputPath(name);
 }
 
+// The header's latency readout is in the picture, so the page must run as a
+// live page does. A trace with screenshots (playwright.config.ts records one
+// for every test, kept on failure) has Chromium capture and encode the
+// page's frames all along, which holds its main thread: on two shared cores
+// the readout read p50 20–200 ms, p95 230–1,300 ms with it and p50 3–6 ms,
+// p95 8–30 ms without. A failure still keeps a trace, with DOM snapshots
+// but no screencast.
+test.use({ trace: { mode: 'retain-on-failure', screenshots: false, snapshots: true, sources: true } });
+
 test('screenshot of the dashboard during simulated runs', async ({ page, stack }, testInfo) => {
   const simulator = stack.simulate(['--runs', '6', '--concurrency', '3', '--speed', '3', '--seed', '7', '--error-rate', '0.3']);
   const relayed = async () =>

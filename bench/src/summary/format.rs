@@ -1,7 +1,7 @@
 //! How the summary writes its figures: latencies, rates, percentages,
 //! memory, ratios and server names, the same in the tables and the plot.
 
-use super::{BASELINE, OURS};
+use super::{BASELINE, FLOOR, OURS};
 
 /// Formats microseconds for a table.
 pub fn fmt_us(value: Option<f64>) -> String {
@@ -43,6 +43,7 @@ pub fn label_name(label: &str) -> String {
     match label {
         OURS => "Tactical Link".into(),
         BASELINE => "baseline (Python)".into(),
+        FLOOR => "floor (bare relay)".into(),
         other => other.into(),
     }
 }

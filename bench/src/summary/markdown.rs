@@ -2,11 +2,12 @@
 //! every case's medians, spliced into docs/performance.md between two
 //! markers so the prose around them stays.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::format::{fmt_kib, fmt_pct, fmt_rate, fmt_ratio, fmt_us, label_name};
 use super::targets::{TARGETS, Target, verdict};
-use super::{BASELINE, Groups, Medians, OURS};
+use super::{BASELINE, FLOOR, Groups, Medians, OURS, ratio_to_floor};
 use crate::report::Report;
 
 /// Where the generated part of the Markdown starts and ends.
@@ -34,7 +35,7 @@ pub fn markdown(
     let _ = writeln!(
         out,
         "\nMeasured {date} by `bench/run.sh`: {} runs, up to {trials} trials per case and server, \
-         every figure the **median** of its trials. Both servers ran in the same session, \
+         every figure the **median** of its trials. The servers ran in the same session, \
          alternating, on the same machine as the benchmark.\n",
         reports.len()
     );
@@ -42,6 +43,7 @@ pub fn markdown(
         let _ = writeln!(out, "{context}\n");
     }
     targets_table(&mut out, groups);
+    floor_table(&mut out, groups, reports);
     figures_table(&mut out, groups);
     slow_clients(&mut out, groups);
     if let Some(link) = svg_link {
@@ -143,6 +145,63 @@ fn met(target: &Target, ours: &Medians, base: Option<&Medians>) -> String {
     } else {
         format!("**no**: {}", misses.join("; "))
     }
+}
+
+/// The standard cases, and any other case the floor ran, against the
+/// floor: each server's figures and Tactical Link ÷ floor, trial by trial.
+fn floor_table(out: &mut String, groups: &Groups, reports: &[Report]) {
+    let _ = writeln!(out, "\n### Against the floor\n");
+    let _ = writeln!(
+        out,
+        "The floor is a bare Redis → WebSocket relay of the benchmark's own (`tactical-link-bench floor`): \
+         what relaying at all costs on this machine. Each ratio is Tactical Link ÷ floor within a trial \
+         (the two runs were back to back), the median over trials; above 1× is what the gateway adds.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| case | Tactical Link | floor | baseline | ÷ floor p50 | ÷ floor p99 | ÷ floor server CPU | ÷ floor RSS / conn |\n|---|---|---|---|---|---|---|---|"
+    );
+    for target in TARGETS {
+        let row = match groups.iter().find(|(case, _)| case == target.case) {
+            Some((case, labels)) => floor_row(case, labels, reports),
+            None => format!("| {} | not run | not run | not run | | | | |", target.case),
+        };
+        let _ = writeln!(out, "{row}");
+    }
+    for (case, labels) in groups {
+        if labels.contains_key(FLOOR) && !TARGETS.iter().any(|t| t.case == case) {
+            let _ = writeln!(out, "{}", floor_row(case, labels, reports));
+        }
+    }
+}
+
+fn floor_row(case: &str, labels: &BTreeMap<String, Medians>, reports: &[Report]) -> String {
+    let cell = |label: &str| labels.get(label).map_or("not run".into(), floor_cell);
+    let ratio = |value: fn(&Report) -> Option<f64>| fmt_ratio(ratio_to_floor(reports, case, value));
+    format!(
+        "| {case} | {} | {} | {} | {} | {} | {} | {} |",
+        cell(OURS),
+        cell(FLOOR),
+        cell(BASELINE),
+        ratio(|r| r.latency_us.as_ref().map(|l| l.p50 as f64)),
+        ratio(|r| r.latency_us.as_ref().map(|l| l.p99 as f64)),
+        ratio(|r| r.server.cpu_percent),
+        ratio(|r| r.server.rss_per_connection_bytes),
+    )
+}
+
+/// One server's cell of the floor table: latency and CPU, or memory for
+/// idle connections.
+fn floor_cell(m: &Medians) -> String {
+    if m.p50.is_none() && m.expected == 0.0 {
+        return format!("{} / conn", fmt_kib(m.rss_per_connection));
+    }
+    format!(
+        "p50 {} p99 {}, CPU {}",
+        fmt_us(m.p50),
+        fmt_us(m.p99),
+        fmt_pct(m.server_cpu)
+    )
 }
 
 /// Every case and server, every median.

@@ -23,9 +23,10 @@ pub use markdown::{BEGIN, END, markdown, splice};
 pub use svg::latency_svg;
 pub use targets::{TARGETS, Target, verdict};
 
-/// Label of our gateway, and of the baseline, in the reports.
+/// Label of our gateway, of the baseline and of the floor, in the reports.
 pub const OURS: &str = "tactical-link";
 pub const BASELINE: &str = "baseline";
+pub const FLOOR: &str = "floor";
 
 #[derive(Debug, Clone, Args)]
 pub struct SummarizeArgs {
@@ -207,6 +208,28 @@ impl Medians {
     }
 }
 
+/// Tactical Link ÷ floor for one case: `value` of each of our runs over
+/// that of the floor run of the same trial, the median over trials. Runs
+/// pair in the order they ran (`reports` is sorted by start; bench/run.sh
+/// runs a trial's servers back to back, so a pair shares the machine's
+/// load of the moment, which the ratio of two medians would not).
+pub fn ratio_to_floor(
+    reports: &[Report],
+    case: &str,
+    value: impl Fn(&Report) -> Option<f64>,
+) -> Option<f64> {
+    let runs = |label: &'static str| {
+        reports
+            .iter()
+            .filter(move |r| r.case == case && r.label == label)
+    };
+    median(
+        runs(OURS)
+            .zip(runs(FLOOR))
+            .map(|(ours, floor)| Some(value(ours)? / value(floor)?)),
+    )
+}
+
 /// Case → label → medians, cases in standard order then the rest.
 pub type Groups = Vec<(String, BTreeMap<String, Medians>)>;
 
@@ -323,6 +346,34 @@ mod tests {
             verdict(&TARGETS[3], &idle, None).1,
             ["19.5 KiB per connection > 10.0 KiB"]
         );
+    }
+
+    #[test]
+    fn ratios_to_the_floor_pair_runs_by_trial() {
+        let mut reports = vec![
+            run("1000x500", OURS, 20_000, 500_000.0, 0),
+            run("1000x500", FLOOR, 10_000, 500_000.0, 0),
+            run("1000x500", OURS, 90_000, 500_000.0, 0),
+            run("1000x500", FLOOR, 30_000, 500_000.0, 0),
+            run("1000x500", OURS, 40_000, 500_000.0, 0),
+            run("1000x500", FLOOR, 40_000, 500_000.0, 0),
+            run("1000x500", OURS, 5_000, 500_000.0, 0),
+        ];
+        for (i, r) in reports.iter_mut().enumerate() {
+            r.started_us = i as u64;
+        }
+        let p99 = |r: &Report| r.latency_us.as_ref().map(|l| l.p99 as f64);
+        // Pairs 2×, 3×, 1× (the fourth run of ours has no floor beside it):
+        // the median is 2×, where the ratio of the medians would be 1×.
+        assert_eq!(ratio_to_floor(&reports, "1000x500", p99), Some(2.0));
+        assert_eq!(ratio_to_floor(&reports, "100x2000", p99), None);
+        let groups = group(&reports);
+        let section = markdown(&groups, &reports, None, "");
+        assert!(
+            section.contains("| 1000x500 | p50 7.5 ms p99 30 ms, CPU – | p50 7.5 ms p99 30 ms, CPU – | not run | 2.0× | 2.0× | – | – |"),
+            "{section}"
+        );
+        assert!(section.contains("| idle-15000 | not run | not run | not run |"));
     }
 
     #[test]

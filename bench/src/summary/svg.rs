@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use super::format::fmt_us;
 use super::targets::TARGETS;
-use super::{BASELINE, Groups, Medians, OURS};
+use super::{BASELINE, FLOOR, Groups, Medians, OURS};
 
 /// Panel width and height, and the margins left, above and below.
 const PANEL_W: f64 = 260.0;
@@ -17,8 +17,9 @@ const TOP: f64 = 50.0;
 const BOTTOM: f64 = 60.0;
 
 /// Each server's label, colour and name in the legend.
-const SERVERS: [(&str, &str, &str); 2] = [
+const SERVERS: [(&str, &str, &str); 3] = [
     (OURS, "#1f6feb", "Tactical Link"),
+    (FLOOR, "#868e96", "floor (bare relay)"),
     (BASELINE, "#d9480f", "baseline (Python)"),
 ];
 
