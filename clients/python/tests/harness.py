@@ -65,7 +65,8 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 class RedisServer:
     """A ``redis-server`` of our own, on a free port, keeping nothing on disk."""
 
-    def __init__(self) -> None:
+    def __init__(self, *extra: str) -> None:
+        """``extra`` arguments follow ours (``--replicaof 127.0.0.1 PORT``)."""
         self.dir = tempfile.mkdtemp(prefix="tl-py-redis-")
         for _ in range(5):
             self.port = free_port()
@@ -73,6 +74,7 @@ class RedisServer:
                 [
                     *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
                     *("--save", "", "--appendonly", "no", "--dir", self.dir),
+                    *extra,
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

@@ -6,7 +6,7 @@ it, and by default record it durably with the gateway's own script. See
 README.md for the whole API.
 """
 
-from .errors import InvalidEvent, LinkUnavailable, TacticalLinkError
+from .errors import InvalidEvent, LinkUnavailable, NotReplicated, TacticalLinkError
 from .event import ValidEvent, validate
 from .sync import Link, RunningStage
 
@@ -14,6 +14,7 @@ __all__ = [
     "InvalidEvent",
     "Link",
     "LinkUnavailable",
+    "NotReplicated",
     "RunningStage",
     "TacticalLinkError",
     "ValidEvent",

@@ -14,7 +14,14 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from .base import DEFAULT_CHANNEL, DEFAULT_TIMEOUT_S, Event, LinkBase, StageOf
+from .base import (
+    DEFAULT_CHANNEL,
+    DEFAULT_TIMEOUT_S,
+    DEFAULT_WAIT_TIMEOUT_S,
+    Event,
+    LinkBase,
+    StageOf,
+)
 from .compose import Timestamp, error_detail
 from .errors import InvalidEvent, LinkUnavailable
 from .event import MAX_EVENT_BYTES, ValidEvent
@@ -36,11 +43,18 @@ class Link(LinkBase):
         service: str | None = None,
         durable: bool = True,
         max_event_bytes: int = MAX_EVENT_BYTES,
+        wait_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT_S,
     ) -> None:
         """A link over a ``redis.asyncio`` client of yours; ``from_url``
         makes one with the timeouts and retries this package needs."""
         super().__init__(
-            channel=channel, service=service, durable=durable, max_event_bytes=max_event_bytes
+            channel=channel,
+            service=service,
+            durable=durable,
+            max_event_bytes=max_event_bytes,
+            wait_replicas=wait_replicas,
+            wait_timeout=wait_timeout,
         )
         self.client = client
         self._script = client.register_script(self.script_text)
@@ -56,10 +70,15 @@ class Link(LinkBase):
         durable: bool = True,
         timeout: float = DEFAULT_TIMEOUT_S,
         max_event_bytes: int = MAX_EVENT_BYTES,
+        wait_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT_S,
     ) -> Link:
         """A link to the Redis at ``url``; nothing connects before the first
         publish. ``timeout`` (seconds) bounds connecting and each reply; a
-        publish that fails is not retried (it may have been recorded)."""
+        publish that fails is not retried (it may have been recorded).
+        ``wait_replicas`` replicas must hold each durable event before its
+        publish returns (Redis's ``WAIT``, up to ``wait_timeout`` seconds);
+        else NotReplicated says so, with the event's id."""
         client = aioredis.Redis.from_url(
             url,
             socket_connect_timeout=timeout,
@@ -72,6 +91,8 @@ class Link(LinkBase):
             service=service,
             durable=durable,
             max_event_bytes=max_event_bytes,
+            wait_replicas=wait_replicas,
+            wait_timeout=wait_timeout,
         )
 
     async def publish_stage(
@@ -136,11 +157,23 @@ class Link(LinkBase):
                 await self.client.publish(self.channel, event.data)
                 return None
             keys, args = script_call(self.keys, self.channel, event, await self._stream_bounds())
-            reply: Any = await self._script(keys=keys, args=args)
+            reply, acked = await self._record(keys, args)
         except (RedisError, OSError) as error:
             self._bounds = None
             raise LinkUnavailable(f"Redis did not take the event: {error}") from error
-        return reply.decode() if isinstance(reply, bytes) else str(reply)
+        return self.confirmed(reply.decode() if isinstance(reply, bytes) else str(reply), acked)
+
+    async def _record(self, keys: list[str], args: list[Any]) -> tuple[Any, int | None]:
+        """Runs the publish script; with ``wait_replicas``, then ``WAIT`` on
+        the same connection (a pipeline), which confirms this connection's
+        writes."""
+        if not self.wait_replicas:
+            return await self._script(keys=keys, args=args), None
+        pipe = self.client.pipeline(transaction=False)
+        await self._script(keys=keys, args=args, client=pipe)
+        pipe.wait(self.wait_replicas, int(self.wait_timeout * 1000))
+        reply, acked = await pipe.execute()
+        return reply, int(acked)
 
     async def _stream_bounds(self) -> Bounds:
         """The stream bounds the gateways set: read at the first publish, and

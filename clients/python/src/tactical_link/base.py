@@ -10,11 +10,16 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from .compose import Sequence, Timestamp, encode, program_name, stage_event, ts_text
+from .errors import NotReplicated
 from .event import MAX_EVENT_BYTES, ValidEvent, validate
 from .wire import Keys, publish_script
 
 DEFAULT_CHANNEL = "system_events"
 DEFAULT_TIMEOUT_S = 5.0
+# How long a durable publish waits for ``wait_replicas`` replicas by default,
+# and at most (below the reply timeout, as the gateway's --redis-wait-timeout).
+DEFAULT_WAIT_TIMEOUT_S = 1.0
+MAX_WAIT_TIMEOUT_S = 4.0
 
 # An event as ``publish`` takes it: fields to write as JSON, or JSON text
 # sent byte for byte.
@@ -43,9 +48,17 @@ class LinkBase:
         service: str | None = None,
         durable: bool = True,
         max_event_bytes: int = MAX_EVENT_BYTES,
+        wait_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT_S,
     ) -> None:
         if not channel:
             raise ValueError("channel must not be empty")
+        if wait_replicas < 0:
+            raise ValueError("wait_replicas must not be negative")
+        if wait_replicas and not 0 < wait_timeout <= MAX_WAIT_TIMEOUT_S:
+            raise ValueError(f"wait_timeout must be in (0, {MAX_WAIT_TIMEOUT_S}] seconds")
+        self.wait_replicas = wait_replicas
+        self.wait_timeout = wait_timeout
         self.channel = channel
         self.service = service if service is not None else program_name()
         self.durable = durable
@@ -53,6 +66,13 @@ class LinkBase:
         self.keys = Keys(channel)
         self.script_text = publish_script()
         self._sequence = Sequence()
+
+    def confirmed(self, event_id: str, acked: int | None) -> str:
+        """``event_id`` once ``WAIT`` said enough replicas hold it
+        (``acked`` is ``None`` when the link waits for none)."""
+        if acked is not None and acked < self.wait_replicas:
+            raise NotReplicated(event_id, acked, self.wait_replicas)
+        return event_id
 
     @staticmethod
     def new_run() -> str:

@@ -31,3 +31,19 @@ class LinkUnavailable(TacticalLinkError, ConnectionError):
     A durable publish is one script, run whole or not at all; after a timeout
     it may have run, so the event may be recorded even though this was raised.
     """
+
+
+class NotReplicated(LinkUnavailable):
+    """Recorded on the primary as ``event_id``, but fewer than ``wanted``
+    replicas confirmed it within the link's ``wait_timeout`` (``acked`` did):
+    a failover now could lose it. Publishing the same event again is safe:
+    the gateway folds a repeated step of a run once.
+    """
+
+    def __init__(self, event_id: str, acked: int, wanted: int) -> None:
+        super().__init__(
+            f"recorded as {event_id} but confirmed by {acked} of {wanted} replicas in time"
+        )
+        self.event_id = event_id
+        self.acked = acked
+        self.wanted = wanted
