@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::admission::AdmissionConfig;
@@ -409,6 +410,43 @@ fn bad(flag: &'static str, message: impl Into<String>) -> ConfigError {
         flag,
         message: message.into(),
     }
+}
+
+/// Exit code for a bad command line or setting (EX_USAGE).
+pub const EXIT_USAGE: u8 = 64;
+
+/// Parses the command line as `T`. On a refusal clap's message is printed
+/// and the exit code returned: success for `--help` and `--version`,
+/// EX_USAGE otherwise.
+pub fn parse_or_exit<T: Parser>() -> Result<T, std::process::ExitCode> {
+    T::try_parse().map_err(|err| {
+        let informational = matches!(
+            err.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        );
+        let _ = err.print();
+        if informational {
+            std::process::ExitCode::SUCCESS
+        } else {
+            std::process::ExitCode::from(EXIT_USAGE)
+        }
+    })
+}
+
+/// The exit code of a command's outcome, its error printed: EX_USAGE for
+/// a [`ConfigError`], failure for anything else.
+pub fn exit_code(outcome: anyhow::Result<()>) -> std::process::ExitCode {
+    let Err(err) = outcome else {
+        return std::process::ExitCode::SUCCESS;
+    };
+    if let Some(config) = err.downcast_ref::<ConfigError>() {
+        eprintln!("error: {config}");
+        return std::process::ExitCode::from(EXIT_USAGE);
+    }
+    eprintln!("error: {err:#}");
+    std::process::ExitCode::FAILURE
 }
 
 fn seconds(flag: &'static str, value: f64) -> Result<Duration, ConfigError> {

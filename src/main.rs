@@ -8,8 +8,6 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
-use clap::error::ErrorKind;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -21,40 +19,14 @@ use tactical_link::server::Gateway;
 use tactical_link::simulator::{self, Progress};
 use tactical_link::web;
 
-/// Exit code for a bad command line (EX_USAGE).
-const EXIT_USAGE: u8 = 64;
-
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match cli::parse_or_exit::<Cli>() {
         Ok(cli) => cli,
-        Err(err) => {
-            let informational = matches!(
-                err.kind(),
-                ErrorKind::DisplayHelp
-                    | ErrorKind::DisplayVersion
-                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            );
-            let _ = err.print();
-            return if informational {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(EXIT_USAGE)
-            };
-        }
+        Err(code) => return code,
     };
     init_tracing(cli.log_format, &cli.log);
     let runtime = tokio::runtime::Runtime::new().expect("start the tokio runtime");
-    match runtime.block_on(run(cli.command)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            if let Some(config) = err.downcast_ref::<ConfigError>() {
-                eprintln!("error: {config}");
-                return ExitCode::from(EXIT_USAGE);
-            }
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::exit_code(runtime.block_on(run(cli.command)))
 }
 
 fn init_tracing(format: LogFormat, filter: &str) {

@@ -3,7 +3,7 @@
 //! that is killed, restarted or frozen (SIGSTOP) runs as the binary; the
 //! others serve from this process.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use tactical_link::event::{Stage, Status};
@@ -29,72 +29,12 @@ fn recorded_ids(redis: &RedisServer) -> Vec<String> {
     reply.ids.into_iter().map(|entry| entry.id).collect()
 }
 
-/// A dashboard-like client: follows the gateway at `url`, and after any
-/// disconnect reconnects with `?last_id=` until it has `until` events.
-/// Like the dashboard, it takes the events its first snapshot already
-/// holds (`recent_events`, up to `last_id`) as seen: the protocol sends
-/// only the events after `last_id` as `event` frames.
+/// Follows the gateway at `url` as the dashboard does, resuming after any
+/// disconnect, until it has `until` events: their ids, and how often it
+/// resumed.
 async fn follow_with_resume(url: String, until: usize, limit: Duration) -> (Vec<String>, usize) {
-    let deadline = Instant::now() + limit;
-    let mut ids: Vec<String> = Vec::new();
-    let mut reconnects = 0;
-    while ids.len() < until {
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {until} events after {limit:?}",
-            ids.len()
-        );
-        let target = match ids.last() {
-            None => url.clone(),
-            Some(last) => format!("{url}?last_id={last}"),
-        };
-        let Ok((socket, _)) = tokio_tungstenite::connect_async(&target).await else {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            continue;
-        };
-        let mut client = Client { socket };
-        let welcome = client.expect_frame().await;
-        assert_eq!(welcome["type"], "welcome");
-        let start = client.expect_frame().await;
-        match start["type"].as_str().unwrap() {
-            "snapshot" => {
-                assert!(ids.is_empty(), "a resume fell back to a snapshot: {start}");
-                ids = snapshot_event_ids(&start);
-            }
-            "resumed" => reconnects += 1,
-            other => panic!("unexpected start frame {other}"),
-        }
-        loop {
-            match client.next(Duration::from_secs(10)).await {
-                Next::Frame(frame) if frame["type"] == "event" => {
-                    ids.push(frame["id"].as_str().unwrap().to_owned());
-                    if ids.len() == until {
-                        break;
-                    }
-                }
-                Next::Frame(_) => {}
-                Next::Closed(_) | Next::TimedOut => break,
-            }
-        }
-    }
-    (ids, reconnects)
-}
-
-/// The ids of the events a snapshot reflects, oldest first; the last is
-/// the snapshot's `last_id`.
-fn snapshot_event_ids(snapshot: &Value) -> Vec<String> {
-    let ids: Vec<String> = snapshot["recent_events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|event| event["id"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(
-        ids.last().map(String::as_str),
-        snapshot["last_id"].as_str(),
-        "the snapshot's events end at its last_id"
-    );
-    ids
+    let followed = testkit::follow::follow(url, until, limit, Default::default()).await;
+    (followed.ids, followed.resumes)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

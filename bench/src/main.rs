@@ -4,42 +4,14 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use clap::error::ErrorKind;
-use tactical_link::cli::ConfigError;
+use tactical_link::cli;
 use tactical_link_bench::BenchArgs;
 
-/// Exit code for a bad command line (EX_USAGE).
-const EXIT_USAGE: u8 = 64;
-
 fn main() -> ExitCode {
-    let args = match BenchArgs::try_parse() {
+    let args = match cli::parse_or_exit::<BenchArgs>() {
         Ok(args) => args,
-        Err(err) => {
-            let informational = matches!(
-                err.kind(),
-                ErrorKind::DisplayHelp
-                    | ErrorKind::DisplayVersion
-                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            );
-            let _ = err.print();
-            return if informational {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(EXIT_USAGE)
-            };
-        }
+        Err(code) => return code,
     };
     let runtime = tokio::runtime::Runtime::new().expect("start the tokio runtime");
-    match runtime.block_on(tactical_link_bench::run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            if let Some(config) = err.downcast_ref::<ConfigError>() {
-                eprintln!("error: {config}");
-                return ExitCode::from(EXIT_USAGE);
-            }
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::exit_code(runtime.block_on(tactical_link_bench::run(args)))
 }
