@@ -5,22 +5,31 @@
 //! interruptible by shutdown), on a thread of their own so a gateway busy
 //! writing to thousands of sockets does not delay them:
 //!
-//! - the [`recorder`] subscribes to the pub/sub channel, validates each
-//!   message and records it in the stream `tactical-link:<channel>:events`
-//!   with [`scripts::RECORD`]. Several gateways on one Redis all receive
-//!   every message; the script records each publication once, so the stream
-//!   holds every event once, in publish order;
+//! - the [`recorder`] subscribes to the pub/sub channel and validates each
+//!   message. The gateway holding the recorder [`lease`] records it in the
+//!   stream `tactical-link:{<channel>}:events` with [`scripts::RECORD`]; the
+//!   others keep a [`standby`] buffer and record it only if they take the
+//!   lease over. So Redis runs the record script once per event, whatever
+//!   the number of gateways, and the stream holds every event once, in
+//!   publish order;
 //! - the [`reader`] follows the stream from the last id the hub relayed and
-//!   relays what the recorder could not; on start it reloads the retained
+//!   relays what the recorder did not; on start it reloads the retained
 //!   window, so state and history survive a gateway restart.
 //!
 //! De-duplication: for each payload the script keeps, for a short window, how
 //! many times each gateway has seen it (`HINCRBY seen:<sha1> <gateway> 1`).
 //! The n-th sighting by one gateway is a new publication only when no other
-//! gateway has reported n sightings yet; the first gateway to report it
-//! records it. Publishers of ours ([`publisher`], [`scripts::PUBLISH`])
+//! gateway has reported n sightings yet. That keeps a takeover (two
+//! recorders for a moment, or a standby recording its buffer) from recording
+//! anything twice. Publishers of ours ([`publisher`], [`scripts::PUBLISH`])
 //! record the event themselves and count it as seen, so gateways skip its
 //! pub/sub copy, and it is recorded even while no gateway runs.
+//!
+//! Where Redis is ([`endpoint`]): one server, the primary a set of Sentinels
+//! names, or the Cluster master owning the channel's slot, asked anew at
+//! every reconnect. A delivery probe on the subscription keeps readiness
+//! honest: a subscription that no longer delivers (a frozen or demoted
+//! primary) is dropped and the bus reported down.
 //! docs/architecture.md says what this guarantees and where it stops.
 
 pub mod endpoint;
