@@ -2,9 +2,12 @@
 // gateway (docs/protocol.md). What each part owns:
 //
 //   socket/client.ts     connect({ url, token?, lastId? }) and SocketClient:
-//                        one WebSocket at a time, resume, pings, listeners
-//   socket/authMachine.ts, socket/machine.ts
-//                        the rules of the link and of authentication (pure)
+//                        one socket at a time, resume, pings, listeners
+//   socket/authMachine.ts, socket/machine.ts, socket/transport.ts
+//                        the rules of the link, of authentication and of
+//                        the transport (WebSocket, or the SSE fall-back) (pure)
+//   socket/sse.ts, socket/probe.ts
+//                        the event stream with its tickets; the probes
 //   socket/frames.ts     frame types and their validators
 //   socket/closeCodes.ts the protocol's close codes
 //   socket/backoff.ts    capped exponential back-off with full jitter
