@@ -13,7 +13,8 @@
 //   socket/backoff.ts    capped exponential back-off with full jitter
 //   socket/eventId.ts    event ids and run versions, compared
 //   state/               the runs and events as the gateway sends them:
-//                        pipelineReducer, Run, createPipelineStore
+//                        pipelineReducer, Run, createPipelineStore (its
+//                        listeners told at once or once per frame)
 //   events.ts            the events publishers send: types and checkEvent
 //   time.ts, gatewayStatus.ts, bus.ts
 //                        times, GET /api/status, bus names
@@ -28,6 +29,7 @@ export * from './socket/eventId.js';
 export * from './state/pipeline.js';
 export * from './state/runs.js';
 export * from './state/store.js';
+export * from './state/schedule.js';
 export * from './events.js';
 export * from './time.js';
 export * from './gatewayStatus.js';
