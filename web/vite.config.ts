@@ -1,7 +1,8 @@
 /// <reference types="vitest/config" />
 // Vite build of the dashboard. `npm run build` writes dist/, which the
-// gateway embeds and serves at `/`. In dev, /api and /dashboard/ws are
-// proxied to a running gateway (TACTICAL_LINK_URL, default 127.0.0.1:8080).
+// gateway embeds and serves at `/`. In dev, /api, /healthz, /dashboard/ws
+// and /dashboard/sse are proxied to a running gateway (TACTICAL_LINK_URL,
+// default 127.0.0.1:8080).
 //
 // The dashboard is built from the workspace packages @tactical-link/client
 // and @tactical-link/react, read from their sources through the
@@ -35,6 +36,7 @@ export default defineConfig({
       '/api': gateway,
       '/healthz': gateway,
       '/dashboard/ws': { target: gateway.replace(/^http/, 'ws'), ws: true },
+      '/dashboard/sse': gateway,
     },
   },
   test: {

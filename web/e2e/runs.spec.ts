@@ -1,5 +1,6 @@
 // 4. Several runs: the run selector lists them and shows the one picked;
-//    the event log's filters (stage, status, text) narrow its entries.
+//    the event log's filters (stage, status, text) narrow its entries; the
+//    log renders only the entries in its view (the others as they scroll in).
 
 import type { Page } from '@playwright/test';
 import { expect, openDashboard, pipelineEvent, runKey, selectedRun, stageStatuses, test, type PipelineEvent, type Stack } from './fixtures';
@@ -91,4 +92,27 @@ test('the event log filters by stage, status and text', async ({ page, stack }) 
 
   await log.getByRole('button', { name: 'Clear' }).click();
   await expect(entries).toHaveCount(5);
+});
+
+test('the event log lays out and paints only the entries in its view, the others as they scroll in', async ({ page, stack }) => {
+  await openDashboard(page, stack);
+  const events = Array.from({ length: 150 }, (_, i) => pipelineEvent(`run-${i % 20}`, 'radar', 'processing', `signal ${i}`));
+  await publishAll(stack, page, events);
+  const entries = page.getByTestId('event-log-entry');
+  // checkVisibility({ contentVisibilityAuto: true }) is false for content the browser skips rendering.
+  const rendered = () =>
+    entries.evaluateAll((els) => els.map((el) => el.querySelector('summary')!.checkVisibility({ contentVisibilityAuto: true })));
+  await expect.poll(async () => (await rendered())[0]).toBe(true);
+  const before = await rendered();
+  expect(before.at(-1)).toBe(false);
+  // Those near the view are rendered too (the browser keeps a margin around it), the rest not.
+  expect(before.filter(Boolean).length).toBeLessThan(events.length / 2);
+
+  // The oldest entry, scrolled to, is rendered and shows its event.
+  const oldest = entries.last();
+  await oldest.evaluate((el) => el.scrollIntoView({ block: 'end' }));
+  await expect.poll(async () => (await rendered()).at(-1)).toBe(true);
+  await expect(oldest).toBeVisible();
+  await expect(oldest).toContainText('signal 0');
+  await expect.poll(async () => (await rendered())[0]).toBe(false);
 });

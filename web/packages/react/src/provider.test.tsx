@@ -44,7 +44,8 @@ afterEach(() => {
 function provider(children: ReactNode, props: Partial<TacticalLinkProviderProps> = {}) {
   const clientOptions = { createSocket: sockets.create, environment: new FakeEnvironment(), heartbeat: false };
   return (
-    <TacticalLinkProvider url={URL} clientOptions={clientOptions} {...props}>
+    // Listeners hear of every change at once, so each act() shows its frames (batching: its own test).
+    <TacticalLinkProvider url={URL} clientOptions={clientOptions} storeOptions={{}} {...props}>
       {children}
     </TacticalLinkProvider>
   );

@@ -1,14 +1,18 @@
 // <TacticalLinkProvider>: one link to the gateway and one pipeline store
 // for the components under it. It connects while mounted (resuming on every
 // reconnect), feeds every frame into the store, and closes on unmount; the
-// hooks (./hooks.ts) read from it.
+// hooks (./hooks.ts) read from it. The store applies each frame as it comes
+// but tells the components at most once per animation frame, so a burst of
+// events costs one render, not one per event.
 
 import { createContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import {
   createPipelineStore,
   createSocketClient,
   followLink,
+  frameScheduler,
   type PipelineStore,
+  type PipelineStoreOptions,
   type SocketClient,
   type SocketClientOptions,
   type TokenProvider,
@@ -42,13 +46,19 @@ export interface TacticalLinkProviderProps {
   onTokenNeeded?: TokenProvider;
   /** Options of the socket client (its socket factory, back-off, …), read once. */
   clientOptions?: SocketClientOptions;
+  /**
+   * Options of the store, read once. Default: its listeners (the hooks) hear
+   * of changes at most once per animation frame (`frameScheduler()`); `{}`
+   * tells them of every change at once.
+   */
+  storeOptions?: PipelineStoreOptions;
   children?: ReactNode;
 }
 
 export function TacticalLinkProvider(props: TacticalLinkProviderProps) {
   const { url, token, resume, clientOptions, children } = props;
   const [link] = useState(() => createSocketClient(clientOptions));
-  const [store] = useState(() => createPipelineStore());
+  const [store] = useState(() => createPipelineStore(undefined, props.storeOptions ?? { schedule: frameScheduler() }));
   const latest = useRef({ token, lastId: props.lastId, onTokenNeeded: props.onTokenNeeded });
   useEffect(() => {
     latest.current.onTokenNeeded = props.onTokenNeeded;

@@ -19,6 +19,11 @@
 //   is given up: the next one starts from a snapshot (`forget-resume-point`),
 //   so one user's view never continues with another's events.
 // - After 4001 (slow consumer) the next socket starts from a snapshot too.
+// - Over SSE (./sse.ts) the client sends no frames: the stream's ticket
+//   carries the token, and ./client.ts turns `send-auth` into `auth-sent`
+//   (the ticket's token) or `reopen` (another token: a new stream with a
+//   ticket of its own). A stream refused for want of a token (4501 with no
+//   token used) asks for a `missing` one.
 
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { forgetsResumePoint, needsNewToken, TOKEN_EXPIRED } from './closeCodes.js';
@@ -69,7 +74,7 @@ export interface ClientState {
 }
 
 /** The link inputs that reach the link machine unchanged. */
-type PlainLinkInput = Extract<LinkInput, { type: 'opened' | 'stable' | 'fatal' | 'retry' | 'wake' | 'network-offline' }>;
+type PlainLinkInput = Extract<LinkInput, { type: 'opened' | 'stable' | 'fatal' | 'retry' | 'wake' | 'network-offline' | 'reopen' }>;
 
 export type ClientInput =
   /** connect() (also "retry now"); `token` as given to it, `online` as the browser says. */
@@ -258,5 +263,7 @@ function closed(state: ClientState, input: Extract<LinkInput, { type: 'closed' }
     return linkStep({ ...down.state, auth: { ...down.state.auth, info: AUTH_PENDING } }, down.commands, { type: 'connect' }, policy);
   }
   const spent = { ...state, auth: { ...auth, spent: used, token: null } };
-  return needToken(spent, input.code === TOKEN_EXPIRED ? 'expired' : 'refused', input, before, policy);
+  // Refused with no token at all (an SSE ticket asked for without one): one is missing.
+  const need: TokenNeed = used === null ? 'missing' : input.code === TOKEN_EXPIRED ? 'expired' : 'refused';
+  return needToken(spent, need, input, before, policy);
 }

@@ -1,6 +1,8 @@
 // The Tactical Link socket client: plain TypeScript, no framework.
 //
-// Owns one WebSocket to the gateway at a time and carries out what the
+// Owns one socket to the gateway at a time (a WebSocket, or the gateway's
+// event stream where WebSocket upgrades fail: ./sse.ts, with the switch and
+// the probes back decided by ./transport.ts) and carries out what the
 // client's state machine (./authMachine.ts, around the link machine in
 // ./machine.ts) decides: it opens and closes sockets, arms the retry and
 // stable timers, sends `auth` frames, asks the page for tokens and hands
@@ -31,10 +33,27 @@ import {
 } from './authMachine.js';
 import { parseServerFrame, type FrameError, type ServerFrame } from './frames.js';
 import type { LinkStatus } from './machine.js';
+import { answersHttp, probeWebSocket, type WebSocketProbe } from './probe.js';
+import type { SocketFactory, SocketLike } from './socketLike.js';
+import { browserEventSource, browserFetch, gatewayUrls, SseSocket, type EventSourceFactory, type GatewayUrls, type HttpFetch } from './sse.js';
+import {
+  DEFAULT_TRANSPORT_POLICY,
+  INITIAL_TRANSPORT_STATE,
+  stepTransport,
+  type Transport,
+  type TransportCommand,
+  type TransportInput,
+  type TransportPolicy,
+  type TransportState,
+} from './transport.js';
 
 export type { AuthInfo, Identity, TokenNeed } from './authMachine.js';
 export { TOKEN_NEEDED_REASON } from './authMachine.js';
 export type { LinkStatus } from './machine.js';
+export type { Transport, TransportPolicy } from './transport.js';
+export { DEFAULT_TRANSPORT_POLICY } from './transport.js';
+export type { EventSourceFactory, EventSourceLike, GatewayUrls, HttpFetch, HttpResponseLike } from './sse.js';
+export { gatewayUrls } from './sse.js';
 
 /** What the client shows of its link. */
 export interface LinkInfo {
@@ -49,22 +68,14 @@ export interface LinkInfo {
   closeCode: number | null;
   /** Where authentication stands on this link. */
   auth: AuthInfo;
+  /** What carries the link: `websocket`, or `sse` (the gateway's event stream) where WebSocket upgrades fail. */
+  transport: Transport;
 }
 
 /** Asks the page for a token; resolves to undefined when it has none (the page may still call `setToken` later). */
 export type TokenProvider = (request: { need: TokenNeed }) => Promise<string | undefined> | string | undefined;
 
-/** The part of the browser WebSocket the client uses. */
-export interface SocketLike {
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-}
-
-export type SocketFactory = (url: string) => SocketLike;
+export type { SocketFactory, SocketLike } from './socketLike.js';
 
 /** The browser around the client: network and page visibility. */
 export interface Environment {
@@ -91,6 +102,12 @@ export interface SocketClientOptions {
   heartbeat?: boolean;
   /** Where unexpected problems are logged. Default: console. */
   logger?: Pick<Console, 'warn' | 'error'>;
+  /** Default: `new EventSource(url)` where there is one; null: no SSE fallback. */
+  createEventSource?: EventSourceFactory | null;
+  /** For SSE tickets and the health check. Default: the global fetch; null: no SSE fallback. */
+  fetch?: HttpFetch | null;
+  /** When to fall back to SSE and how often to try WebSocket again (./transport.ts). */
+  transport?: Partial<TransportPolicy>;
 }
 
 export interface ConnectOptions {
@@ -163,7 +180,8 @@ export const defaultEnvironment: Environment = {
 
 export class SocketClient {
   private state: ClientState = INITIAL_CLIENT_STATE;
-  private current: LinkInfo = toInfo(INITIAL_CLIENT_STATE);
+  private transportState: TransportState = INITIAL_TRANSPORT_STATE;
+  private current: LinkInfo = toInfo(INITIAL_CLIENT_STATE, INITIAL_TRANSPORT_STATE);
   private options: ConnectOptions | null = null;
   private socket: SocketLike | null = null;
   private resumePoint: string | null = null;
@@ -171,6 +189,14 @@ export class SocketClient {
   private resuming = false;
   /** Event frames still to come as the replay announced by `resumed` on the current socket. */
   private replayLeft = 0;
+  /** What carries the current (or last) socket. */
+  private socketTransport: Transport = 'websocket';
+  /** The current (or last) socket got its welcome. */
+  private welcomed = false;
+  /** Welcomes ever received: a health check answered after a newer welcome is not listened to. */
+  private welcomes = 0;
+  private probeTimer: ReturnType<typeof setTimeout> | null = null;
+  private probe: WebSocketProbe | null = null;
 
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private stableTimer: ReturnType<typeof setTimeout> | null = null;
@@ -194,6 +220,9 @@ export class SocketClient {
   private readonly connectTimeoutMs: number;
   private readonly heartbeat: boolean;
   private readonly logger: Pick<Console, 'warn' | 'error'>;
+  private readonly createEventSource: EventSourceFactory | null;
+  private readonly fetchHttp: HttpFetch | null;
+  private readonly transportPolicy: TransportPolicy;
 
   constructor(opts: SocketClientOptions = {}) {
     this.createSocket = opts.createSocket ?? ((url) => new WebSocket(url) as unknown as SocketLike);
@@ -205,10 +234,14 @@ export class SocketClient {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.heartbeat = opts.heartbeat ?? true;
     this.logger = opts.logger ?? console;
+    this.createEventSource = opts.createEventSource === undefined ? browserEventSource() : opts.createEventSource;
+    this.fetchHttp = opts.fetch === undefined ? browserFetch() : opts.fetch;
+    this.transportPolicy = { ...DEFAULT_TRANSPORT_POLICY, ...opts.transport };
   }
 
   /** Opens the link (or retries at once if it is waiting to reconnect). */
   connect(options: ConnectOptions): void {
+    if (this.options !== null && this.options.url !== options.url) this.transportInput({ type: 'reset' });
     this.options = options;
     if (options.lastId !== undefined && this.resumePoint === null) this.resumePoint = options.lastId;
     this.stopWatching ??= this.env.watch({
@@ -226,6 +259,7 @@ export class SocketClient {
 
   /** Closes the link for good; no reconnect until `connect` is called again. */
   close(): void {
+    this.transportInput({ type: 'reset' });
     this.input({ type: 'disconnect' });
     this.stopWatching?.();
     this.stopWatching = null;
@@ -276,7 +310,8 @@ export class SocketClient {
 
   /** Sends a client frame if the link is open. Returns whether it was sent. */
   send(frame: { type: string } & Record<string, unknown>): boolean {
-    if (!this.socket || this.state.link.status !== 'live') return false;
+    // An event stream carries nothing from the client.
+    if (!this.socket || this.state.link.status !== 'live' || this.socketTransport === 'sse') return false;
     try {
       this.socket.send(JSON.stringify(frame));
       return true;
@@ -298,7 +333,7 @@ export class SocketClient {
 
   /** Tells the status listeners when the link or its authentication changed. */
   private publish(): void {
-    const info = toInfo(this.state);
+    const info = toInfo(this.state, this.transportState);
     if (!sameInfo(info, this.current)) {
       this.current = info;
       for (const listener of [...this.statusListeners]) this.call(listener, info);
@@ -330,6 +365,7 @@ export class SocketClient {
       case 'cancel-stable':
         return this.clearStable();
       case 'send-auth':
+        if (this.socket instanceof SseSocket) return this.streamAuth(this.socket, command.token);
         if (this.send({ type: 'auth', token: command.token })) this.input({ type: 'auth-sent', token: command.token });
         return;
       case 'request-token':
@@ -367,15 +403,19 @@ export class SocketClient {
     if (!options) return;
     const resumeFrom = options.resume !== false ? this.resumePoint : null;
     this.resuming = resumeFrom !== null;
-    const url = resumeFrom === null ? options.url : resumeUrl(options.url, resumeFrom);
+    const stream = this.transportState.transport === 'sse' ? this.gatewayUrls() : null;
+    const base = stream === null ? options.url : stream.stream;
+    const url = resumeFrom === null ? base : resumeUrl(base, resumeFrom);
     let socket: SocketLike;
     try {
-      socket = this.createSocket(url);
+      socket = stream === null ? this.createSocket(url) : this.openStream(url, stream.ticket);
     } catch (err) {
       this.input({ type: 'fatal', reason: `cannot open ${options.url}: ${(err as Error).message}` });
       return;
     }
     this.socket = socket;
+    this.socketTransport = stream === null ? 'websocket' : 'sse';
+    this.welcomed = false;
     this.replayLeft = 0;
     this.connectTimer = setTimeout(() => {
       this.connectTimer = null;
@@ -406,6 +446,7 @@ export class SocketClient {
   }
 
   private closed(code: number, reason: string): void {
+    if (this.socketTransport === 'websocket' && !this.welcomed) this.checkUpgrade();
     this.input({ type: 'closed', code, reason, now: this.now(), random: this.random(), online: this.env.isOnline() });
   }
 
@@ -423,7 +464,11 @@ export class SocketClient {
     const frame = result.frame;
     switch (frame.type) {
       case 'welcome':
-        this.startHeartbeat(frame.heartbeat_ms);
+        // Pings need a socket that carries the client's frames.
+        if (this.socketTransport === 'websocket') this.startHeartbeat(frame.heartbeat_ms);
+        this.welcomed = true;
+        this.welcomes += 1;
+        this.transportInput({ type: 'welcome', transport: this.socketTransport });
         return this.input({ type: 'welcome', frame });
       case 'authenticated':
         // The machine hands it on (or not: a resumed view of another user).
@@ -451,6 +496,92 @@ export class SocketClient {
       default:
         return LIVE;
     }
+  }
+
+  // --- transports (./transport.ts) ------------------------------------------
+
+  /** The gateway's HTTP endpoints, when the SSE fallback is possible here (EventSource, fetch, a `…/dashboard/ws` URL). */
+  private gatewayUrls(): GatewayUrls | null {
+    if (!this.options || this.createEventSource === null || this.fetchHttp === null) return null;
+    return gatewayUrls(this.options.url);
+  }
+
+  private openStream(url: string, ticketUrl: string): SseSocket {
+    const { auth } = this.state;
+    return new SseSocket({
+      url,
+      ticketUrl,
+      token: auth.token,
+      noAuth: auth.info.phase === 'none',
+      fetch: this.fetchHttp!,
+      createEventSource: this.createEventSource!,
+    });
+  }
+
+  /**
+   * An `auth` frame over SSE: the stream's ticket already carried `token`
+   * (it counts as sent); any other token needs a new stream with a ticket
+   * of its own, resuming.
+   */
+  private streamAuth(stream: SseSocket, token: string): void {
+    if (stream.token === token) return this.input({ type: 'auth-sent', token });
+    this.input({ type: 'reopen' });
+  }
+
+  /** A WebSocket ended before its welcome: an upgrade failure if the gateway answers plain HTTP now. */
+  private checkUpgrade(): void {
+    const urls = this.gatewayUrls();
+    if (urls === null || this.transportState.transport !== 'websocket') return;
+    const welcomes = this.welcomes;
+    void answersHttp(this.fetchHttp!, urls.health, this.connectTimeoutMs).then((up) => {
+      if (up && welcomes === this.welcomes && this.state.link.wanted) this.transportInput({ type: 'upgrade-failed' });
+    });
+  }
+
+  private transportInput(input: TransportInput): void {
+    const { state, commands } = stepTransport(this.transportState, input, this.transportPolicy);
+    this.transportState = state;
+    for (const command of commands) this.runTransport(command);
+    this.publish();
+  }
+
+  private runTransport(command: TransportCommand): void {
+    switch (command.type) {
+      case 'arm-probe':
+        this.stopProbe();
+        this.probeTimer = setTimeout(() => {
+          this.probeTimer = null;
+          this.transportInput({ type: 'probe-due' });
+        }, command.delayMs);
+        return;
+      case 'cancel-probe':
+        return this.stopProbe();
+      case 'probe':
+        return this.startProbe();
+      case 'retry-now':
+        return this.input({ type: 'wake' });
+      case 'reopen':
+        return this.input({ type: 'reopen' });
+    }
+  }
+
+  private startProbe(): void {
+    if (!this.options) return;
+    const probe = probeWebSocket(this.createSocket, this.options.url, this.connectTimeoutMs);
+    this.probe = probe;
+    void probe.result.then((ok) => {
+      if (this.probe !== probe) return;
+      this.probe = null;
+      this.transportInput({ type: 'probe-result', ok });
+    });
+  }
+
+  private stopProbe(): void {
+    if (this.probeTimer !== null) clearTimeout(this.probeTimer);
+    this.probeTimer = null;
+    const probe = this.probe;
+    this.probe = null;
+    probe?.cancel();
   }
 
   private deliver(frame: ServerFrame, meta: FrameMeta): void {
@@ -557,8 +688,9 @@ export function connect(options: ConnectOptions, clientOptions?: SocketClientOpt
   return client;
 }
 
-function toInfo({ link, auth }: ClientState): LinkInfo {
+function toInfo({ link, auth }: ClientState, { transport }: TransportState): LinkInfo {
   return {
+    transport,
     status: link.status,
     retryAt: link.retryAt,
     attempt: link.attempt,
@@ -575,6 +707,7 @@ function sameInfo(a: LinkInfo, b: LinkInfo): boolean {
     a.attempt === b.attempt &&
     a.reason === b.reason &&
     a.closeCode === b.closeCode &&
-    a.auth === b.auth
+    a.auth === b.auth &&
+    a.transport === b.transport
   );
 }

@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { FrameListener } from '../socket/client.js';
 import { parseServerFrame } from '../socket/frames.js';
 import { eventFrame, keyOf, snapshotFrame, WELCOME } from '../testing/fixtures.js';
+import { MAX_EVENTS } from './pipeline.js';
 import { createPipelineStore, followLink } from './store.js';
 
 /** A link whose frames the test sends by hand. */
@@ -47,5 +48,56 @@ describe('createPipelineStore + followLink', () => {
     stop();
     link.send(eventFrame('7-0', 'run-1', 'analyst', 'processing'));
     expect(store.getState().runs[keyOf('run-1')]?.stages.analyst.status).toBe('idle');
+  });
+});
+
+describe('createPipelineStore with a scheduler', () => {
+  /** A scheduler the test flushes by hand, like one animation frame. */
+  function manualScheduler() {
+    let pending: (() => void) | null = null;
+    const schedule = vi.fn((flush: () => void) => {
+      pending = flush;
+      return () => (pending = null);
+    });
+    const frame = () => {
+      const flush = pending;
+      pending = null;
+      flush?.();
+    };
+    return { schedule, frame };
+  }
+
+  it('applies every frame at once but tells listeners once per flush, with the latest state', () => {
+    const { schedule, frame } = manualScheduler();
+    const store = createPipelineStore(undefined, { schedule });
+    const link = fakeLink();
+    followLink(store, link);
+    const seen: number[] = [];
+    store.subscribe(() => seen.push(store.getState().events.length));
+
+    link.send(WELCOME);
+    link.send(snapshotFrame([], [], null));
+    const count = MAX_EVENTS + 50;
+    for (let i = 1; i <= count; i += 1) link.send(eventFrame(`${i}-0`, `run-${i % 7}`, 'radar', 'processing'));
+    // Applied as they came, none dropped: the state has the newest MAX_EVENTS and every run.
+    expect(store.getState().events.at(-1)?.id).toBe(`${count}-0`);
+    expect(store.getState().events).toHaveLength(MAX_EVENTS);
+    expect(Object.keys(store.getState().runs)).toHaveLength(7);
+    expect(seen).toEqual([]);
+    expect(schedule).toHaveBeenCalledTimes(1);
+
+    frame();
+    expect(seen).toEqual([MAX_EVENTS]);
+    // Nothing changed since: no flush is asked for, and a frame tells nobody.
+    frame();
+    expect(seen).toEqual([MAX_EVENTS]);
+    link.send({ type: 'pong', nonce: 1 });
+    expect(schedule).toHaveBeenCalledTimes(1);
+
+    link.send(eventFrame(`${count + 1}-0`, 'run-1', 'analyst', 'processing'));
+    expect(schedule).toHaveBeenCalledTimes(2);
+    frame();
+    expect(seen).toEqual([MAX_EVENTS, MAX_EVENTS]);
+    expect(store.getState().runs[keyOf('run-1')]?.stages.analyst.status).toBe('processing');
   });
 });

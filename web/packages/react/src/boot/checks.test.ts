@@ -4,7 +4,7 @@ import { BUS_DOWN, BUS_UP, WELCOME, WELCOME_AUTH } from '@tactical-link/client/t
 import { bootComplete, deriveChecks, type BootInputs } from './checks.js';
 
 const NOW = Date.parse('2026-11-28T15:00:00.000Z');
-const live: LinkInfo = { status: 'live', retryAt: null, attempt: 0, reason: null, closeCode: null, auth: { phase: 'none' } };
+const live: LinkInfo = { status: 'live', retryAt: null, attempt: 0, reason: null, closeCode: null, auth: { phase: 'none' }, transport: 'websocket' };
 const STATUS = { server: 'tactical-link/0.1.0', protocol: 2, bus: BUS_UP as BusFrame, connections: 1, events_relayed: 0 };
 
 function inputs(overrides: Partial<BootInputs> = {}): BootInputs {
@@ -38,6 +38,13 @@ describe('deriveChecks', () => {
     expect(c.auth!.detail).toMatch(/^not required/);
     expect(c.state!.detail).toBe('2 runs · 17 recent events');
     expect(c.stream!.detail).toContain('session c1f0');
+    expect(c.stream!.detail).toContain('heartbeat 15 s');
+  });
+
+  it('says when the stream comes over Server-Sent Events', () => {
+    const c = byId(inputs({ link: { ...live, transport: 'sse' } }));
+    expect(c.stream).toMatchObject({ state: 'ok' });
+    expect(c.stream!.detail).toBe('session c1f0 · Server-Sent Events (WebSocket upgrades fail on this network)');
   });
 
   it('shows nothing as done before it is', () => {

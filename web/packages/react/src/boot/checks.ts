@@ -138,7 +138,7 @@ export function deriveChecks(inputs: BootInputs, now: number): BootCheck[] {
           'stream',
           'Live stream open',
           'ok',
-          inputs.welcome ? `session ${inputs.welcome.session.slice(0, 8)} · heartbeat ${Math.round(inputs.welcome.heartbeat_ms / 1000)} s` : inputs.wsUrl,
+          inputs.welcome ? `session ${inputs.welcome.session.slice(0, 8)} · ${carrier(link, inputs.welcome)}` : inputs.wsUrl,
         ),
       );
       break;
@@ -154,6 +154,12 @@ export function deriveChecks(inputs: BootInputs, now: number): BootCheck[] {
   }
 
   return checks;
+}
+
+/** What carries the live stream: the WebSocket's heartbeat, or the event stream that replaces it. */
+function carrier(link: LinkInfo, welcome: WelcomeFrame): string {
+  if (link.transport === 'sse') return 'Server-Sent Events (WebSocket upgrades fail on this network)';
+  return `heartbeat ${Math.round(welcome.heartbeat_ms / 1000)} s`;
 }
 
 /** Boot is done when every blocking check is ok. */

@@ -1,7 +1,8 @@
 // The link badge: LIVE, CONNECTING, RECONNECTING IN N s, OFFLINE (or TOKEN
 // NEEDED / REFUSED / EXPIRED), with a "retry now" button whenever the page
 // is waiting for the network or the gateway (a missing token is asked for
-// by the token prompt instead).
+// by the token prompt instead). Over the SSE fall-back it says LIVE (SSE),
+// and `data-transport` is `sse` (else `websocket`) in every state.
 
 import { useNow } from '@tactical-link/react';
 import type { LinkInfo } from '@tactical-link/client';
@@ -14,7 +15,7 @@ interface Props {
 export function linkText(link: LinkInfo, now: number): string {
   switch (link.status) {
     case 'live':
-      return 'LIVE';
+      return link.transport === 'sse' ? 'LIVE (SSE)' : 'LIVE';
     case 'connecting':
       return link.attempt > 0 ? `CONNECTING · TRY ${link.attempt + 1}` : 'CONNECTING';
     case 'reconnecting': {
@@ -25,6 +26,8 @@ export function linkText(link: LinkInfo, now: number): string {
       return link.auth.phase === 'needed' ? TOKEN_TEXT[link.auth.need] : 'OFFLINE';
   }
 }
+
+const SSE_TITLE = 'WebSocket upgrades fail on this network: events come over Server-Sent Events';
 
 const TOKEN_TEXT = { missing: 'TOKEN NEEDED', refused: 'TOKEN REFUSED', expired: 'TOKEN EXPIRED' } as const;
 
@@ -37,9 +40,10 @@ export function LinkStatus({ link, onRetry }: Props) {
         className={`badge badge--link badge--${link.status}`}
         data-testid="link-status"
         data-state={link.status}
+        data-transport={link.transport}
         role="status"
         aria-live="polite"
-        title={link.reason ?? undefined}
+        title={link.reason ?? (link.transport === 'sse' ? SSE_TITLE : undefined)}
       >
         <span className="badge__dot" aria-hidden />
         <span className="visually-hidden">Gateway link: </span>

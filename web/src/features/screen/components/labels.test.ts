@@ -4,12 +4,13 @@ import { busText } from './BusStatus';
 import { identityText } from './IdentityBadge';
 import { linkText } from './LinkStatus';
 
-const base: LinkInfo = { status: 'live', retryAt: null, attempt: 0, reason: null, closeCode: null, auth: { phase: 'none' } };
+const base: LinkInfo = { status: 'live', retryAt: null, attempt: 0, reason: null, closeCode: null, auth: { phase: 'none' }, transport: 'websocket' };
 const bus = (kind: string, state: 'up' | 'down'): BusFrame => ({ type: 'bus', kind, state, since: '', detail: null, lossy: false });
 
 describe('linkText', () => {
   it('names each link state, with the retry countdown', () => {
     expect(linkText(base, 0)).toBe('LIVE');
+    expect(linkText({ ...base, transport: 'sse' }, 0)).toBe('LIVE (SSE)');
     expect(linkText({ ...base, status: 'connecting' }, 0)).toBe('CONNECTING');
     expect(linkText({ ...base, status: 'connecting', attempt: 2 }, 0)).toBe('CONNECTING · TRY 3');
     expect(linkText({ ...base, status: 'reconnecting', retryAt: 10_000 }, 7_100)).toBe('RECONNECTING IN 3 s');
