@@ -120,8 +120,9 @@ async function openPage(browser, url, publisher) {
   await page.locator('[data-testid="link-status"][data-state="live"]').waitFor({ timeout: 15_000 });
   await publisher.publish({ type: 'pipeline.stage', run_id: PROBE_RUN, stage: 'radar', status: 'idle', ts: Date.now() });
   const selector = page.getByTestId('run-selector');
-  await selector.locator(`option[value="${PROBE_RUN}"]`).waitFor({ state: 'attached', timeout: 10_000 });
-  await selector.selectOption(PROBE_RUN);
+  const option = selector.locator(`option[value$="/${PROBE_RUN}"]`);
+  await option.waitFor({ state: 'attached', timeout: 10_000 });
+  await selector.selectOption(/** @type {string} */ (await option.getAttribute('value')));
   await page.locator(`ol.stages[data-run-id="${PROBE_RUN}"]`).waitFor({ timeout: 10_000 });
   await page.evaluate(observeStageCards);
   return page;
@@ -323,6 +324,16 @@ async function relayed(url) {
 }
 
 /**
+ * The run id of a run key as the run selector's options carry it
+ * (`<tenant>/<user>/<run id>`, each part with `/` and `%` escaped, the first
+ * two empty for a public run).
+ * @param {string} key
+ */
+function runIdOf(key) {
+  return decodeURIComponent(key.slice(key.lastIndexOf('/') + 1));
+}
+
+/**
  * Compares the page's stages with the gateway's for up to `sample` runs the
  * page holds (besides the probe run): nothing may be missing from the state.
  * @param {import('@playwright/test').Page} page
@@ -332,13 +343,14 @@ async function relayed(url) {
  */
 async function checkState(page, url, published, sample = 8) {
   const selector = page.getByTestId('run-selector');
-  const ids = (await selector.locator('option').evaluateAll((els) => els.map((el) => /** @type {HTMLOptionElement} */ (el).value)))
-    .filter((id) => id !== '' && id !== PROBE_RUN);
-  const step = Math.max(1, Math.floor(ids.length / sample));
-  const picked = ids.filter((_, i) => i % step === 0).slice(0, sample);
+  const keys = (await selector.locator('option').evaluateAll((els) => els.map((el) => /** @type {HTMLOptionElement} */ (el).value)))
+    .filter((key) => key !== '' && runIdOf(key) !== PROBE_RUN);
+  const step = Math.max(1, Math.floor(keys.length / sample));
+  const picked = keys.filter((_, i) => i % step === 0).slice(0, sample);
   let mismatches = 0;
-  for (const id of picked) {
-    await selector.selectOption(id);
+  for (const key of picked) {
+    const id = runIdOf(key);
+    await selector.selectOption(key);
     await page.locator(`ol.stages[data-run-id="${id}"]`).waitFor();
     const onPage = await page.locator('.stages [data-stage]').evaluateAll((els) => els.map((el) => el.getAttribute('data-status')));
     const run = /** @type {{ stages: Record<string, { status: string }> }} */ (await (await fetch(`${url}/api/runs/${id}`)).json());
@@ -351,7 +363,7 @@ async function checkState(page, url, published, sample = 8) {
     }
   }
   const count = await page.getByTestId('event-log-count').textContent();
-  console.log(`state: ${picked.length} of the page's ${ids.length} other runs compared with the gateway: ${mismatches} differ; event log: ${count}`);
+  console.log(`state: ${picked.length} of the page's ${keys.length} other runs compared with the gateway: ${mismatches} differ; event log: ${count}`);
   return mismatches;
 }
 
