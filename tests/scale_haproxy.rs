@@ -71,25 +71,30 @@ async fn open_connections(gateways: &[GatewayProcess]) -> Vec<f64> {
     open
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clients_of_a_gateway_killed_behind_haproxy_resume_on_the_others_with_every_event_once() {
-    let redis = RedisServer::start();
-    let url = redis.url();
+/// Three gateways on the Redis at `url`, taking connections from HAProxy
+/// on this host only, each with a PROXY header; bus up.
+async fn start_behind_haproxy(url: &str) -> Vec<GatewayProcess> {
     let args = [
         "serve",
         "--redis",
-        &url,
+        url,
         "--proxy-protocol",
         "--trusted-proxies",
         "127.0.0.1/32",
         "--metrics-listen",
         "127.0.0.1:0",
     ];
-    let mut gateways: Vec<GatewayProcess> =
-        (0..3).map(|_| GatewayProcess::start(BIN, &args)).collect();
+    let gateways: Vec<GatewayProcess> = (0..3).map(|_| GatewayProcess::start(BIN, &args)).collect();
     for gateway in &gateways {
         gateway.wait_bus_up(Duration::from_secs(15)).await;
     }
+    gateways
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_of_a_gateway_killed_behind_haproxy_resume_on_the_others_with_every_event_once() {
+    let redis = RedisServer::start();
+    let mut gateways = start_behind_haproxy(&redis.url()).await;
     let addrs: Vec<SocketAddr> = gateways.iter().map(|g| g.addr).collect();
     let proxy = HaProxy::start(&addrs);
     proxy.wait_states(&[("gw1", "UP"), ("gw2", "UP"), ("gw3", "UP")]);
