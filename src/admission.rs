@@ -29,7 +29,7 @@ pub struct AdmissionConfig {
     pub auth_timeout: Duration,
     /// Connections one user may hold at once (0: no limit).
     pub max_connections_per_user: usize,
-    /// Connections one IP address may hold at once (0: no limit).
+    /// Connections one client address may hold at once (0: no limit).
     pub max_connections_per_ip: usize,
     /// Client frames allowed per second, sustained.
     pub messages_per_second: f64,
@@ -147,8 +147,9 @@ impl Drop for Counted {
 /// Failed authentications per address: after `limit` failures within a
 /// [`AUTH_FAILURE_WINDOW`], further attempts from that address are refused
 /// (HTTP 429, close 4013) without looking at their token until the window
-/// has passed. Failures are counted and logged (rate-limited). Behind a
-/// proxy every client has the proxy's address: raise the limit or set 0.
+/// has passed. Failures are counted and logged (rate-limited). The address
+/// is the client's, as [`crate::proxies`] tells it: behind a load balancer
+/// that is not in `--trusted-proxies` every client has its address.
 pub struct AuthThrottle {
     limit: u32,
     failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,

@@ -23,6 +23,7 @@ use crate::event::{DEFAULT_MAX_EVENT_BYTES, Stage};
 use crate::headers::{DEFAULT_FRAME_ANCESTORS, SecurityHeaders};
 use crate::hub::HubConfig;
 use crate::pipeline::{Deadlines, Retention};
+use crate::proxies::{ForwardedHeader, ProxyPolicy, TrustedProxies};
 use crate::revocation::RevocationList;
 use crate::server::ServerConfig;
 use crate::simulator::SimulatorConfig;
@@ -159,7 +160,75 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]
+    pub proxies: ProxyArgs,
+    #[command(flatten)]
     pub replication: ReplicationArgs,
+}
+
+/// The load balancers in front of the gateway, and how they name the
+/// client ([`crate::proxies`]).
+#[derive(Debug, Clone, Args)]
+pub struct ProxyArgs {
+    /// Load balancers in front of the gateway: CIDR blocks or addresses
+    /// (repeat, or comma-separated). Only connections from these may name
+    /// the client (PROXY header, --forwarded-header); every per-address
+    /// limit and log then uses the client's address. Default: none.
+    #[arg(long, env = "TACTICAL_LINK_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+    /// Connections from --trusted-proxies start with a PROXY protocol
+    /// header (v1 or v2: HAProxy's send-proxy-v2), read before TLS and
+    /// HTTP; one without a valid header within --handshake-timeout is
+    /// closed. Connections from other addresses are refused, unless
+    /// --proxy-protocol-allow-direct.
+    #[arg(long, env = "TACTICAL_LINK_PROXY_PROTOCOL")]
+    pub proxy_protocol: bool,
+    /// With --proxy-protocol, serve connections from addresses outside
+    /// --trusted-proxies too, as themselves (no header is read from them).
+    #[arg(
+        long,
+        env = "TACTICAL_LINK_PROXY_PROTOCOL_ALLOW_DIRECT",
+        requires = "proxy_protocol"
+    )]
+    pub proxy_protocol_allow_direct: bool,
+    /// The request header in which a trusted HTTP proxy names the client;
+    /// the right-most address in it that is not a trusted proxy is the
+    /// client. Read only on requests from --trusted-proxies.
+    #[arg(
+        long,
+        env = "TACTICAL_LINK_FORWARDED_HEADER",
+        value_enum,
+        default_value = "x-forwarded-for"
+    )]
+    pub forwarded_header: ForwardedHeader,
+}
+
+impl ProxyArgs {
+    /// The validated policy.
+    pub fn policy(&self) -> Result<ProxyPolicy, ConfigError> {
+        let trusted = TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|message| bad("trusted-proxies", message))?;
+        if self.proxy_protocol && trusted.is_empty() {
+            return Err(bad(
+                "proxy-protocol",
+                "needs --trusted-proxies: the addresses of the load balancers that send the header",
+            ));
+        }
+        if !trusted.is_empty()
+            && !self.proxy_protocol
+            && self.forwarded_header == ForwardedHeader::None
+        {
+            return Err(bad(
+                "trusted-proxies",
+                "trusts proxies that cannot name a client: use --proxy-protocol or a --forwarded-header",
+            ));
+        }
+        Ok(ProxyPolicy {
+            trusted,
+            protocol: self.proxy_protocol,
+            allow_direct: self.proxy_protocol_allow_direct,
+            header: self.forwarded_header,
+        })
+    }
 }
 
 /// How sure a durable publish is that a Redis failover keeps the event.
@@ -248,13 +317,14 @@ pub struct LimitArgs {
     /// are served, which keeps DNS-rebinding pages out.
     #[arg(long, env = "TACTICAL_LINK_ALLOWED_HOSTS", value_delimiter = ',')]
     pub allowed_hosts: Vec<String>,
-    /// HTTP requests one IP address may have in flight at once (0: no limit).
+    /// HTTP requests one client address may have in flight at once (0: no
+    /// limit). Behind a load balancer, see --trusted-proxies.
     #[arg(long, env = "TACTICAL_LINK_MAX_REQUESTS_PER_IP", default_value_t = 64)]
     pub max_requests_per_ip: usize,
-    /// Failed authentications one IP address may make in a minute; past
-    /// them its attempts are refused (429, close 4013) for the rest of the
-    /// minute (0: no limit; raise it when every client comes through one
-    /// proxy).
+    /// Failed authentications one client address may make in a minute;
+    /// past them its attempts are refused (429, close 4013) for the rest of
+    /// the minute (0: no limit). Behind a load balancer, see
+    /// --trusted-proxies.
     #[arg(
         long,
         env = "TACTICAL_LINK_AUTH_FAILURES_PER_MINUTE",
@@ -271,8 +341,8 @@ pub struct LimitArgs {
         default_value_t = 32
     )]
     pub max_connections_per_user: usize,
-    /// Connections one IP address may hold at once (0: no limit; behind a
-    /// proxy every client has the proxy's address).
+    /// Connections one client address may hold at once (0: no limit).
+    /// Behind a load balancer, see --trusted-proxies.
     #[arg(
         long,
         env = "TACTICAL_LINK_MAX_CONNECTIONS_PER_IP",
@@ -534,6 +604,7 @@ impl ServeArgs {
             drain_timeout: seconds("drain-timeout", self.drain_timeout)?,
             headers: SecurityHeaders::new(&self.frame_ancestors)
                 .map_err(|message| bad("frame-ancestors", message))?,
+            proxies: self.proxies.policy()?,
         })
     }
 
@@ -825,6 +896,62 @@ mod tests {
                 .flag,
             "allowed-origin"
         );
+    }
+
+    #[test]
+    fn proxies_are_trusted_only_with_a_way_to_name_the_client() {
+        let config = serve(&[
+            "--trusted-proxies",
+            "10.0.0.0/8,192.0.2.7",
+            "--proxy-protocol",
+        ])
+        .unwrap();
+        assert!(config.proxies.protocol);
+        assert!(
+            config
+                .proxies
+                .trusted
+                .contains("192.0.2.7".parse().unwrap())
+        );
+        assert_eq!(config.proxies.header, ForwardedHeader::XForwardedFor);
+        assert_eq!(
+            serve(&["--proxy-protocol"]).unwrap_err().flag,
+            "proxy-protocol",
+            "a header from nobody"
+        );
+        assert_eq!(
+            serve(&[
+                "--trusted-proxies",
+                "10.0.0.0/8",
+                "--forwarded-header",
+                "none"
+            ])
+            .unwrap_err()
+            .flag,
+            "trusted-proxies"
+        );
+        assert_eq!(
+            serve(&["--trusted-proxies", "10.0.0.0/40"])
+                .unwrap_err()
+                .flag,
+            "trusted-proxies"
+        );
+        let forwarded = serve(&[
+            "--trusted-proxies",
+            "::1",
+            "--forwarded-header",
+            "forwarded",
+        ]);
+        assert_eq!(
+            forwarded.unwrap().proxies.header,
+            ForwardedHeader::Forwarded
+        );
+        assert!(
+            Cli::try_parse_from(["tactical-link", "serve", "--proxy-protocol-allow-direct"])
+                .is_err(),
+            "allow-direct needs --proxy-protocol"
+        );
+        assert_eq!(serve(&[]).unwrap().proxies, ProxyPolicy::default());
     }
 
     #[test]

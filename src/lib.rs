@@ -24,6 +24,8 @@
 //!
 //! - [`server`]: start-up, routes, the WebSocket upgrade, the shutdown drain.
 //! - [`listener`]: the accept loop, TLS, the handshake deadline.
+//! - [`proxies`]: the client's address behind a load balancer: trusted
+//!   proxies, the PROXY protocol, `X-Forwarded-For` and `Forwarded`.
 //! - [`guard`]: the HTTP admission policy (Host, requests per address,
 //!   JSON and Origin on writes); [`headers`]: the security headers.
 //! - [`api`]: the HTTP endpoints (health, status, runs, events, publish).
@@ -56,6 +58,7 @@ pub mod listener;
 pub mod log_limit;
 pub mod metrics;
 pub mod pipeline;
+pub mod proxies;
 pub mod revocation;
 pub mod server;
 pub mod simulator;

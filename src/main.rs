@@ -110,6 +110,9 @@ async fn serve(
     tokio::spawn(cancel_on_signal(shutdown.clone()));
 
     let auth_on = config.verifier.is_some();
+    if !config.proxies.trusted.is_empty() {
+        tracing::info!("client addresses: {}", config.proxies.describe());
+    }
     let scheme = if config.tls.is_some() {
         "https"
     } else {

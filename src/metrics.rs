@@ -167,6 +167,8 @@ metrics! {
     origin_refusals: Counter = "origin_refusals", "Requests refused for their Origin (HTTP 403).";
     host_refusals: Counter = "host_refusals", "HTTP requests refused for their Host header (HTTP 403).";
     limit_refusals: Counter = "limit_refusals", "Connections and requests refused by a per-IP or per-user limit.";
+    /// Closed before TLS and HTTP (`--proxy-protocol`).
+    proxy_refusals: Counter = "proxy_refusals", "Connections closed before HTTP: a trusted proxy's PROXY header missing, malformed, too long or late, or a peer that is not a trusted proxy (--proxy-protocol).";
     rate_limited: Counter = "rate_limited", "Connections closed for sending frames too fast (close 1008).";
 }
 

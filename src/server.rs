@@ -26,6 +26,7 @@ use crate::hub::{Hub, HubConfig};
 use crate::listener;
 use crate::metrics::Metrics;
 use crate::pipeline::Deadlines;
+use crate::proxies::ProxyPolicy;
 use crate::tickets::Tickets;
 use crate::web;
 
@@ -46,6 +47,8 @@ pub struct ServerConfig {
     pub drain_timeout: Duration,
     /// What every response tells the browser (CSP, framing, sniffing).
     pub headers: SecurityHeaders,
+    /// Which load balancers may say who the client is.
+    pub proxies: ProxyPolicy,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -60,6 +63,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("handshake_timeout", &self.handshake_timeout)
             .field("drain_timeout", &self.drain_timeout)
             .field("headers", &self.headers)
+            .field("proxies", &self.proxies)
             .finish()
     }
 }
@@ -76,6 +80,7 @@ impl Default for ServerConfig {
             handshake_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(5),
             headers: SecurityHeaders::default(),
+            proxies: ProxyPolicy::default(),
         }
     }
 }
@@ -158,6 +163,8 @@ impl Gateway {
         let options = listener::SocketOptions {
             handshake_timeout: self.config.handshake_timeout,
             send_buffer: self.config.connection.socket_send_buffer,
+            proxies: Arc::new(self.config.proxies.clone()),
+            metrics: self.hub.metrics().clone(),
         };
         let drain = listener::Drain::new(self.config.drain_timeout);
         listener::serve(

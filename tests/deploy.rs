@@ -168,6 +168,25 @@ fn as_the_unit_runs_it(overrides: &[(&str, String)]) -> Command {
     command
 }
 
+/// `GET path` on a fresh connection, after a PROXY v2 header for a client
+/// at 203.0.113.7 when `with_header`, as deploy/haproxy.cfg's
+/// `send-proxy-v2` writes it; everything answered until the close.
+async fn get_as_haproxy_would(at: std::net::SocketAddr, path: &str, with_header: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut request = Vec::new();
+    if with_header {
+        request.extend(b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c");
+        request.extend([203, 0, 113, 7, 127, 0, 0, 1, 0x12, 0x67, 0x1f, 0x40]);
+    }
+    request.extend(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").bytes());
+    let mut stream = tokio::net::TcpStream::connect(at).await.unwrap();
+    stream.write_all(&request).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer));
+    let _ = read.await.expect("answered or closed within 10 s");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_runs_the_units_way_and_stops_within_its_timeout() {
     let redis = RedisServer::start();
@@ -190,13 +209,14 @@ async fn the_binary_runs_the_units_way_and_stops_within_its_timeout() {
         "metrics on their own address"
     );
     gateway.wait_bus_up(Duration::from_secs(15)).await;
-    let status: serde_json::Value = reqwest::get(gateway.http("/api/status"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // Its settings put it behind HAProxy on this host: what HAProxy sends
+    // is served, a plain request from the same address is not.
+    let answer = get_as_haproxy_would(gateway.addr, "/api/status", true).await;
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    let status: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(status["auth"]["required"], true, "{status}");
+    let plain = get_as_haproxy_would(gateway.addr, "/api/status", false).await;
+    assert_eq!(plain, "", "a connection without a PROXY header is closed");
     let first_line = gateway.log().lines().next().unwrap_or_default().to_owned();
     let logged: serde_json::Value = serde_json::from_str(&first_line).unwrap();
     assert!(logged["level"].is_string(), "JSON logs: {first_line}");

@@ -1,6 +1,9 @@
 //! Several gateways behind a real load balancer: three gateway processes
 //! on one Redis, HAProxy in front running the shipped deploy/haproxy.cfg,
-//! every client connected through it. One gateway is killed (SIGKILL)
+//! every client connected through it, every connection to a gateway (its
+//! health checks too) opened with a PROXY v2 header, as the gateways
+//! require (`--proxy-protocol --trusted-proxies 127.0.0.1/32`; the test
+//! reads their metrics on addresses of their own). One gateway is killed (SIGKILL)
 //! mid-stream while a publisher of ours publishes durably at a steady
 //! rate: its clients come back through HAProxy on the other two, resume
 //! from their last id, and every client ends with every event exactly
@@ -68,15 +71,30 @@ async fn open_connections(gateways: &[GatewayProcess]) -> Vec<f64> {
     open
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clients_of_a_gateway_killed_behind_haproxy_resume_on_the_others_with_every_event_once() {
-    let redis = RedisServer::start();
-    let mut gateways: Vec<GatewayProcess> = (0..3)
-        .map(|_| GatewayProcess::start(BIN, &["serve", "--redis", &redis.url()]))
-        .collect();
+/// Three gateways on the Redis at `url`, taking connections from HAProxy
+/// on this host only, each with a PROXY header; bus up.
+async fn start_behind_haproxy(url: &str) -> Vec<GatewayProcess> {
+    let args = [
+        "serve",
+        "--redis",
+        url,
+        "--proxy-protocol",
+        "--trusted-proxies",
+        "127.0.0.1/32",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ];
+    let gateways: Vec<GatewayProcess> = (0..3).map(|_| GatewayProcess::start(BIN, &args)).collect();
     for gateway in &gateways {
         gateway.wait_bus_up(Duration::from_secs(15)).await;
     }
+    gateways
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_of_a_gateway_killed_behind_haproxy_resume_on_the_others_with_every_event_once() {
+    let redis = RedisServer::start();
+    let mut gateways = start_behind_haproxy(&redis.url()).await;
     let addrs: Vec<SocketAddr> = gateways.iter().map(|g| g.addr).collect();
     let proxy = HaProxy::start(&addrs);
     proxy.wait_states(&[("gw1", "UP"), ("gw2", "UP"), ("gw3", "UP")]);
@@ -139,4 +157,11 @@ async fn clients_of_a_gateway_killed_behind_haproxy_resume_on_the_others_with_ev
     let mut after = vec![("gw1", "UP"), ("gw2", "UP"), ("gw3", "UP")];
     after[victim].1 = "DOWN";
     proxy.wait_states(&after);
+    for (n, gateway) in gateways.iter().enumerate().filter(|(n, _)| *n != victim) {
+        let refused = gateway.metric("tactical_link_proxy_refusals_total").await;
+        assert_eq!(
+            refused, 0.0,
+            "gateway {n}: a connection without a PROXY header"
+        );
+    }
 }

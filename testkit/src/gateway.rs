@@ -150,6 +150,10 @@ impl Served for Gateway {
     fn addr(&self) -> SocketAddr {
         self.addr
     }
+
+    fn operations_addr(&self) -> SocketAddr {
+        self.metrics_addr.unwrap_or(self.addr)
+    }
 }
 
 impl Drop for Gateway {

@@ -198,6 +198,10 @@ impl Served for GatewayProcess {
     fn addr(&self) -> SocketAddr {
         self.addr
     }
+
+    fn operations_addr(&self) -> SocketAddr {
+        self.metrics_addr.unwrap_or(self.addr)
+    }
 }
 
 impl Drop for GatewayProcess {

@@ -137,17 +137,29 @@ fn sentinels_promote_the_replica_when_the_primary_dies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn haproxy_sends_clients_only_to_gateways_whose_readyz_says_ready() {
     let redis = RedisServer::start();
-    let ready = [
-        Gateway::start(&["serve", "--redis", &redis.url()]),
-        Gateway::start(&["serve", "--redis", &redis.url()]),
-    ];
+    // The shipped file sends a PROXY header: the gateways take connections
+    // from HAProxy only, and this test reads them on their metrics address.
+    let behind_haproxy = |url: &str| {
+        Gateway::start(&[
+            "serve",
+            "--redis",
+            url,
+            "--proxy-protocol",
+            "--trusted-proxies",
+            "127.0.0.1/32",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ])
+    };
+    let ready = [behind_haproxy(&redis.url()), behind_haproxy(&redis.url())];
     for gateway in &ready {
         gateway.wait_bus_up(Duration::from_secs(15)).await;
     }
     // Up and serving HTTP, but its Redis is nowhere: /readyz says 503.
     let nowhere = format!("redis://127.0.0.1:{}", testkit::free_port());
-    let cut_off = Gateway::start(&["serve", "--redis", &nowhere]);
-    let (status, _) = testkit::http::get(cut_off.addr, "/readyz", Duration::from_secs(2)).unwrap();
+    let cut_off = behind_haproxy(&nowhere);
+    let (status, _) =
+        testkit::http::get(cut_off.operations_addr(), "/readyz", Duration::from_secs(2)).unwrap();
     assert_eq!(status, 503);
 
     let mut proxy = HaProxy::start(&[ready[0].addr, ready[1].addr, cut_off.addr]);

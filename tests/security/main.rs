@@ -1,7 +1,8 @@
 //! Security end to end: authentication, tenant isolation, origins, limits,
-//! hostile clients, HTTP publishing and TLS, against the gateway serving
-//! from this process; the binary where a test reads its log or its exit
-//! code. One module per concern; the helpers they share are here.
+//! clients behind load balancers, hostile clients, HTTP publishing and TLS,
+//! against the gateway serving from this process; the binary where a test
+//! reads its log or its exit code. One module per concern; the helpers
+//! they share are here.
 
 mod bodies;
 mod browsers;
@@ -9,6 +10,7 @@ mod headers;
 mod keys;
 mod limits;
 mod origins;
+mod proxies;
 mod revocation;
 mod scopes;
 mod tenants;
