@@ -191,6 +191,11 @@ impl Hub {
         self.history_loaded.send_replace(true);
     }
 
+    /// Whether the history is loaded (see [`Hub::mark_history_loaded`]).
+    pub fn history_loaded(&self) -> bool {
+        *self.history_loaded.borrow()
+    }
+
     /// Waits, at most `limit`, for the history to be loaded. A client that
     /// resumes before then could be told its id is unknown when it is
     /// only not loaded yet.

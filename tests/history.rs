@@ -17,6 +17,16 @@ async fn wait_ready(gateway: &impl Served) {
     gateway.wait_bus_up(Duration::from_secs(15)).await;
 }
 
+/// How many connections are subscribed to `channel` on `redis`.
+fn subscribers(redis: &RedisServer, channel: &str) -> i64 {
+    let (_, count): (String, i64) = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg(channel)
+        .query(&mut redis.connection())
+        .unwrap();
+    count
+}
+
 /// Every entry id of the event stream, in order: what was published.
 fn recorded_ids(redis: &RedisServer) -> Vec<String> {
     let mut conn = redis.connection();
@@ -172,7 +182,16 @@ async fn history_survives_a_redis_crash_with_persistence() {
     redis.kill();
     redis.restart();
     publish(&redis, 50, 80).await;
-    // Legacy publishers with plain PUBLISH are recorded too once the link is back.
+    // Legacy publishers with plain PUBLISH are recorded too once the link is
+    // back. Readiness alone cannot say it is back: a gateway that has not yet
+    // seen the old connection die is still green, and a plain PUBLISH that
+    // no one is subscribed to is gone. The restarted Redis knows.
+    eventually(
+        Duration::from_secs(15),
+        "the gateway subscribed to the restarted Redis",
+        async || subscribers(&redis, "system_events") >= 1,
+    )
+    .await;
     wait_ready(&gateway).await;
     for i in 80..100 {
         redis.publish(

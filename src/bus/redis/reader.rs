@@ -58,7 +58,10 @@ impl Link {
             Err(err) => return err,
         };
         let hub = &self.health.hub;
-        if hub.last_id().is_none() {
+        // Once only: a gateway that has run since then follows its own
+        // subscription, and a reload after a reconnect would put the
+        // stream's newest entries before the events still waiting there.
+        if !hub.history_loaded() {
             match self.restore_runs(&mut connection).await {
                 Ok(count) if count > 0 => {
                     tracing::info!(runs = count, "restored run state from Redis")
@@ -278,19 +281,18 @@ fn is_after(entry: &StreamId, last: Option<EventId>) -> bool {
 
 /// False when `entry` does not follow the last relayed event: the entries
 /// between were trimmed from the stream before this gateway read them (it
-/// was cut off, or far behind, for longer than the stream keeps). True when
-/// it follows, and for entries written before the stream carried the
-/// previous id.
+/// was cut off, or far behind, for longer than the stream keeps). A gateway
+/// that has relayed nothing yet expects the stream's first entry (no
+/// previous id). True when it follows, and for entries written before the
+/// stream carried the previous id.
 fn follows_last_relayed(hub: &Hub, entry: &StreamId) -> bool {
-    let (Some(redis::Value::BulkString(previous)), Some(last)) =
-        (entry.map.get(PREVIOUS_FIELD), hub.last_id())
-    else {
+    let Some(redis::Value::BulkString(previous)) = entry.map.get(PREVIOUS_FIELD) else {
         return true;
     };
-    std::str::from_utf8(previous)
+    let previous = std::str::from_utf8(previous)
         .ok()
-        .and_then(|p| p.parse::<EventId>().ok())
-        == Some(last)
+        .and_then(|p| p.parse::<EventId>().ok());
+    previous == hub.last_id()
 }
 
 /// Counts and logs a hole before `entry`: its clients never get the
@@ -308,4 +310,40 @@ fn report_trimmed_gap(hub: &Hub, entry: &StreamId) {
         entry_before_next = %previous,
         "events between these ids were trimmed from the Redis stream before this gateway read them; its clients miss them (raise --history-size)"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::frames::BusKind;
+    use crate::hub::HubConfig;
+
+    fn entry(id: &str, previous: &str) -> StreamId {
+        let mut entry = StreamId {
+            id: id.to_owned(),
+            ..StreamId::default()
+        };
+        let previous = redis::Value::BulkString(previous.as_bytes().to_vec());
+        entry.map.insert(PREVIOUS_FIELD.to_owned(), previous);
+        entry
+    }
+
+    #[test]
+    fn a_gateway_that_relayed_nothing_sees_a_hole_before_a_trimmed_streams_first_entry() {
+        let hub = Hub::new(HubConfig::default(), BusKind::Redis, Arc::default());
+        assert!(
+            follows_last_relayed(&hub, &entry("1-0", "")),
+            "the first entry ever"
+        );
+        assert!(
+            !follows_last_relayed(&hub, &entry("392-0", "391-0")),
+            "the entries before it were trimmed"
+        );
+        assert!(
+            follows_last_relayed(&hub, &StreamId::default()),
+            "no previous id field"
+        );
+    }
 }
