@@ -3,6 +3,8 @@
 //! that is killed, restarted or frozen (SIGSTOP) runs as the binary; the
 //! others serve from this process.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -10,6 +12,7 @@ use tactical_link::event::{Stage, Status};
 use testkit::{
     Client, Gateway, GatewayProcess, Next, RedisServer, Served, Signal, eventually, stage_event,
 };
+use tokio::task::JoinHandle;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tactical-link");
 
@@ -45,6 +48,17 @@ fn recorded_ids(redis: &RedisServer) -> Vec<String> {
 async fn follow_with_resume(url: String, until: usize, limit: Duration) -> (Vec<String>, usize) {
     let followed = testkit::follow::follow(url, until, limit, Default::default()).await;
     (followed.ids, followed.resumes)
+}
+
+/// Like [`follow_with_resume`], with a count of the events it has so far.
+fn watched_follower(
+    url: String,
+    until: usize,
+    limit: Duration,
+) -> (Arc<AtomicUsize>, JoinHandle<testkit::follow::Followed>) {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let follower = tokio::spawn(testkit::follow::follow(url, until, limit, seen.clone()));
+    (seen, follower)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,20 +137,18 @@ async fn clients_of_a_gateway_killed_mid_stream_end_with_every_event_once_in_ord
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let followers: Vec<_> = (0..5)
-        .map(|_| {
-            tokio::spawn(follow_with_resume(
-                url.clone(),
-                EVENTS,
-                Duration::from_secs(60),
-            ))
-        })
-        .collect();
+    let (seen, followers): (Vec<_>, Vec<_>) = (0..5)
+        .map(|_| watched_follower(url.clone(), EVENTS, Duration::from_secs(60)))
+        .unzip();
 
+    // Every client has events from this gateway before it dies (one that
+    // connected only after would have nothing to resume from).
     let mut gateway = gateway;
-    eventually(Duration::from_secs(20), "some events relayed", async || {
-        recorded_ids(&redis).len() >= 20
-    })
+    eventually(
+        Duration::from_secs(20),
+        "some events relayed to every client",
+        async || recorded_ids(&redis).len() >= 20 && seen.iter().all(|n| n.load(Relaxed) >= 1),
+    )
     .await;
     gateway.kill();
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -148,9 +160,12 @@ async fn clients_of_a_gateway_killed_mid_stream_end_with_every_event_once_in_ord
     let published = recorded_ids(&redis);
     assert_eq!(published.len(), EVENTS);
     for follower in followers {
-        let (ids, reconnects) = follower.await.unwrap();
-        assert!(reconnects >= 1, "the client did reconnect");
-        assert_eq!(ids, published, "every event exactly once, in publish order");
+        let followed = follower.await.unwrap();
+        assert!(followed.resumes >= 1, "the client did reconnect");
+        assert_eq!(
+            followed.ids, published,
+            "every event exactly once, in publish order"
+        );
     }
 }
 
@@ -415,10 +430,11 @@ async fn events_trimmed_before_a_cut_off_gateway_read_them_are_counted_and_logge
         gateway.metric("tactical_link_history_gaps_total").await >= 1.0
     })
     .await;
-    assert!(
-        gateway.log().contains("trimmed from the Redis stream"),
-        "and logged"
-    );
+    // Counted first, then logged: the log line may be a moment behind.
+    eventually(Duration::from_secs(10), "the gap logged", async || {
+        gateway.log().contains("trimmed from the Redis stream")
+    })
+    .await;
     // The client still gets what the stream kept, ending with the newest.
     loop {
         let frame = client.expect_type("event").await;
