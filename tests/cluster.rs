@@ -55,7 +55,10 @@ async fn gateways_follow_the_replica_that_takes_over_a_killed_slot_master() {
         CHANNEL,
         r#"{"type":"failover.plain","n":1}"#,
     );
-    scene.more_events(20, "events before the kill").await;
+    // Recorded, then on the replica: a publish told succeeded after it
+    // waited for the replica to hold everything before.
+    recorded(master, CHANNEL, "failover.plain").await;
+    scene.more_events(20, "events after the plain one").await;
 
     cluster.kill(master);
     let new = tokio::task::block_in_place(|| cluster.wait_failover(slot));
