@@ -32,6 +32,10 @@ pub enum BenchAction {
     /// Redis CPU time per event as gateways are added: N gateways on one
     /// Redis, plain PUBLISH events, INFO cpu before and after.
     RedisCost(crate::redis_cost::RedisCostArgs),
+    /// What waiting for a replica costs a durable publish: publishes a
+    /// second and latency with WAIT 0 and WAIT 1, on a primary and a
+    /// replica of its own.
+    WaitCost(crate::wait_cost::WaitCostArgs),
     /// Serve the floor: a bare Redis → WebSocket relay (what --spawn-floor
     /// starts).
     Floor(crate::floor::FloorArgs),

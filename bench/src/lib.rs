@@ -10,7 +10,8 @@
 //! `tactical-link-bench summarize` turns the JSON of many runs into
 //! docs/performance.md, which says how to run it and what the figures mean.
 //! `tactical-link-bench redis-cost` measures what Redis spends per event as
-//! gateways are added.
+//! gateways are added; `tactical-link-bench wait-cost` what waiting for a
+//! replica costs a durable publish.
 //!
 //! # Layout
 //!
@@ -29,6 +30,7 @@
 //! - [`table`]: one run's figures as the table printed at the end.
 //! - [`summary`]: medians over trials, side by side, as Markdown and SVG.
 //! - [`redis_cost`]: Redis CPU per event with 1, 2, 4, 8 … gateways.
+//! - [`wait_cost`]: durable publishes with and without `WAIT` for a replica.
 
 pub mod args;
 pub mod client;
@@ -45,6 +47,7 @@ pub mod summary;
 pub mod system;
 pub mod table;
 pub mod tally;
+pub mod wait_cost;
 
 pub use args::{BenchAction, BenchArgs, RunArgs};
 pub use run::run;

@@ -1,9 +1,9 @@
 //! A dashboard-like client for failover tests: it follows the event
 //! stream at a URL (a gateway, or a load balancer before several) and,
 //! after any disconnect, reconnects there with `?last_id=` as the
-//! dashboard does, until it has a given number of events. It counts what
-//! it has so far where the test can watch it, and tells how often it
-//! resumed.
+//! dashboard does, until it has a given number of events, or a given last
+//! event. It counts what it has so far where the test can watch it, notes
+//! when each event came, and tells how often it resumed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -18,6 +18,9 @@ use crate::ws::{Client, Next};
 pub struct Followed {
     /// The id of every event it has, in the order it got them.
     pub ids: Vec<String>,
+    /// When it got each of them (those of its first snapshot: when the
+    /// snapshot came).
+    pub received: Vec<Instant>,
     /// How many times it reconnected and resumed.
     pub resumes: usize,
 }
@@ -33,13 +36,62 @@ pub async fn follow(
     limit: Duration,
     seen: Arc<AtomicUsize>,
 ) -> Followed {
+    let what = format!("{until} events");
+    follow_until(url, &what, limit, seen, |ids, _| ids.len() >= until).await
+}
+
+/// [`follow`] until it has an event frame for which `last` is true (the
+/// last event a test publishes).
+pub async fn follow_to_last(
+    url: String,
+    limit: Duration,
+    seen: Arc<AtomicUsize>,
+    last: impl Fn(&Value) -> bool,
+) -> Followed {
+    let done = |_: &[String], frame: Option<&Value>| frame.is_some_and(&last);
+    follow_until(url, "the last event", limit, seen, done).await
+}
+
+/// What a follower has so far, and whether it is done.
+struct Progress<'a> {
+    followed: Followed,
+    seen: &'a AtomicUsize,
+    done: bool,
+}
+
+impl Progress<'_> {
+    fn push(&mut self, id: String) {
+        self.followed.ids.push(id);
+        self.followed.received.push(Instant::now());
+        self.seen.store(self.followed.ids.len(), Relaxed);
+    }
+}
+
+/// Follows `url` until `done` (given the ids so far and the last event
+/// frame) is true.
+async fn follow_until(
+    url: String,
+    what: &str,
+    limit: Duration,
+    seen: Arc<AtomicUsize>,
+    done: impl Fn(&[String], Option<&Value>) -> bool,
+) -> Followed {
     let deadline = Instant::now() + limit;
-    let mut ids: Vec<String> = Vec::new();
-    let mut resumes = 0;
-    while ids.len() < until {
+    let followed = Followed {
+        ids: Vec::new(),
+        received: Vec::new(),
+        resumes: 0,
+    };
+    let mut progress = Progress {
+        done: done(&followed.ids, None),
+        followed,
+        seen: &seen,
+    };
+    while !progress.done {
+        let ids = &progress.followed.ids;
         assert!(
             Instant::now() < deadline,
-            "only {} of {until} events after {limit:?}",
+            "{} events, not {what}, after {limit:?}",
             ids.len()
         );
         let target = match ids.last() {
@@ -51,36 +103,50 @@ pub async fn follow(
             continue;
         };
         let mut client = Client { socket };
-        match client.next(Duration::from_secs(10)).await {
-            Next::Frame(welcome) if welcome["type"] == "welcome" => {}
-            _ => continue,
+        if start(&mut client, &mut progress).await {
+            read_events(&mut client, &mut progress, &done).await;
         }
-        let start = match client.next(Duration::from_secs(10)).await {
-            Next::Frame(start) => start,
-            _ => continue,
-        };
-        match start["type"].as_str() {
-            Some("snapshot") => {
-                assert!(ids.is_empty(), "a resume fell back to a snapshot: {start}");
-                ids = snapshot_event_ids(&start);
-            }
-            Some("resumed") => resumes += 1,
-            _ => panic!("unexpected start frame {start}"),
-        }
-        seen.store(ids.len(), Relaxed);
-        read_events(&mut client, &mut ids, until, &seen).await;
     }
-    Followed { ids, resumes }
+    progress.followed
 }
 
-/// Reads event frames into `ids` until `until`, a close, or 10 s of
-/// silence.
-async fn read_events(client: &mut Client, ids: &mut Vec<String>, until: usize, seen: &AtomicUsize) {
-    while ids.len() < until {
+/// Reads the welcome and the first frame (a snapshot at first, `resumed`
+/// after); false when the connection failed meanwhile.
+async fn start(client: &mut Client, progress: &mut Progress<'_>) -> bool {
+    match client.next(Duration::from_secs(10)).await {
+        Next::Frame(welcome) if welcome["type"] == "welcome" => {}
+        _ => return false,
+    }
+    let start = match client.next(Duration::from_secs(10)).await {
+        Next::Frame(start) => start,
+        _ => return false,
+    };
+    match start["type"].as_str() {
+        Some("snapshot") => {
+            let ids = &progress.followed.ids;
+            assert!(ids.is_empty(), "a resume fell back to a snapshot: {start}");
+            for id in snapshot_event_ids(&start) {
+                progress.push(id);
+            }
+        }
+        Some("resumed") => progress.followed.resumes += 1,
+        _ => panic!("unexpected start frame {start}"),
+    }
+    true
+}
+
+/// Reads event frames until `done`, a close, or 10 s of silence.
+async fn read_events(
+    client: &mut Client,
+    progress: &mut Progress<'_>,
+    done: &impl Fn(&[String], Option<&Value>) -> bool,
+) {
+    progress.done = done(&progress.followed.ids, None);
+    while !progress.done {
         match client.next(Duration::from_secs(10)).await {
             Next::Frame(frame) if frame["type"] == "event" => {
-                ids.push(frame["id"].as_str().expect("an event id").to_owned());
-                seen.store(ids.len(), Relaxed);
+                progress.push(frame["id"].as_str().expect("an event id").to_owned());
+                progress.done = done(&progress.followed.ids, Some(&frame));
             }
             Next::Frame(_) => {}
             Next::Closed(_) | Next::TimedOut => return,

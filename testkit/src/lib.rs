@@ -13,6 +13,8 @@
 //! - [`served`]: what both kinds of gateway answer: URLs, metrics, readiness.
 //! - [`http`]: a blocking HTTP GET and the Prometheus text it fetches.
 //! - [`ws`]: a WebSocket client reading JSON frames with timeouts.
+//! - [`failover`]: readiness polled, a durable publisher's log, and the
+//!   checks on what clients got, while a test fails Redis.
 //! - [`follow`]: a client that resumes after every disconnect, as the
 //!   dashboard does, until it has every event.
 //! - [`procstat`]: a process's memory and CPU time, from `/proc`.
@@ -24,6 +26,7 @@
 
 pub mod cluster;
 pub mod events;
+pub mod failover;
 pub mod follow;
 pub mod gateway;
 pub mod haproxy;

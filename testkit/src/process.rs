@@ -187,7 +187,9 @@ fn read_addresses(
     rx
 }
 
-fn send(pid: u32, signal: Signal) {
+/// Sends `signal` to the process `pid`, a child of ours (a Redis server
+/// that a test freezes and thaws, say).
+pub fn send(pid: u32, signal: Signal) {
     // SAFETY: kill(2) on a child of ours, which we have not reaped yet.
     unsafe {
         libc::kill(pid as libc::pid_t, signal.number());

@@ -111,7 +111,7 @@ impl Link {
         Ok(within(COMMAND_TIMEOUT, taken).await?.is_some())
     }
 
-    fn lease_is(&self, held: bool) {
+    pub(super) fn lease_is(&self, held: bool) {
         let metrics = self.health.hub.metrics();
         if held && !self.lease.held() {
             metrics.recorder_takeovers.inc();

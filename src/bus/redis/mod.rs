@@ -16,6 +16,12 @@
 //!   relays what the recorder did not; on start it reloads the retained
 //!   window, so state and history survive a gateway restart.
 //!
+//! The halves (and the recorder lease) move together: when one loses a
+//! connection that was up, the others drop theirs and connect again too,
+//! so after a failover none stays on the old server (a demoted primary
+//! still serves reads and pub/sub), and readiness is green only once all
+//! are on the new one.
+//!
 //! De-duplication: for each payload the script keeps, for a short window, how
 //! many times each gateway has seen it (`HINCRBY seen:<sha1> <gateway> 1`).
 //! The n-th sighting by one gateway is a new publication only when no other
@@ -108,7 +114,7 @@ impl LinkConfig {
             channel: channel.to_owned(),
             backoff_base: Duration::from_millis(100),
             backoff_cap: Duration::from_secs(5),
-            ping_interval: Duration::from_secs(5),
+            ping_interval: Duration::from_secs(1),
             history_size: DEFAULT_HISTORY_SIZE,
             history_bytes: DEFAULT_HISTORY_BYTES,
             run_retention_s: 24 * 3600,
@@ -130,6 +136,8 @@ pub(crate) enum LinkError {
     Closed,
     #[error("the subscription delivers nothing: a probe published did not come back")]
     Deaf,
+    #[error("another connection of the link to this Redis was lost: connecting again with it")]
+    Moved,
 }
 
 /// A connection for commands: our own limits, not redis-rs's default
@@ -284,6 +292,7 @@ pub async fn run_link(hub: Arc<Hub>, config: LinkConfig, shutdown: CancellationT
         barriers: Barriers::default(),
         lease: Lease::default(),
         standby: Standby::default(),
+        lost: tokio::sync::watch::Sender::new(0),
     };
     tokio::join!(
         link.reconnecting(Part::Recorder, &shutdown),
@@ -309,6 +318,9 @@ struct Link {
     lease: Lease,
     /// What it keeps meanwhile.
     standby: Standby,
+    /// Counts connections lost after they were up; each loss makes every
+    /// part connect again.
+    lost: tokio::sync::watch::Sender<u64>,
 }
 
 /// Requests from the reader to the recorder: "record every message Redis
@@ -332,7 +344,7 @@ impl Default for Barriers {
 
 impl Link {
     /// Runs one half's connections again and again, with back-off, until
-    /// shutdown.
+    /// shutdown; drops a connection when another part lost its own.
     async fn reconnecting(&self, part: Part, shutdown: &CancellationToken) {
         let name = match part {
             Part::Recorder => "recorder",
@@ -341,7 +353,9 @@ impl Link {
         };
         let mut backoff = Backoff::new(self.config.backoff_base, self.config.backoff_cap);
         let mut rng = StdRng::from_os_rng();
+        let mut lost = self.lost.subscribe();
         loop {
+            lost.mark_unchanged();
             let connection = async {
                 match part {
                     Part::Recorder => self.record(&mut backoff).await,
@@ -352,19 +366,32 @@ impl Link {
             let error = tokio::select! {
                 _ = shutdown.cancelled() => return,
                 error = connection => error,
+                _ = lost.changed() => LinkError::Moved,
             };
-            let detail = format!("{name}: {error}");
-            if backoff.attempt() == 0 {
-                tracing::warn!(error = %detail, "Redis link lost or unreachable; retrying with back-off");
-            } else {
-                tracing::debug!(error = %detail, attempt = backoff.attempt(), "Redis still unreachable");
+            // Connected (the back-off was reset), then lost: the others go too.
+            let was_up = backoff.attempt() == 0;
+            if was_up && !matches!(error, LinkError::Moved) {
+                self.lost.send_modify(|n| *n += 1);
             }
-            self.health.report(part, Err(detail));
+            if let Part::Lease = part {
+                self.lease_is(false);
+            }
+            self.after_failure(part, &format!("{name}: {error}"), was_up, &backoff);
             let delay = backoff.next_delay(&mut rng);
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(delay) => {}
             }
         }
+    }
+
+    /// Logs a failure and reports the part down.
+    fn after_failure(&self, part: Part, detail: &str, was_up: bool, backoff: &Backoff) {
+        if was_up {
+            tracing::warn!(error = %detail, "Redis link lost or unreachable; retrying with back-off");
+        } else {
+            tracing::debug!(error = %detail, attempt = backoff.attempt(), "Redis still unreachable");
+        }
+        self.health.report(part, Err(detail.to_owned()));
     }
 }

@@ -57,8 +57,12 @@ struct Probe {
 }
 
 /// Longest a probe may take to come back before the subscription is taken
-/// for dead and made again.
-const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// for dead and made again. It waits behind every message before it, so a
+/// burst of large events on a busy machine delays it by seconds: a dead
+/// server is found out sooner by the ping (answered as soon as the socket
+/// is read, unanswered after [`COMMAND_TIMEOUT`]); the probe finds a
+/// subscription that answers and delivers nothing.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Link {
     /// Subscribes and records until the connection fails.
