@@ -177,7 +177,10 @@ impl Link {
         let (streams, ids) = ([&self.keys.stream], [&after]);
         let read =
             connection.xread_options::<_, _, Option<StreamReadReply>>(&streams, &ids, &options);
-        let reply = within(READ_BLOCK + COMMAND_TIMEOUT, read).await?;
+        let reply = match within(READ_BLOCK + COMMAND_TIMEOUT, read).await {
+            Err(LinkError::Timeout(limit)) => return still_answers(connection, limit).await,
+            reply => reply?,
+        };
         // Most entries were relayed already, straight from the recorder's
         // reply: skip them without parsing or taking the hub's lock.
         let relayed = hub.last_id();
@@ -240,6 +243,24 @@ impl Link {
             None => parse_entry(hub, entry, payload).is_some_and(|event| hub.relay_at(id, &event)),
         }
     }
+}
+
+/// After an `XREAD` that outlived its limit: a gateway process that was
+/// frozen (stopped, starved of CPU, its machine suspended) wakes with every
+/// timer due at once, before it has read what Redis sent meanwhile. Only a
+/// `PING` that goes unanswered too means the connection is dead; the link
+/// would otherwise drop, with it, a subscription full of waiting events.
+async fn still_answers(
+    connection: &mut MultiplexedConnection,
+    limit: Duration,
+) -> Result<(), LinkError> {
+    within(
+        COMMAND_TIMEOUT,
+        redis::cmd("PING").query_async::<String>(connection),
+    )
+    .await
+    .map(drop)
+    .map_err(|_| LinkError::Timeout(limit))
 }
 
 /// An entry's event.
