@@ -10,7 +10,8 @@
 //! `tactical-link-bench summarize` turns the JSON of many runs into
 //! docs/performance.md, which says how to run it and what the figures mean.
 //! `tactical-link-bench redis-cost` measures what Redis spends per event as
-//! gateways are added.
+//! gateways are added; `tactical-link-bench storm` what a gateway's
+//! death or a rolling restart costs the clients, the gateways and Redis.
 //!
 //! # Layout
 //!
@@ -29,6 +30,7 @@
 //! - [`table`]: one run's figures as the table printed at the end.
 //! - [`summary`]: medians over trials, side by side, as Markdown and SVG.
 //! - [`redis_cost`]: Redis CPU per event with 1, 2, 4, 8 … gateways.
+//! - [`storm`]: reconnect storms through HAProxy to three gateways.
 
 pub mod args;
 pub mod client;
@@ -41,6 +43,7 @@ pub mod redis_cost;
 pub mod report;
 pub mod run;
 pub mod servers;
+pub mod storm;
 pub mod summary;
 pub mod system;
 pub mod table;
