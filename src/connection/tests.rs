@@ -380,6 +380,7 @@ async fn a_resuming_client_gets_resumed_then_exactly_the_events_it_missed() {
 
     // The opening work each kind of start did, as /metrics shows it.
     let mut fresh = Client::open(&ctx).await;
+    fresh.frame_of("welcome").await;
     fresh.frame_of("snapshot").await;
     let metrics = ctx.hub.metrics();
     assert_eq!(metrics.resumes.get(), 1);
