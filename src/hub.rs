@@ -135,7 +135,12 @@ pub enum Start {
     },
     /// The client's id was retained: a `resumed` frame, then exactly the
     /// event frames it missed (those it may see).
-    Resumed { resumed: Frame, missed: Vec<Frame> },
+    Resumed {
+        resumed: Frame,
+        missed: Vec<Frame>,
+        /// How many of `missed` are events (the rest report stalls).
+        replayed: usize,
+    },
 }
 
 /// A new subscriber's starting point and the live stream after it. The
@@ -439,6 +444,7 @@ impl Hub {
                     Start::Resumed {
                         resumed: frames::resumed_frame(requested, replayed, &state.bus),
                         missed,
+                        replayed,
                     }
                 }
                 Since::Unknown => Start::Snapshot {
@@ -664,7 +670,10 @@ mod tests {
         ingest(&hub, br#"{"type":"b"}"#).unwrap();
         ingest(&hub, br#"{"type":"c"}"#).unwrap();
         let sub = hub.subscribe(&Principal::anonymous(), Some(&first.to_string()));
-        let Start::Resumed { resumed, missed } = sub.start else {
+        let Start::Resumed {
+            resumed, missed, ..
+        } = sub.start
+        else {
             panic!("the id is retained")
         };
         assert!(

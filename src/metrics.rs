@@ -151,6 +151,14 @@ metrics! {
     recorder_takeovers: Counter = "recorder_takeovers", "Redis only: times this gateway took the recorder lease.";
     /// Events a gateway recorded at a takeover that its predecessor had not.
     standby_recorded: Counter = "standby_recorded", "Redis only: plain PUBLISH events recorded at a takeover from the standby buffer because the previous recorder had not (without it they would have been lost).";
+    /// Snapshots sent as a connection's start (a resume that failed too).
+    snapshots: Counter = "snapshots", "Snapshots sent to connecting clients: those without a last_id, and those whose last_id was not retained (resume_failures).";
+    /// Clients resumed from their last event id.
+    resumes: Counter = "resumes", "Clients resumed from their last event id: a resumed frame and the events they missed instead of a snapshot.";
+    /// Resumes refused for an id not retained: a snapshot instead.
+    resume_failures: Counter = "resume_failures", "Clients whose last_id was not retained (too old, unknown, malformed): sent a snapshot with resume_failed instead.";
+    /// Event frames replayed to resuming clients.
+    events_replayed: Counter = "events_replayed", "Event frames replayed to resuming clients (the events they missed).";
     connections_open: Gauge = "connections_open", "Client connections open now (WebSocket and SSE).";
     connections_total: Counter = "connections", "Client connections accepted (WebSocket and SSE).";
     sse_connections: Counter = "sse_connections", "Client connections accepted over Server-Sent Events.";

@@ -39,6 +39,9 @@ pub enum BenchAction {
     /// Serve the floor: a bare Redis → WebSocket relay (what --spawn-floor
     /// starts).
     Floor(crate::floor::FloorArgs),
+    /// Reconnect storms: clients through HAProxy to three gateways on one
+    /// Redis; one gateway killed, or all restarted in turn.
+    Storm(crate::storm::StormArgs),
 }
 
 /// Which server a run measures.

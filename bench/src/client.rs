@@ -309,7 +309,7 @@ fn mint(secret: &[u8], index: usize) -> Result<String, String> {
         .map_err(|err| format!("cannot mint a token: {err}"))
 }
 
-async fn connect_tcp(
+pub async fn connect_tcp(
     target: SocketAddr,
     source: Option<Ipv4Addr>,
     recv_buffer: Option<u32>,

@@ -11,7 +11,9 @@
 //! docs/performance.md, which says how to run it and what the figures mean.
 //! `tactical-link-bench redis-cost` measures what Redis spends per event as
 //! gateways are added; `tactical-link-bench wait-cost` what waiting for a
-//! replica costs a durable publish.
+//! replica costs a durable publish; `tactical-link-bench storm` what a
+//! gateway's death or a rolling restart costs the clients, the gateways and
+//! Redis.
 //!
 //! # Layout
 //!
@@ -31,6 +33,7 @@
 //! - [`summary`]: medians over trials, side by side, as Markdown and SVG.
 //! - [`redis_cost`]: Redis CPU per event with 1, 2, 4, 8 … gateways.
 //! - [`wait_cost`]: durable publishes with and without `WAIT` for a replica.
+//! - [`storm`]: reconnect storms through HAProxy to three gateways.
 
 pub mod args;
 pub mod client;
@@ -43,6 +46,7 @@ pub mod redis_cost;
 pub mod report;
 pub mod run;
 pub mod servers;
+pub mod storm;
 pub mod summary;
 pub mod system;
 pub mod table;

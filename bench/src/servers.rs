@@ -157,8 +157,19 @@ pub fn gateway_command(
     channel: &str,
     extra: &[String],
 ) -> Command {
+    gateway_command_at(bin, "127.0.0.1:0", redis_url, channel, extra)
+}
+
+/// The same, listening on `listen`.
+pub fn gateway_command_at(
+    bin: &Path,
+    listen: &str,
+    redis_url: Option<&str>,
+    channel: &str,
+    extra: &[String],
+) -> Command {
     let mut command = Command::new(bin);
-    command.args(["serve", "--listen", "127.0.0.1:0"]);
+    command.args(["serve", "--listen", listen]);
     if let Some(redis_url) = redis_url {
         command.args(["--redis", redis_url]);
     }

@@ -95,6 +95,12 @@ impl Tally {
     pub fn lost(&self) -> u64 {
         self.expected - self.distinct
     }
+
+    /// The sequence numbers below `published` this client never received.
+    pub fn missing(&self, published: u64) -> impl Iterator<Item = u64> + '_ {
+        (0..published.min(self.expected))
+            .filter(|seq| self.seen[(seq / 64) as usize] & (1u64 << (seq % 64)) == 0)
+    }
 }
 
 /// The tallies of many clients, added up.

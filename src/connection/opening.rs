@@ -189,18 +189,27 @@ impl<'a, S: Socket> Opening<'a, S> {
         if self.ctx.verifier.is_some() {
             greeting.push(frames::authenticated_frame(principal));
         }
+        let metrics = self.ctx.hub.metrics();
         match start {
             Start::Snapshot {
                 frame,
                 resume_failed,
             } => {
+                metrics.snapshots.inc();
                 if let Some(id) = resume_failed {
+                    metrics.resume_failures.inc();
                     let session = self.session;
                     tracing::debug!(%session, last_id = %id, "cannot resume: sending a snapshot");
                 }
                 greeting.push(frame);
             }
-            Start::Resumed { resumed, missed } => {
+            Start::Resumed {
+                resumed,
+                missed,
+                replayed,
+            } => {
+                metrics.resumes.inc();
+                metrics.events_replayed.inc_by(replayed as u64);
                 greeting.push(resumed);
                 greeting.extend(missed);
             }

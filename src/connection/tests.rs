@@ -377,6 +377,20 @@ async fn a_resuming_client_gets_resumed_then_exactly_the_events_it_missed() {
     let snapshot = lost.frame_of("snapshot").await;
     assert_eq!(snapshot["resume_failed"], "1-0");
     assert_eq!(snapshot["last_id"], d.to_string());
+
+    // The opening work each kind of start did, as /metrics shows it.
+    let mut fresh = Client::open(&ctx).await;
+    fresh.frame_of("welcome").await;
+    fresh.frame_of("snapshot").await;
+    let metrics = ctx.hub.metrics();
+    assert_eq!(metrics.resumes.get(), 1);
+    assert_eq!(metrics.events_replayed.get(), 2, "b and c");
+    assert_eq!(
+        metrics.snapshots.get(),
+        2,
+        "the failed resume and the fresh client"
+    );
+    assert_eq!(metrics.resume_failures.get(), 1);
 }
 
 #[tokio::test(start_paused = true)]
