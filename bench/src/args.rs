@@ -363,5 +363,11 @@ mod tests {
     fn summarize_is_a_subcommand() {
         let args = parse(&["summarize", "some/dir"]).unwrap();
         assert!(matches!(args.action, Some(BenchAction::Summarize(_))));
+        let compare = parse(&["summarize", "some/dir", "--compare", "before,after"]).unwrap();
+        let Some(BenchAction::Summarize(summarize)) = compare.action else {
+            panic!("not summarize");
+        };
+        assert_eq!(summarize.compare, ["before", "after"]);
+        assert!(parse(&["summarize", "some/dir", "--compare", "before"]).is_err());
     }
 }
