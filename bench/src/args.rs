@@ -219,10 +219,7 @@ impl RunArgs {
             _ => {}
         }
         if self.scrape_metrics > 0.0 && (self.spawn_baseline || self.spawn_floor) {
-            return Err(bad(
-                "scrape-metrics",
-                "only the gateway serves /metrics",
-            ));
+            return Err(bad("scrape-metrics", "only the gateway serves /metrics"));
         }
         if self.clients == 0 {
             return Err(bad("clients", "must be greater than 0"));
@@ -367,7 +364,12 @@ mod tests {
         let Some(BenchAction::Summarize(summarize)) = compare.action else {
             panic!("not summarize");
         };
-        assert_eq!(summarize.compare, ["before", "after"]);
-        assert!(parse(&["summarize", "some/dir", "--compare", "before"]).is_err());
+        assert_eq!(summarize.compare, Some(("before".into(), "after".into())));
+        for wrong in ["before", "before,", ",after", "a,b,c"] {
+            assert!(
+                parse(&["summarize", "some/dir", "--compare", wrong]).is_err(),
+                "{wrong}"
+            );
+        }
     }
 }

@@ -146,7 +146,12 @@ fn cell(values: &[f64], show: fn(Option<f64>) -> String) -> String {
     }
     let low = values.iter().copied().fold(f64::INFINITY, f64::min);
     let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    format!("{} ({}–{})", show(Some(mid)), show(Some(low)), show(Some(high)))
+    format!(
+        "{} ({}–{})",
+        show(Some(mid)),
+        show(Some(low)),
+        show(Some(high))
+    )
 }
 
 /// Every run of the two builds in the order it ran, with the machine's
@@ -171,7 +176,8 @@ fn runs_table(out: &mut String, reports: &[Report], before: &str, after: &str) {
             n + 1,
             r.case,
             r.label,
-            r.load_average.map_or("–".into(), |l| format!("{:.1}", l[0])),
+            r.load_average
+                .map_or("–".into(), |l| format!("{:.1}", l[0])),
             latency(|l| l.p50),
             latency(|l| l.p99),
             fmt_rate((r.setup.events > 0).then_some(r.throughput.delivered_per_s)),
@@ -234,12 +240,15 @@ mod tests {
             "| 1000x500 | lost | 0 (0–0) | 0 (0–0) | – |",
             "| 1000x500 | p99 | 140 ms (100 ms–200 ms) | 120 ms (90 ms–200 ms) | 1.00× |",
             "| 1000x500 | delivered/s | 500k (500k–500k) | 500k (500k–500k) | 1.00× |",
-            "| 1000x500 | /metrics scrape | not run | 1.50 ms | – |",
+            "| 1000x500 | /metrics scrape | not run | 1.5 ms | – |",
             "| 3 | 1000x500 | after | 3.5 | 45 ms | 90 ms | 500k | 90% | – | – |",
         ] {
             assert!(section.contains(row), "{row:?} missing from\n{section}");
         }
-        assert!(!section.contains("| 1000x500 | RSS / conn |"), "no build has it");
+        assert!(
+            !section.contains("| 1000x500 | RSS / conn |"),
+            "no build has it"
+        );
         assert!(!section.contains("| other |"), "only the two builds");
         assert!(!section.contains("| 7 |"));
     }

@@ -46,8 +46,20 @@ pub struct SummarizeArgs {
     pub context: String,
     /// Two labels (`--label` of the runs), BEFORE,AFTER: set the two builds
     /// side by side, between markers of their own, instead of the summary.
-    #[arg(long, value_delimiter = ',', num_args = 2, value_names = ["BEFORE", "AFTER"])]
-    pub compare: Vec<String>,
+    #[arg(long, value_name = "BEFORE,AFTER", value_parser = two_labels)]
+    pub compare: Option<(String, String)>,
+}
+
+/// `BEFORE,AFTER`: two labels, neither empty.
+fn two_labels(text: &str) -> Result<(String, String), String> {
+    match text.split_once(',') {
+        Some((before, after))
+            if !before.is_empty() && !after.is_empty() && !after.contains(',') =>
+        {
+            Ok((before.to_owned(), after.to_owned()))
+        }
+        _ => Err(format!("{text:?}: expected two labels, BEFORE,AFTER")),
+    }
 }
 
 /// Runs `tactical-link-bench summarize`.
@@ -58,7 +70,7 @@ pub fn run(args: &SummarizeArgs) -> anyhow::Result<()> {
         "no JSON report in {}",
         args.dir.display()
     );
-    if let [before, after] = args.compare.as_slice() {
+    if let Some((before, after)) = &args.compare {
         return write_comparison(args, &reports, before, after);
     }
     let groups = group(&reports);
@@ -102,12 +114,8 @@ fn write_comparison(
     println!("{section}");
     if let Some(md) = &args.markdown {
         let old = std::fs::read_to_string(md).unwrap_or_default();
-        let new = markdown::splice_between(
-            &old,
-            &section,
-            compare::COMPARE_BEGIN,
-            compare::COMPARE_END,
-        );
+        let new =
+            markdown::splice_between(&old, &section, compare::COMPARE_BEGIN, compare::COMPARE_END);
         std::fs::write(md, new).with_context(|| format!("cannot write {}", md.display()))?;
     }
     Ok(())
