@@ -5,10 +5,11 @@
 # (`--gateway-bin`), then sets the two side by side with
 # `tactical-link-bench summarize --compare`: what a change did, measured.
 #
-#   bench/compare.sh OLD/tactical-link NEW/tactical-link   # 3 trials (~25 min)
+#   bench/compare.sh OLD/tactical-link NEW/tactical-link   # 3 trials (~12 min)
 #   CASES="1000x500" TRIALS=5 SCRAPE=0 bench/compare.sh A B
 #   MARKDOWN=docs/performance.md CONTEXT="Before: …" bench/compare.sh A B
 #                                # splice the comparison into the page
+#   EXTRA="--event-kind generic" bench/compare.sh A B   # flags for every run
 #
 # Besides the standard cases, 1000x500-scraped (SCRAPE=1) is 1000x500 with
 # /metrics scraped every second, as Prometheus would, for both builds.
@@ -28,6 +29,7 @@ DURATION=${DURATION:-10}     # seconds of publishing per case
 SCRAPE=${SCRAPE:-1}          # 1: also 1000x500 with /metrics scraped every second
 MARKDOWN=${MARKDOWN:-}       # a page to splice the comparison into
 CONTEXT=${CONTEXT:-}         # a sentence on the two builds, under the date
+EXTRA=${EXTRA:-}             # more flags for every run, e.g. "--event-kind generic"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/bench-target}
 export TACTICAL_LINK_SKIP_WEB_BUILD=1
 
@@ -62,7 +64,7 @@ run_case() {
     step "trial $trial · $case · $build (load $(cut -d' ' -f1-3 /proc/loadavg))"
     # shellcheck disable=SC2086
     "$BENCH" --spawn --gateway-bin "${BIN[$build]}" --spawn-redis --case "$case" --label "$build" \
-      $flags --json "$OUT/$case-$build-$trial.json" \
+      $flags $EXTRA --json "$OUT/$case-$build-$trial.json" \
       || echo "warning: $case on $build failed in trial $trial" >&2
   done
 }
