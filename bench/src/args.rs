@@ -170,6 +170,10 @@ pub struct RunArgs {
     /// Stop waiting for deliveries this many seconds after the last publish.
     #[arg(long, default_value_t = 30.0)]
     pub drain_max: f64,
+    /// Scrape the gateway's /metrics every this many seconds while events
+    /// are published and drained, as Prometheus would (0: never).
+    #[arg(long, default_value_t = 0.0)]
+    pub scrape_metrics: f64,
     /// Seconds idle connections are held before the final RSS (no events).
     #[arg(long, default_value_t = 3.0)]
     pub hold: f64,
@@ -221,6 +225,9 @@ impl RunArgs {
             }
             _ => {}
         }
+        if self.scrape_metrics > 0.0 && (self.spawn_baseline || self.spawn_floor) {
+            return Err(bad("scrape-metrics", "only the gateway serves /metrics"));
+        }
         if self.clients == 0 {
             return Err(bad("clients", "must be greater than 0"));
         }
@@ -238,6 +245,7 @@ impl RunArgs {
             ("drain-idle", self.drain_idle),
             ("drain-max", self.drain_max),
             ("hold", self.hold),
+            ("scrape-metrics", self.scrape_metrics),
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 return Err(bad(flag, "must be a number of seconds"));
@@ -328,6 +336,12 @@ mod tests {
         let auth = parse(&["--spawn-baseline", "--spawn-redis", "--auth"]).unwrap();
         assert_eq!(auth.run.validate().unwrap_err().flag, "auth");
         assert!(parse(&["--spawn", "--spawn-redis", "--auth", "--token", "t"]).is_err());
+        let scraped = parse(&["--spawn", "--spawn-redis", "--scrape-metrics", "1"]).unwrap();
+        assert!(scraped.run.validate().is_ok());
+        let floor = parse(&["--spawn-floor", "--spawn-redis", "--scrape-metrics", "1"]).unwrap();
+        assert_eq!(floor.run.validate().unwrap_err().flag, "scrape-metrics");
+        let negative = parse(&["--spawn", "--spawn-redis", "--scrape-metrics=-1"]).unwrap();
+        assert_eq!(negative.run.validate().unwrap_err().flag, "scrape-metrics");
         let idle = parse(&["--spawn", "--spawn-redis", "--events", "0"]).unwrap();
         assert_eq!(idle.run.event_count(), 0);
     }
@@ -353,5 +367,16 @@ mod tests {
     fn summarize_is_a_subcommand() {
         let args = parse(&["summarize", "some/dir"]).unwrap();
         assert!(matches!(args.action, Some(BenchAction::Summarize(_))));
+        let compare = parse(&["summarize", "some/dir", "--compare", "before,after"]).unwrap();
+        let Some(BenchAction::Summarize(summarize)) = compare.action else {
+            panic!("not summarize");
+        };
+        assert_eq!(summarize.compare, Some(("before".into(), "after".into())));
+        for wrong in ["before", "before,", ",after", "a,b,c"] {
+            assert!(
+                parse(&["summarize", "some/dir", "--compare", wrong]).is_err(),
+                "{wrong}"
+            );
+        }
     }
 }

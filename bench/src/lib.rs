@@ -27,6 +27,7 @@
 //! - [`tally`]: per-client loss/duplicate accounting and latency histogram.
 //! - [`load`]: the publish phase: paced events, the drain, CPU shares.
 //! - [`publisher`]: the paced publisher and the events it sends.
+//! - [`scrape`]: `/metrics` scraped during the publish phase.
 //! - [`system`]: the machine's CPU and TCP memory, this process's CPU.
 //! - [`report`]: one run's figures, as JSON.
 //! - [`table`]: one run's figures as the table printed at the end.
@@ -45,6 +46,7 @@ pub mod publisher;
 pub mod redis_cost;
 pub mod report;
 pub mod run;
+pub mod scrape;
 pub mod servers;
 pub mod storm;
 pub mod summary;

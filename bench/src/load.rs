@@ -10,6 +10,7 @@ use crate::args::RunArgs;
 use crate::clients::Clients;
 use crate::publisher::{self, Destination, PublishOutcome, PublishPlan};
 use crate::report::Report;
+use crate::scrape::Scraper;
 use crate::servers::Servers;
 use crate::system;
 
@@ -57,7 +58,8 @@ impl CpuMark {
 }
 
 /// Publishes the run's events, waits for the deliveries to drain, and
-/// fills the report's publish, throughput and CPU figures.
+/// fills the report's publish, throughput and CPU figures (and the
+/// scrapes of /metrics, with `--scrape-metrics`).
 pub async fn publish_and_drain(
     args: &RunArgs,
     servers: &mut Servers,
@@ -66,6 +68,12 @@ pub async fn publish_and_drain(
     report: &mut Report,
     peaks: &mut Peaks,
 ) -> anyhow::Result<()> {
+    let scraper = (args.scrape_metrics > 0.0).then(|| {
+        Scraper::start(
+            servers.target.addr,
+            Duration::from_secs_f64(args.scrape_metrics),
+        )
+    });
     let mark = CpuMark::now(servers);
     let plan = PublishPlan {
         destination,
@@ -77,6 +85,7 @@ pub async fn publish_and_drain(
     report.publish = publish(plan, servers, &mut report.notes, peaks).await?;
     drain(args, clients, report, peaks, servers).await;
     cpu_shares(report, &mark, servers);
+    report.scrapes = scraper.map(Scraper::finish);
     Ok(())
 }
 

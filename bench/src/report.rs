@@ -30,6 +30,12 @@ pub struct Report {
     pub slow: Option<Slow>,
     /// Counters the gateway exposes at /metrics, when it does.
     pub server_metrics: BTreeMap<String, f64>,
+    /// The machine's load averages (1, 5, 15 min) as the run started.
+    #[serde(default)]
+    pub load_average: Option<[f64; 3]>,
+    /// `/metrics` scraped while events were published (`--scrape-metrics`).
+    #[serde(default)]
+    pub scrapes: Option<Scrapes>,
     pub notes: Vec<String>,
 }
 
@@ -156,6 +162,22 @@ pub struct Server {
     /// What is left for processes other than the server, Redis and the
     /// benchmark: other work on a shared machine, noise in the figures.
     pub others_cpu_percent: Option<f64>,
+}
+
+/// The scrapes of `/metrics` during the publish phase and the drain.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scrapes {
+    /// Seconds from the start of one scrape to the start of the next.
+    pub every_s: f64,
+    /// Scrapes answered with 200.
+    pub ok: u64,
+    /// Scrapes refused, failed or not answered within 5 s.
+    pub failed: u64,
+    /// Bytes of the last answer.
+    pub bytes: usize,
+    /// Mean and longest time from connect to the whole answer read.
+    pub mean_ms: f64,
+    pub max_ms: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

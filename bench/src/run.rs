@@ -125,6 +125,7 @@ fn new_report(args: &RunArgs, servers: &Servers, readiness: Readiness, open_file
         case: args.case.clone(),
         target: servers.target.url.clone(),
         started_us: publisher::unix_us(),
+        load_average: system::load_average(),
         notes,
         ..Report::default()
     };

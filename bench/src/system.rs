@@ -1,6 +1,7 @@
 //! What the machine and the benchmark's own process say about resources:
-//! CPU time of every core (busy, and in interrupts), kernel TCP buffer
-//! memory, this process's CPU time, and its open-file limit. A server's own
+//! CPU time of every core (busy, and in interrupts), the load average,
+//! kernel TCP buffer memory, this process's CPU time, and its open-file
+//! limit. A server's own
 //! memory and CPU come from [`testkit::procstat`].
 
 use testkit::procstat;
@@ -26,6 +27,17 @@ fn parse_machine(stat: &str) -> Option<(u64, u64)> {
     let total: u64 = fields.iter().take(8).sum();
     let busy = total - fields.get(3)? - fields.get(4).copied().unwrap_or(0);
     Some((busy, fields.get(5)? + fields.get(6)?))
+}
+
+/// The machine's load averages over 1, 5 and 15 minutes (/proc/loadavg):
+/// how much else wanted the cores around a run, on a shared machine.
+pub fn load_average() -> Option<[f64; 3]> {
+    parse_load_average(&std::fs::read_to_string("/proc/loadavg").ok()?)
+}
+
+fn parse_load_average(text: &str) -> Option<[f64; 3]> {
+    let mut fields = text.split_whitespace().map(|f| f.parse().ok());
+    Some([fields.next()??, fields.next()??, fields.next()??])
 }
 
 /// Memory the kernel holds in TCP socket buffers, machine-wide, in KiB
@@ -92,6 +104,11 @@ mod tests {
         assert_eq!(parse_machine(stat), Some((161, 3)));
         let sockstat = "sockets: used 300\nTCP: inuse 20 orphan 0 tw 3 alloc 25 mem 1234\nUDP: inuse 1 mem 2\n";
         assert_eq!(parse_tcp_mem_pages(sockstat), Some(1234));
+        assert_eq!(
+            parse_load_average("5.92 5.77 7.75 3/1012 31877\n"),
+            Some([5.92, 5.77, 7.75])
+        );
+        assert_eq!(parse_load_average("5.92 x 7.75"), None);
     }
 
     #[test]
@@ -99,5 +116,6 @@ mod tests {
         assert!(self_cpu_seconds() >= 0.0);
         assert!(raise_nofile_limit() > 0);
         assert!(machine_seconds().is_some());
+        assert!(load_average().is_some_and(|l| l.iter().all(|v| *v >= 0.0)));
     }
 }

@@ -72,6 +72,12 @@ impl Report {
         };
         rows.row("run", title);
         rows.row("target", self.target.clone());
+        if let Some([one, five, fifteen]) = self.load_average {
+            rows.row(
+                "machine load",
+                format!("{one:.2} {five:.2} {fifteen:.2} (1, 5, 15 min) at the start"),
+            );
+        }
         let published = if s.publish.is_empty() {
             String::new()
         } else {
@@ -214,8 +220,18 @@ impl Report {
         }
     }
 
-    /// The gateway's own split of the latency, from its /metrics.
+    /// The gateway's own split of the latency, from its /metrics, and the
+    /// scrapes of /metrics during the run.
     fn gateway_rows(&self, rows: &mut Rows) {
+        if let Some(s) = &self.scrapes {
+            rows.row(
+                "/metrics scrapes",
+                format!(
+                    "{} every {} s, {} failed · {:.2} ms mean, {:.2} ms max · {} bytes",
+                    s.ok, s.every_s, s.failed, s.mean_ms, s.max_ms, s.bytes
+                ),
+            );
+        }
         let metric = |name: &str| self.server_metrics.get(name).copied();
         for (stage, name) in [
             ("publish → relay", "ingest"),
@@ -241,7 +257,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Latency, Slow};
+    use crate::report::{Latency, Scrapes, Slow};
 
     #[test]
     fn units_are_readable() {
@@ -274,6 +290,15 @@ mod tests {
             ..Latency::default()
         });
         report.server.rss_per_connection_bytes = Some(7.5 * 1024.0);
+        report.load_average = Some([1.5, 2.25, 3.0]);
+        report.scrapes = Some(Scrapes {
+            every_s: 1.0,
+            ok: 12,
+            failed: 1,
+            bytes: 9000,
+            mean_ms: 0.8,
+            max_ms: 2.5,
+        });
         report.slow = Some(Slow {
             clients: 3,
             close_codes: [(4001, 3)].into(),
@@ -290,6 +315,8 @@ mod tests {
             "p99 1.80 ms",
             "7.5 KiB per connection",
             "3: close codes 4001×3; 0 still open; 1 ended: connection reset",
+            "1.50 2.25 3.00 (1, 5, 15 min)",
+            "12 every 1 s, 1 failed · 0.80 ms mean, 2.50 ms max · 9000 bytes",
         ] {
             assert!(table.contains(needle), "{needle:?} missing from\n{table}");
         }
@@ -297,5 +324,7 @@ mod tests {
         let back: Report = serde_json::from_str(&json).unwrap();
         assert_eq!(back.deliveries.lost, 10);
         assert_eq!(back.slow.unwrap().close_codes[&4001], 3);
+        assert_eq!(back.load_average, report.load_average);
+        assert_eq!(back.scrapes, report.scrapes);
     }
 }

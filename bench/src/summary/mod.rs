@@ -5,8 +5,11 @@
 //!
 //! This module loads the reports and takes the medians; [`targets`] holds
 //! the standard cases' targets and verdicts, [`markdown`] and [`svg`]
-//! write the two outputs, [`format`] the figures in both.
+//! write the two outputs, [`format`] the figures in both. With
+//! `--compare BEFORE,AFTER`, [`compare`] sets two builds side by side
+//! instead.
 
+pub mod compare;
 pub mod format;
 pub mod markdown;
 pub mod svg;
@@ -41,6 +44,22 @@ pub struct SummarizeArgs {
     /// A sentence on what was measured (commit, machine), shown under the date.
     #[arg(long, default_value = "")]
     pub context: String,
+    /// Two labels (`--label` of the runs), BEFORE,AFTER: set the two builds
+    /// side by side, between markers of their own, instead of the summary.
+    #[arg(long, value_name = "BEFORE,AFTER", value_parser = two_labels)]
+    pub compare: Option<(String, String)>,
+}
+
+/// `BEFORE,AFTER`: two labels, neither empty.
+fn two_labels(text: &str) -> Result<(String, String), String> {
+    match text.split_once(',') {
+        Some((before, after))
+            if !before.is_empty() && !after.is_empty() && !after.contains(',') =>
+        {
+            Ok((before.to_owned(), after.to_owned()))
+        }
+        _ => Err(format!("{text:?}: expected two labels, BEFORE,AFTER")),
+    }
 }
 
 /// Runs `tactical-link-bench summarize`.
@@ -51,6 +70,9 @@ pub fn run(args: &SummarizeArgs) -> anyhow::Result<()> {
         "no JSON report in {}",
         args.dir.display()
     );
+    if let Some((before, after)) = &args.compare {
+        return write_comparison(args, &reports, before, after);
+    }
     let groups = group(&reports);
     let svg_link = match (&args.svg, &args.markdown) {
         (Some(svg), Some(md)) => Some(relative_to(svg, md.parent().unwrap_or(Path::new("")))),
@@ -70,6 +92,31 @@ pub fn run(args: &SummarizeArgs) -> anyhow::Result<()> {
         let old = std::fs::read_to_string(md).unwrap_or_default();
         std::fs::write(md, splice(&old, &section))
             .with_context(|| format!("cannot write {}", md.display()))?;
+    }
+    Ok(())
+}
+
+/// `--compare`: printed, and spliced into `--markdown` between its markers.
+fn write_comparison(
+    args: &SummarizeArgs,
+    reports: &[Report],
+    before: &str,
+    after: &str,
+) -> anyhow::Result<()> {
+    for label in [before, after] {
+        anyhow::ensure!(
+            reports.iter().any(|r| r.label == label),
+            "no run labelled {label} in {}",
+            args.dir.display()
+        );
+    }
+    let section = compare::compare(reports, before, after, &args.context);
+    println!("{section}");
+    if let Some(md) = &args.markdown {
+        let old = std::fs::read_to_string(md).unwrap_or_default();
+        let new =
+            markdown::splice_between(&old, &section, compare::COMPARE_BEGIN, compare::COMPARE_END);
+        std::fs::write(md, new).with_context(|| format!("cannot write {}", md.display()))?;
     }
     Ok(())
 }
