@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TRIALS=${TRIALS:-3}
-EXTRAS=${EXTRAS:-1}          # slow-consumer, idle-with-history and auth-on cases, once
+EXTRAS=${EXTRAS:-1}          # slow-consumer, idle-with-history, auth-on, HTTP-publish and SSE cases, once
 CASES=${CASES:-"100x2000 1000x500 10000x5 idle-15000"}   # the standard cases to run
 DURATION=${DURATION:-10}     # seconds of publishing per standard case
 SUMMARY=${SUMMARY:-1}        # 0: do not rewrite docs/performance.md and the plot
@@ -73,6 +73,25 @@ run_case() {
   done
 }
 
+# The gateway's clients over Server-Sent Events, beside the floor over
+# WebSocket (neither the floor nor the baseline serves SSE); which goes
+# first alternates by trial.
+run_sse() {
+  local trial=$1 case=sse-1000x500
+  local flags="--clients 1000 --rate 500 --duration $DURATION"
+  local order=(tactical-link floor)
+  if [ $(( trial % 2 )) = 0 ]; then order=(floor tactical-link); fi
+  for server in "${order[@]}"; do
+    step "trial $trial · $case · $server"
+    local spawn=(--spawn --transport sse)
+    if [ "$server" = floor ]; then spawn=(--spawn-floor); fi
+    # shellcheck disable=SC2086
+    "${BENCH[@]}" --spawn-redis "${spawn[@]}" --case "$case" $flags \
+      --json "$OUT/$case-$server-$trial.json" \
+      || echo "warning: $case on $server failed in trial $trial" >&2
+  done
+}
+
 # A case for Tactical Link alone (the baseline has no such feature).
 run_ours() {
   local case=$1 flags=$2
@@ -89,7 +108,8 @@ standard_case() {
     1000x500)   run_case "$trial" 1000x500   "--clients 1000 --rate 500 --duration $DURATION"  "--drain-max 15" ;;
     10000x5)    run_case "$trial" 10000x5    "--clients 10000 --rate 5 --duration $DURATION"   "--drain-max 15" ;;
     idle-15000) run_case "$trial" idle-15000 "--clients 15000 --events 0"                      "" ;;
-    *) echo "unknown case $case (CASES: 100x2000 1000x500 10000x5 idle-15000)" >&2; exit 64 ;;
+    sse-1000x500) run_sse "$trial" ;;
+    *) echo "unknown case $case (CASES: 100x2000 1000x500 10000x5 idle-15000 sse-1000x500)" >&2; exit 64 ;;
   esac
 }
 
@@ -104,6 +124,9 @@ if [ "$EXTRAS" = 1 ]; then
   run_case 1 idle-15000-history "--clients 15000 --events 0 --prefill 1000" ""
   # Authentication on: every client has a token of its own (Bearer header).
   run_ours auth-1000x500 "--clients 1000 --rate 500 --duration 10 --auth"
+  # The same load read over Server-Sent Events (GET /dashboard/sse), beside
+  # the floor (unless CASES ran it already).
+  case " $CASES " in *" sse-1000x500 "*) ;; *) run_sse 1 ;; esac
   # Publishing over HTTP (POST /api/events) to a gateway on the in-process
   # bus: no Redis anywhere.
   step "http-1000x500 · tactical-link"

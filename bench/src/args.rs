@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tactical_link::cli::ConfigError;
 
-use crate::client::Readiness;
+use crate::client::{Readiness, Transport};
 use crate::publisher::EventKind;
 
 /// `tactical-link-bench`: run the benchmark, or `summarize` results.
@@ -14,7 +14,7 @@ use crate::publisher::EventKind;
 #[command(
     name = "tactical-link-bench",
     version,
-    about = "Load-test a Tactical Link gateway (or the Python baseline) over WebSocket",
+    about = "Load-test a Tactical Link gateway (or the Python baseline) over WebSocket or SSE",
     args_conflicts_with_subcommands = true
 )]
 pub struct BenchArgs {
@@ -111,7 +111,11 @@ pub struct RunArgs {
     /// How events are published.
     #[arg(long, value_enum, default_value = "redis")]
     pub publish: PublishVia,
-    /// WebSocket clients.
+    /// How the clients read: WebSocket, or Server-Sent Events from the
+    /// gateway's `/dashboard/sse` (the gateway only).
+    #[arg(long, value_enum, default_value = "ws")]
+    pub transport: Transport,
+    /// Clients.
     #[arg(long, default_value_t = 100)]
     pub clients: usize,
     /// Clients that stop reading after their snapshot (among --clients).
@@ -227,6 +231,12 @@ impl RunArgs {
         }
         if self.scrape_metrics > 0.0 && (self.spawn_baseline || self.spawn_floor) {
             return Err(bad("scrape-metrics", "only the gateway serves /metrics"));
+        }
+        if self.transport == Transport::Sse && (self.spawn_baseline || self.spawn_floor) {
+            return Err(bad(
+                "transport",
+                "only the gateway serves Server-Sent Events",
+            ));
         }
         if self.clients == 0 {
             return Err(bad("clients", "must be greater than 0"));
@@ -361,6 +371,19 @@ mod tests {
         assert_eq!(http.run.validate().unwrap_err().flag, "publish");
         let serve = parse(&["floor", "--redis", "redis://127.0.0.1:1"]).unwrap();
         assert!(matches!(serve.action, Some(BenchAction::Floor(_))));
+    }
+
+    #[test]
+    fn only_the_gateway_is_read_over_sse() {
+        let sse = parse(&["--spawn", "--spawn-redis", "--transport", "sse"]).unwrap();
+        assert!(sse.run.validate().is_ok());
+        assert_eq!(sse.run.transport, Transport::Sse);
+        for server in ["--spawn-floor", "--spawn-baseline"] {
+            let other = parse(&[server, "--spawn-redis", "--transport", "sse"]).unwrap();
+            assert_eq!(other.run.validate().unwrap_err().flag, "transport");
+        }
+        let ws = parse(&["--spawn-floor", "--spawn-redis"]).unwrap();
+        assert_eq!(ws.run.transport, Transport::Ws, "WebSocket by default");
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The benchmark's WebSocket clients: connect (spreading source addresses
-//! when one runs out of ports), wait for the start of the stream, then
-//! count and time every event until told to stop.
+//! The benchmark's clients, over WebSocket or Server-Sent Events
+//! ([`crate::sse`]): connect (spreading source addresses when one runs out
+//! of ports), wait for the start of the stream, then count and time every
+//! event until told to stop.
 //!
 //! One tokio task per client, each with its own [`Tally`]; the only shared
 //! state on the hot path is one relaxed counter of deliveries, which the
@@ -24,7 +25,29 @@ use tokio_util::sync::CancellationToken;
 
 use crate::probe::{FrameKind, classify};
 use crate::publisher::unix_us;
+use crate::sse::{self, Incoming, OpenError, SseClients, SseStream};
 use crate::tally::Tally;
+
+/// How the clients talk to the server.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// WebSocket (`/dashboard/ws`, or the target URL).
+    #[default]
+    Ws,
+    /// Server-Sent Events (`GET /dashboard/sse` beside the target).
+    Sse,
+}
 
 /// When a connected client counts as ready for the load.
 #[derive(
@@ -128,6 +151,9 @@ impl Sources {
 /// What every client of a run shares.
 pub struct Shared {
     pub target: Target,
+    pub transport: Transport,
+    /// HTTP clients of the SSE transport, per source address.
+    pub sse_clients: SseClients,
     /// One token for every client (`--token`) ...
     pub token: Option<String>,
     /// ... or the HS256 secret to mint each client a token of its own
@@ -182,7 +208,32 @@ impl ClientOutcome {
     }
 }
 
-type Socket = WebSocketStream<TcpStream>;
+/// One client's connection, on either transport.
+enum Socket {
+    Ws(Box<WebSocketStream<TcpStream>>),
+    Sse(Box<SseStream>),
+}
+
+impl Socket {
+    /// The next text frame, close or end (control frames are skipped).
+    async fn next(&mut self) -> Incoming {
+        let socket = match self {
+            Socket::Sse(stream) => return stream.next().await,
+            Socket::Ws(socket) => socket,
+        };
+        loop {
+            return match socket.next().await {
+                Some(Ok(Message::Text(text))) => Incoming::Text(text),
+                Some(Ok(Message::Close(frame))) => {
+                    Incoming::Close(frame.map_or(1005, |f| u16::from(f.code)))
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(err)) => Incoming::Ended(Some(short_error(&err))),
+                None => Incoming::Ended(None),
+            };
+        }
+    }
+}
 
 /// Runs client number `index`; `slow` clients stop reading once ready.
 pub async fn run(index: usize, slow: bool, shared: Arc<Shared>) -> ClientOutcome {
@@ -227,13 +278,46 @@ pub async fn run(index: usize, slow: bool, shared: Arc<Shared>) -> ClientOutcome
     outcome
 }
 
-/// Connects, upgrades and waits for readiness. The error is a short,
-/// countable reason.
+/// Connects, upgrades (or opens the event stream) and waits for
+/// readiness. The error is a short, countable reason.
 async fn open(
     index: usize,
     shared: &Shared,
     outcome: &mut ClientOutcome,
 ) -> Result<Socket, String> {
+    let token = match (&shared.token, &shared.auth_secret) {
+        (Some(token), _) => Some(token.clone()),
+        (None, Some(secret)) => Some(mint(secret, index)?),
+        (None, None) => None,
+    };
+    let mut socket = match shared.transport {
+        Transport::Ws => Socket::Ws(Box::new(open_ws(index, shared, outcome, token).await?)),
+        Transport::Sse => Socket::Sse(Box::new(open_sse(index, shared, outcome, token).await?)),
+    };
+    if shared.readiness == Readiness::Open {
+        return Ok(socket);
+    }
+    loop {
+        match socket.next().await {
+            Incoming::Text(text) => match classify(text.as_str()) {
+                FrameKind::Start => return Ok(socket),
+                FrameKind::Welcome => {}
+                FrameKind::Bench(_) | FrameKind::Other => outcome.other_frames += 1,
+            },
+            Incoming::Close(code) => return Err(format!("closed before ready: {code}")),
+            Incoming::Ended(Some(err)) => return Err(format!("error before ready: {err}")),
+            Incoming::Ended(None) => return Err("closed before ready".into()),
+        }
+    }
+}
+
+/// Connects and upgrades to WebSocket.
+async fn open_ws(
+    index: usize,
+    shared: &Shared,
+    outcome: &mut ClientOutcome,
+    token: Option<String>,
+) -> Result<WebSocketStream<TcpStream>, String> {
     let stream = loop {
         let source_index = shared.sources.index_for(index);
         let source = Sources::address(source_index);
@@ -256,18 +340,13 @@ async fn open(
         .as_str()
         .into_client_request()
         .map_err(|err| format!("bad request: {err}"))?;
-    let token = match (&shared.token, &shared.auth_secret) {
-        (Some(token), _) => Some(token.clone()),
-        (None, Some(secret)) => Some(mint(secret, index)?),
-        (None, None) => None,
-    };
     if let Some(token) = token {
         let value = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| "the token is not a valid header value".to_owned())?;
         request.headers_mut().insert("authorization", value);
     }
     let config = WebSocketConfig::default().read_buffer_size(shared.read_buffer);
-    let (mut socket, _) = client_async_with_config(request, stream, Some(config))
+    let (socket, _) = client_async_with_config(request, stream, Some(config))
         .await
         .map_err(|err| match err {
             WsError::Http(response) => {
@@ -276,25 +355,35 @@ async fn open(
             WsError::Io(io) => format!("upgrade: {}", io.kind()),
             other => format!("upgrade: {other}"),
         })?;
-    if shared.readiness == Readiness::Open {
-        return Ok(socket);
-    }
-    while let Some(message) = socket.next().await {
-        match message {
-            Ok(Message::Text(text)) => match classify(text.as_str()) {
-                FrameKind::Start => return Ok(socket),
-                FrameKind::Welcome => {}
-                FrameKind::Bench(_) | FrameKind::Other => outcome.other_frames += 1,
-            },
-            Ok(Message::Close(frame)) => {
-                let code = frame.map_or(1005, |f| u16::from(f.code));
-                return Err(format!("closed before ready: {code}"));
+    Ok(socket)
+}
+
+/// Opens the event stream beside the target's WebSocket URL. (Slow SSE
+/// clients keep the default receive buffer: reqwest sets none.)
+async fn open_sse(
+    index: usize,
+    shared: &Shared,
+    outcome: &mut ClientOutcome,
+    token: Option<String>,
+) -> Result<SseStream, String> {
+    let url = sse::url_for(&shared.target.url, shared.target.addr);
+    loop {
+        let source_index = shared.sources.index_for(index);
+        let source = Sources::address(source_index);
+        match shared
+            .sse_clients
+            .open(&url, source, token.as_deref())
+            .await
+        {
+            Ok(stream) => {
+                outcome.source = source;
+                return Ok(stream);
             }
-            Ok(_) => {}
-            Err(err) => return Err(format!("error before ready: {}", short_error(&err))),
+            Err(OpenError::AddrNotAvailable) if shared.sources.exhausted(source_index) => {}
+            Err(OpenError::AddrNotAvailable) => return Err("connect: address not available".into()),
+            Err(OpenError::Other(reason)) => return Err(reason),
         }
     }
-    Err("closed before ready".into())
 }
 
 /// A viewer token for client `index`, valid for an hour.
@@ -357,13 +446,13 @@ async fn read(
     let never = CancellationToken::new();
     let stop = stop.unwrap_or(&never);
     loop {
-        let message = tokio::select! {
+        let incoming = tokio::select! {
             biased;
             _ = stop.cancelled() => return,
-            message = socket.next() => message,
+            incoming = socket.next() => incoming,
         };
-        match message {
-            Some(Ok(Message::Text(text))) => match classify(text.as_str()) {
+        match incoming {
+            Incoming::Text(text) => match classify(text.as_str()) {
                 FrameKind::Bench(probe) => {
                     if !outcome.slow {
                         outcome.tally.record(probe.seq, probe.sent_us, unix_us());
@@ -374,17 +463,10 @@ async fn read(
                     outcome.other_frames += 1
                 }
             },
-            Some(Ok(Message::Close(frame))) => {
-                outcome.close_code = Some(frame.map_or(1005, |f| u16::from(f.code)));
-            }
-            Some(Ok(_)) => {}
-            Some(Err(err)) => {
+            Incoming::Close(code) => outcome.close_code = Some(code),
+            Incoming::Ended(error) => {
                 outcome.ended_early = true;
-                outcome.end_error = Some(short_error(&err));
-                return;
-            }
-            None => {
-                outcome.ended_early = true;
+                outcome.end_error = error;
                 return;
             }
         }

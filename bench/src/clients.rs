@@ -76,6 +76,8 @@ fn shared(args: &RunArgs, servers: &Servers, readiness: Readiness, events: u64) 
     Arc::new(Shared {
         sources: Sources::new(args.clients_per_source, target.addr),
         target,
+        transport: args.transport,
+        sse_clients: Default::default(),
         token: args.token.clone(),
         auth_secret: servers.auth_secret.clone().map(String::into_bytes),
         readiness,

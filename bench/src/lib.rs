@@ -22,7 +22,8 @@
 //! - [`servers`]: the Redis and the server a run starts, or finds.
 //! - [`floor`]: the bare relay every case is measured against.
 //! - [`clients`]: every client of a run, connected, stopped and added up.
-//! - [`client`]: one WebSocket client and its source address.
+//! - [`client`]: one client (WebSocket or SSE) and its source address.
+//! - [`sse`]: the Server-Sent Events client: the event stream as frames.
 //! - [`probe`]: reads a frame's type, sequence number and send time cheaply.
 //! - [`tally`]: per-client loss/duplicate accounting and latency histogram.
 //! - [`load`]: the publish phase: paced events, the drain, CPU shares.
@@ -48,6 +49,7 @@ pub mod report;
 pub mod run;
 pub mod scrape;
 pub mod servers;
+pub mod sse;
 pub mod storm;
 pub mod summary;
 pub mod system;

@@ -56,6 +56,10 @@ pub struct Setup {
     /// and the gateway's bus. Empty in reports from before it was recorded.
     #[serde(default)]
     pub publish: String,
+    /// How the clients read: `ws` or `sse`. Empty in reports from before
+    /// it was recorded (all WebSocket).
+    #[serde(default)]
+    pub transport: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

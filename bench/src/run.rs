@@ -139,6 +139,7 @@ fn new_report(args: &RunArgs, servers: &Servers, readiness: Readiness, open_file
         prefill: args.prefill,
         auth: args.token.is_some() || args.auth,
         readiness: format!("{readiness:?}").to_lowercase(),
+        transport: format!("{:?}", args.transport).to_lowercase(),
         open_files_limit: open_files,
         publish: match (args.publish, &servers.redis_url) {
             (PublishVia::Redis, _) => "on Redis".into(),
