@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use testkit::{GatewayProcess, RedisServer, Served, eventually};
+use testkit::{GatewayProcess, RedisServer, Served, Signal, eventually};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tactical-link");
 
@@ -30,6 +30,19 @@ async fn seqs(gateway: &GatewayProcess) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_the_recorder_dies_another_takes_over_and_plain_publish_loses_nothing() {
+    takeover_loses_nothing(|recorder| recorder.kill()).await;
+}
+
+/// A rolling restart stops the recorder with SIGTERM: it drains its clients
+/// and exits, and another gateway records what it did not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_recorder_is_stopped_another_takes_over_and_plain_publish_loses_nothing() {
+    takeover_loses_nothing(|recorder| recorder.signal(Signal::Term)).await;
+}
+
+/// Two gateways, plain PUBLISH every 10 ms, and the recorder stopped by
+/// `stop`: the other takes over and every event is recorded once, in order.
+async fn takeover_loses_nothing(stop_recorder: impl FnOnce(&mut GatewayProcess)) {
     let redis = RedisServer::start();
     let url = redis.url();
     let args = ["serve", "--redis", &url];
@@ -66,7 +79,7 @@ async fn when_the_recorder_dies_another_takes_over_and_plain_publish_loses_nothi
         }
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    gateways[leader].kill();
+    stop_recorder(&mut gateways[leader]);
     let killed_at = Instant::now();
     let survivor = &gateways[1 - leader];
     eventually(Duration::from_secs(8), "the survivor records", async || {
