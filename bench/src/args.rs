@@ -35,6 +35,9 @@ pub enum BenchAction {
     /// Serve the floor: a bare Redis → WebSocket relay (what --spawn-floor
     /// starts).
     Floor(crate::floor::FloorArgs),
+    /// Memory under a flood of large events at clients that come and go:
+    /// peak, final and after-restart RSS against the bound of the flags.
+    Flood(crate::flood::FloodArgs),
 }
 
 /// Which server a run measures.

@@ -10,7 +10,8 @@
 //! `tactical-link-bench summarize` turns the JSON of many runs into
 //! docs/performance.md, which says how to run it and what the figures mean.
 //! `tactical-link-bench redis-cost` measures what Redis spends per event as
-//! gateways are added.
+//! gateways are added; `tactical-link-bench flood`, the gateway's memory
+//! under a flood of large events.
 //!
 //! # Layout
 //!
@@ -29,10 +30,12 @@
 //! - [`table`]: one run's figures as the table printed at the end.
 //! - [`summary`]: medians over trials, side by side, as Markdown and SVG.
 //! - [`redis_cost`]: Redis CPU per event with 1, 2, 4, 8 … gateways.
+//! - [`flood`]: memory under a flood of large events, against its bound.
 
 pub mod args;
 pub mod client;
 pub mod clients;
+pub mod flood;
 pub mod floor;
 pub mod load;
 pub mod probe;

@@ -28,6 +28,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || redis_cost::run(&cost)).await?
         }
         Some(BenchAction::Floor(floor)) => crate::floor::serve(&floor).await,
+        Some(BenchAction::Flood(flood)) => crate::flood::run(&flood).await,
         None => {
             args.run.validate()?;
             let report = measure(&args.run).await?;
