@@ -103,7 +103,7 @@ pub fn spawn(
             let durably = match via {
                 Via::Plain => false,
                 Via::Durable => true,
-                Via::Mixed => sent % 2 == 0,
+                Via::Mixed => sent.is_multiple_of(2),
             };
             if durably {
                 let published = runtime.block_on(durable.publish_text(&payload));

@@ -149,7 +149,7 @@ async fn client(index: usize, crowd: Arc<Crowd>) {
     }
     let mut last_id: Option<String> = None;
     for number in 0.. {
-        let stalls = (index + number) % plan.stop_every.max(1) == 0;
+        let stalls = (index + number).is_multiple_of(plan.stop_every.max(1));
         let mut seen = Seen::default();
         tokio::select! {
             () = stop.cancelled() => {}
