@@ -617,6 +617,20 @@ mod tests {
         assert!(sub.frames.try_recv().is_err(), "nothing else was sent");
     }
 
+    #[tokio::test]
+    async fn the_ring_and_the_history_share_each_frame() {
+        let hub = hub();
+        let mut sub = hub.subscribe(&Principal::anonymous(), None);
+        ingest(&hub, br#"{"type":"large","data":"xxxxxxxx"}"#).unwrap();
+        let live = sub.frames.recv().await.unwrap().frame;
+        let kept = hub
+            .events_page(&Principal::anonymous(), None, 1)
+            .unwrap()
+            .remove(0)
+            .1;
+        assert_eq!(live.as_ptr(), kept.as_ptr(), "one buffer, not a copy");
+    }
+
     #[test]
     fn rejected_messages_are_counted_by_reason_and_not_broadcast() {
         let hub = hub();

@@ -42,6 +42,9 @@ pub enum BenchAction {
     /// Reconnect storms: clients through HAProxy to three gateways on one
     /// Redis; one gateway killed, or all restarted in turn.
     Storm(crate::storm::StormArgs),
+    /// Memory under a flood of large events at clients that come and go:
+    /// peak, final and after-restart RSS against the bound of the flags.
+    Flood(crate::flood::FloodArgs),
 }
 
 /// Which server a run measures.

@@ -13,7 +13,8 @@
 //! gateways are added; `tactical-link-bench wait-cost` what waiting for a
 //! replica costs a durable publish; `tactical-link-bench storm` what a
 //! gateway's death or a rolling restart costs the clients, the gateways and
-//! Redis.
+//! Redis; `tactical-link-bench flood` the gateway's memory under a flood of
+//! large events.
 //!
 //! # Layout
 //!
@@ -36,10 +37,12 @@
 //! - [`redis_cost`]: Redis CPU per event with 1, 2, 4, 8 … gateways.
 //! - [`wait_cost`]: durable publishes with and without `WAIT` for a replica.
 //! - [`storm`]: reconnect storms through HAProxy to three gateways.
+//! - [`flood`]: memory under a flood of large events, against its bound.
 
 pub mod args;
 pub mod client;
 pub mod clients;
+pub mod flood;
 pub mod floor;
 pub mod load;
 pub mod probe;

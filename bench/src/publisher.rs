@@ -177,18 +177,32 @@ pub fn spawn(
 fn publish(
     plan: &PublishPlan,
     stop: &AtomicBool,
-    mut send: impl FnMut(String) -> Result<Option<i64>, String>,
+    send: impl FnMut(String) -> Result<Option<i64>, String>,
 ) -> PublishOutcome {
     let padding = "x".repeat(plan.payload_bytes);
+    let make = |seq, sent_us| event_json(plan.kind, seq, sent_us, &padding);
+    paced(plan.events, plan.rate, stop, make, send)
+}
+
+/// Sends `events` events at `rate` a second (until `stop`): each made by
+/// `make(seq, sent_us)` just before it is sent with `send`, which answers
+/// how many subscribers received it, when it knows.
+pub fn paced(
+    events: u64,
+    rate: f64,
+    stop: &AtomicBool,
+    mut make: impl FnMut(u64, u64) -> String,
+    mut send: impl FnMut(String) -> Result<Option<i64>, String>,
+) -> PublishOutcome {
     let mut outcome = PublishOutcome::default();
     let start = Instant::now();
     let mut max_behind = Duration::ZERO;
     let mut last = start;
-    for seq in 0..plan.events {
+    for seq in 0..events {
         if stop.load(Relaxed) {
             break;
         }
-        let due = start + Duration::from_secs_f64(seq as f64 / plan.rate);
+        let due = start + Duration::from_secs_f64(seq as f64 / rate);
         let now = Instant::now();
         if due > now {
             std::thread::sleep(due - now);
@@ -199,8 +213,7 @@ fn publish(
         if seq == 0 {
             outcome.first_us = sent_us;
         }
-        let payload = event_json(plan.kind, seq, sent_us, &padding);
-        match send(payload) {
+        match send(make(seq, sent_us)) {
             Ok(subscribers) => {
                 outcome.published += 1;
                 if let Some(subscribers) = subscribers {

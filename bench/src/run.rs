@@ -30,6 +30,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Some(BenchAction::Floor(floor)) => crate::floor::serve(&floor).await,
         Some(BenchAction::WaitCost(wait)) => crate::wait_cost::run(&wait).await,
         Some(BenchAction::Storm(storm)) => crate::storm::run(storm).await,
+        Some(BenchAction::Flood(flood)) => crate::flood::run(&flood).await,
         None => {
             args.run.validate()?;
             let report = measure(&args.run).await?;

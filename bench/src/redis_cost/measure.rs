@@ -269,7 +269,7 @@ fn settle(connection: &mut redis::Connection, idle: Pace) -> anyhow::Result<bool
 }
 
 /// The 1-minute load average.
-fn load_average() -> Option<f64> {
+pub fn load_average() -> Option<f64> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
     text.split_whitespace().next()?.parse().ok()
 }
