@@ -12,7 +12,11 @@
 //!   body: a client that stops reading fills the bounded body channel and
 //!   is closed as a slow consumer, which is how a dead SSE client shows;
 //! - a close becomes `event: close` with the code and reason, then the end
-//!   of the body.
+//!   of the body;
+//! - what one batch writes (everything fed before a flush) goes to the body
+//!   as one chunk, up to [`CHUNK_BYTES`]: one hand-over, one wake-up of the
+//!   response and one write to the socket per batch, as the WebSocket's
+//!   batched writes do, not one per frame.
 //!
 //! The client sends nothing on this socket: its stream yields only the
 //! answered pings, and ends when the response body is dropped (the client
@@ -20,7 +24,7 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -31,18 +35,25 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::sync::PollSender;
 
 /// Chunks of body waiting for the client: a client that reads nothing holds
-/// at most this many (each a batch's frame) before writes wait.
+/// at most this many (each a batch, up to [`CHUNK_BYTES`]) before writes
+/// wait.
 pub const BODY_CHUNKS: usize = 16;
+/// Most bytes gathered before they are handed to the body, flush or not.
+pub const CHUNK_BYTES: usize = 64 * 1024;
 
 /// See the module documentation.
 pub struct SseSocket {
     body: PollSender<Bytes>,
     /// Resolves when the response body is dropped.
     gone: BoxFuture<'static, ()>,
-    /// Pings written, to answer with pongs.
+    /// Pings handed to the body, to answer with pongs.
     pongs: VecDeque<()>,
     /// The fragments of a frame written in pieces.
     partial: Vec<u8>,
+    /// What was written since the last chunk was handed over.
+    pending: Vec<u8>,
+    /// Pings in `pending`.
+    pending_pings: usize,
 }
 
 impl SseSocket {
@@ -56,6 +67,8 @@ impl SseSocket {
             gone: Box::pin(async move { watcher.closed().await }),
             pongs: VecDeque::new(),
             partial: Vec::new(),
+            pending: Vec::new(),
+            pending_pings: 0,
         };
         (socket, receiver)
     }
@@ -77,7 +90,7 @@ impl SseSocket {
                 })
             }
             Message::Ping(_) => {
-                self.pongs.push_back(());
+                self.pending_pings += 1;
                 Some(Bytes::from_static(b": ping\n\n"))
             }
             Message::Close(frame) => {
@@ -121,32 +134,49 @@ fn closed() -> tungstenite::Error {
     tungstenite::Error::ConnectionClosed
 }
 
+impl SseSocket {
+    /// Hands what was written since the last chunk to the body, once the
+    /// body has room; the pings in it are then answered.
+    fn poll_hand_over(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), tungstenite::Error>> {
+        if self.pending.is_empty() {
+            return Poll::Ready(Ok(()));
+        }
+        ready!(self.body.poll_reserve(cx)).map_err(|_| closed())?;
+        let chunk = Bytes::from(std::mem::take(&mut self.pending));
+        self.body.send_item(chunk).map_err(|_| closed())?;
+        let answered = std::mem::take(&mut self.pending_pings);
+        self.pongs.extend(std::iter::repeat_n((), answered));
+        Poll::Ready(Ok(()))
+    }
+}
+
 impl Sink<Message> for SseSocket {
     type Error = tungstenite::Error;
 
     fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.body.poll_reserve(cx).map_err(|_| closed())
-    }
-
-    fn start_send(mut self: Pin<&mut Self>, message: Message) -> Result<(), Self::Error> {
-        match self.encode(message) {
-            Some(chunk) => self.body.send_item(chunk).map_err(|_| closed()),
-            // Nothing to send: give back the slot poll_ready reserved.
-            None => {
-                self.body.abort_send();
-                Ok(())
-            }
+        if self.pending.len() >= CHUNK_BYTES {
+            return self.poll_hand_over(cx);
         }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // The client went away (or the body was closed): say so at once.
+        if self.body.get_ref().is_none_or(|sender| sender.is_closed()) {
+            return Poll::Ready(Err(closed()));
+        }
         Poll::Ready(Ok(()))
     }
 
-    fn poll_close(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Result<(), Self::Error>> {
+    fn start_send(mut self: Pin<&mut Self>, message: Message) -> Result<(), Self::Error> {
+        if let Some(text) = self.encode(message) {
+            self.pending.extend_from_slice(&text);
+        }
+        Ok(())
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.poll_hand_over(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        ready!(self.poll_hand_over(cx))?;
         self.body.close();
         Poll::Ready(Ok(()))
     }
@@ -206,6 +236,21 @@ mod tests {
         );
         drop(body);
         assert!(socket.next().await.is_none(), "the client is gone");
+    }
+
+    #[tokio::test]
+    async fn a_batch_goes_to_the_body_as_one_chunk() {
+        let (mut socket, mut body) = SseSocket::new();
+        socket.feed(Message::text("{\"a\":1}")).await.unwrap();
+        socket.feed(Message::Ping(Bytes::new())).await.unwrap();
+        socket.feed(Message::text("{\"b\":2}")).await.unwrap();
+        assert!(body.try_recv().is_err(), "nothing before the flush");
+        socket.flush().await.unwrap();
+        assert_eq!(
+            body.recv().await.unwrap(),
+            "data: {\"a\":1}\n\n: ping\n\ndata: {\"b\":2}\n\n"
+        );
+        assert!(matches!(socket.next().await, Some(Ok(Message::Pong(_)))));
     }
 
     #[tokio::test]
