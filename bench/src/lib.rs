@@ -32,6 +32,7 @@
 //! - [`scrape`]: `/metrics` scraped during the publish phase.
 //! - [`system`]: the machine's CPU and TCP memory, this process's CPU.
 //! - [`report`]: one run's figures, as JSON.
+//! - [`files`]: writing files, JSON, and sections spliced into a page.
 //! - [`table`]: one run's figures as the table printed at the end.
 //! - [`summary`]: medians over trials, side by side, as Markdown and SVG.
 //! - [`redis_cost`]: Redis CPU per event with 1, 2, 4, 8 … gateways.
@@ -42,6 +43,7 @@
 pub mod args;
 pub mod client;
 pub mod clients;
+pub mod files;
 pub mod flood;
 pub mod floor;
 pub mod load;

@@ -2,12 +2,11 @@
 //! every client, publish and drain (or hold idle connections), then add up
 //! what the clients saw and what the server says, into one [`Report`].
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use testkit::Minter;
 
 use crate::args::{BenchAction, BenchArgs, PublishVia, RunArgs, ServerKind};
@@ -36,19 +35,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             let report = measure(&args.run).await?;
             println!("{}", report.table());
             if let Some(path) = &args.run.json {
-                write_json(path, &report)?;
+                crate::files::write_json(path, &report)?;
             }
             Ok(())
         }
     }
-}
-
-fn write_json(path: &Path, report: &Report) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, serde_json::to_string_pretty(report)? + "\n")
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// One run, with flags already validated.

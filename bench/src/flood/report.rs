@@ -113,11 +113,7 @@ impl FloodReport {
     }
 
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(path, serde_json::to_string_pretty(self)? + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))
+        crate::files::write_json(path, self)
     }
 
     /// How many trials had each figure within the bound, as "n of N".

@@ -18,6 +18,7 @@ use anyhow::Context;
 use clap::Args;
 use tactical_link::cli::ConfigError;
 
+use crate::files;
 use crate::publisher::EventKind;
 pub use measure::Measurement;
 pub use summary::{Row, Summary};
@@ -124,22 +125,12 @@ pub fn run(args: &RedisCostArgs) -> anyhow::Result<()> {
     let table = summary.markdown();
     println!("{table}");
     if let Some(path) = &args.json {
-        write(path, &(serde_json::to_string_pretty(&summary)? + "\n"))?;
+        files::write_json(path, &summary)?;
     }
     if let Some(path) = &args.markdown {
-        let old = std::fs::read_to_string(path).unwrap_or_default();
-        let spliced =
-            crate::summary::markdown::splice_between(&old, &table, summary::BEGIN, summary::END);
-        write(path, &spliced)?;
+        files::splice_into(path, &table, summary::BEGIN, summary::END)?;
     }
     Ok(())
-}
-
-fn write(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]

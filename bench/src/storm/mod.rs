@@ -28,6 +28,7 @@ use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 use tactical_link::cli::ConfigError;
 
+use crate::files;
 pub use figures::Measurement;
 
 /// What happens to the gateways.
@@ -197,7 +198,7 @@ pub async fn run(mut args: StormArgs) -> anyhow::Result<()> {
             measurements.push(measured);
             // After every storm, so a long run stopped early keeps its figures.
             if let Some(path) = &args.json {
-                write(path, &(serde_json::to_string_pretty(&measurements)? + "\n"))?;
+                files::write_json(path, &measurements)?;
             }
         }
     }
@@ -213,19 +214,9 @@ pub async fn run(mut args: StormArgs) -> anyhow::Result<()> {
     let tables = summary::markdown(&all, &args.context);
     println!("{tables}");
     if let Some(path) = &args.markdown {
-        let old = std::fs::read_to_string(path).unwrap_or_default();
-        let spliced =
-            crate::summary::markdown::splice_between(&old, &tables, summary::BEGIN, summary::END);
-        write(path, &spliced)?;
+        files::splice_into(path, &tables, summary::BEGIN, summary::END)?;
     }
     Ok(())
-}
-
-fn write(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]

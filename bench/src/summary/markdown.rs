@@ -279,11 +279,6 @@ fn slow_clients(out: &mut String, groups: &Groups) {
     );
 }
 
-/// Replaces the generated section of `old` (or appends it).
-pub fn splice(old: &str, section: &str) -> String {
-    splice_between(old, section, BEGIN, END)
-}
-
 /// `old` with what lies between `begin` and `end` (markers included)
 /// replaced by `section`; appended when the markers are missing.
 pub fn splice_between(old: &str, section: &str, begin: &str, end: &str) -> String {

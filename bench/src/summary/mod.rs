@@ -21,8 +21,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 
+use crate::files;
 use crate::report::Report;
-pub use markdown::{BEGIN, END, markdown, splice};
+pub use markdown::{BEGIN, END, markdown};
 pub use svg::latency_svg;
 pub use targets::{TARGETS, Target, verdict};
 
@@ -82,16 +83,10 @@ pub fn run(args: &SummarizeArgs) -> anyhow::Result<()> {
     let section = markdown(&groups, &reports, svg_link.as_deref(), &args.context);
     println!("{section}");
     if let Some(svg) = &args.svg {
-        if let Some(dir) = svg.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(svg, latency_svg(&groups))
-            .with_context(|| format!("cannot write {}", svg.display()))?;
+        files::write(svg, &latency_svg(&groups))?;
     }
     if let Some(md) = &args.markdown {
-        let old = std::fs::read_to_string(md).unwrap_or_default();
-        std::fs::write(md, splice(&old, &section))
-            .with_context(|| format!("cannot write {}", md.display()))?;
+        files::splice_into(md, &section, markdown::BEGIN, markdown::END)?;
     }
     Ok(())
 }
@@ -113,10 +108,7 @@ fn write_comparison(
     let section = compare::compare(reports, before, after, &args.context);
     println!("{section}");
     if let Some(md) = &args.markdown {
-        let old = std::fs::read_to_string(md).unwrap_or_default();
-        let new =
-            markdown::splice_between(&old, &section, compare::COMPARE_BEGIN, compare::COMPARE_END);
-        std::fs::write(md, new).with_context(|| format!("cannot write {}", md.display()))?;
+        files::splice_into(md, &section, compare::COMPARE_BEGIN, compare::COMPARE_END)?;
     }
     Ok(())
 }
@@ -440,12 +432,13 @@ mod tests {
         assert!(section.contains("![Latency"));
         assert!(section.contains("\nAt commit abc.\n"));
         let doc = format!("# Performance\n\nintro\n\n{BEGIN}\nold\n{END}\n\nafter\n");
-        let spliced = splice(&doc, &section);
+        let splice = |old: &str| markdown::splice_between(old, &section, BEGIN, END);
+        let spliced = splice(&doc);
         assert!(spliced.starts_with("# Performance\n\nintro\n\n"));
         assert!(spliced.ends_with("\n\nafter\n"));
         assert!(!spliced.contains("old"));
-        assert_eq!(splice(&spliced, &section), spliced, "idempotent");
-        assert!(splice("", &section).starts_with("# Performance"));
+        assert_eq!(splice(&spliced), spliced, "idempotent");
+        assert!(splice("").starts_with("# Performance"));
     }
 
     #[test]
