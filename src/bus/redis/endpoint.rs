@@ -14,8 +14,9 @@
 //! publish. The gateway uses classic pub/sub: existing services publish on
 //! the channel with plain `PUBLISH`, which sharded pub/sub would not see.
 
+use redis::aio::MultiplexedConnection;
 use redis::sentinel::{SentinelClient, SentinelServerType};
-use redis::{Client, ErrorKind, RedisError, RedisResult};
+use redis::{AsyncConnectionConfig, Client, ErrorKind, RedisError, RedisResult};
 
 use super::{COMMAND_TIMEOUT, CONNECT_TIMEOUT};
 
@@ -84,6 +85,17 @@ impl Endpoint {
             }
             Endpoint::Cluster { seeds, key } => slot_master(seeds, key).await,
         }
+    }
+
+    /// A multiplexed connection, with `config`, to the server to talk to now.
+    pub async fn connect(
+        &self,
+        config: &AsyncConnectionConfig,
+    ) -> RedisResult<MultiplexedConnection> {
+        let client = self.client().await?;
+        client
+            .get_multiplexed_async_connection_with_config(config)
+            .await
     }
 }
 

@@ -66,12 +66,7 @@ impl Link {
     /// Holds the lease, or waits for it, until the connection fails.
     pub(super) async fn hold_lease(&self, backoff: &mut crate::backoff::Backoff) -> LinkError {
         let config = super::command_connection_config();
-        let connect = async {
-            let client = self.endpoint.client().await?;
-            client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await
-        };
+        let connect = self.endpoint.connect(&config);
         let mut connection = match within(CONNECT_TIMEOUT, connect).await {
             Ok(connection) => connection,
             Err(err) => return err,

@@ -100,12 +100,7 @@ impl RedisPublisher {
             return Ok(connected.clone());
         }
         let config = super::command_connection_config();
-        let connect = async {
-            let client = self.endpoint.client().await?;
-            client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await
-        };
+        let connect = self.endpoint.connect(&config);
         let mut connection = tokio::time::timeout(CONNECT_TIMEOUT, connect)
             .await
             .map_err(|_| PublishError::Timeout(CONNECT_TIMEOUT))??;

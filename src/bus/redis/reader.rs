@@ -47,12 +47,7 @@ impl Link {
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(None);
-        let connect = async {
-            let client = self.endpoint.client().await?;
-            client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await
-        };
+        let connect = self.endpoint.connect(&config);
         let mut connection = match within(CONNECT_TIMEOUT, connect).await {
             Ok(connection) => connection,
             Err(err) => return err,
