@@ -14,7 +14,8 @@ use axum::Router;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -78,6 +79,26 @@ impl ApiState {
             return Err(AuthError::Missing);
         };
         self.throttle.verify(verifier, token, peer, metrics).await
+    }
+}
+
+/// The principal an API request speaks for, taken from its bearer token (or
+/// anonymous without a key) before the handler runs and before any body is
+/// read; a request whose token does not verify is answered by
+/// [`unauthorized`].
+struct Caller(Principal);
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Response> {
+        let ConnectInfo(peer) = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match state.principal(&parts.headers, peer.ip()).await {
+            Ok(principal) => Ok(Caller(principal)),
+            Err(err) => Err(unauthorized(&err)),
+        }
     }
 }
 
@@ -184,15 +205,7 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         .into_response()
 }
 
-async fn list_runs(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    let principal = match state.principal(&headers, peer.ip()).await {
-        Ok(principal) => principal,
-        Err(err) => return unauthorized(&err),
-    };
+async fn list_runs(State(state): State<ApiState>, Caller(principal): Caller) -> Response {
     axum::Json(serde_json::json!({ "runs": state.hub.runs(&principal) })).into_response()
 }
 
@@ -206,15 +219,10 @@ struct RunQuery {
 
 async fn one_run(
     State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     Path(run_id): Path<String>,
     Query(query): Query<RunQuery>,
+    Caller(principal): Caller,
 ) -> Response {
-    let principal = match state.principal(&headers, peer.ip()).await {
-        Ok(principal) => principal,
-        Err(err) => return unauthorized(&err),
-    };
     let matches = |scope: &Scope| {
         let wanted = |want: &Option<String>, have: &Option<Arc<str>>| {
             want.as_deref().is_none_or(|w| have.as_deref() == Some(w))
@@ -243,15 +251,7 @@ async fn one_run(
 
 /// `POST /api/sse-ticket`: a single-use ticket for `GET /dashboard/sse`,
 /// for the token's principal ([`crate::tickets`]).
-async fn sse_ticket(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    let principal = match state.principal(&headers, peer.ip()).await {
-        Ok(principal) => principal,
-        Err(err) => return unauthorized(&err),
-    };
+async fn sse_ticket(State(state): State<ApiState>, Caller(principal): Caller) -> Response {
     match state.tickets.issue(principal) {
         Some(ticket) => axum::Json(serde_json::json!({
             "ticket": ticket,
@@ -275,14 +275,9 @@ struct EventsQuery {
 
 async fn list_events(
     State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     Query(query): Query<EventsQuery>,
+    Caller(principal): Caller,
 ) -> Response {
-    let principal = match state.principal(&headers, peer.ip()).await {
-        Ok(principal) => principal,
-        Err(err) => return unauthorized(&err),
-    };
     let after = match query.after.as_deref().map(str::parse::<EventId>) {
         None => None,
         Some(Ok(id)) => Some(id),
@@ -323,14 +318,10 @@ async fn list_events(
 /// arrive within [`body_deadline`] and fit in the event size limit.
 async fn publish_event(
     State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Caller(principal): Caller,
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let principal = match state.principal(&parts.headers, peer.ip()).await {
-        Ok(principal) => principal,
-        Err(err) => return unauthorized(&err),
-    };
     if !(principal.has_role(PUBLISHER_ROLE) || principal.has_role(ADMIN_ROLE)) {
         return api_error(
             StatusCode::FORBIDDEN,
