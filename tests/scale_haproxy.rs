@@ -74,16 +74,8 @@ async fn open_connections(gateways: &[GatewayProcess]) -> Vec<f64> {
 /// Three gateways on the Redis at `url`, taking connections from HAProxy
 /// on this host only, each with a PROXY header; bus up.
 async fn start_behind_haproxy(url: &str) -> Vec<GatewayProcess> {
-    let args = [
-        "serve",
-        "--redis",
-        url,
-        "--proxy-protocol",
-        "--trusted-proxies",
-        "127.0.0.1/32",
-        "--metrics-listen",
-        "127.0.0.1:0",
-    ];
+    let mut args = vec!["serve", "--redis", url];
+    args.extend(testkit::haproxy::GATEWAY_FLAGS);
     let gateways: Vec<GatewayProcess> = (0..3).map(|_| GatewayProcess::start(BIN, &args)).collect();
     for gateway in &gateways {
         gateway.wait_bus_up(Duration::from_secs(15)).await;

@@ -24,6 +24,18 @@ pub fn shipped_config() -> PathBuf {
 
 /// Gateways the shipped configuration balances over (`gw1` to `gw3`).
 pub const SERVERS: usize = 3;
+
+/// The flags a gateway needs behind the shipped config, which opens every
+/// connection (health checks too) with a PROXY v2 header from this host.
+/// Direct connections from this host are then refused: read the gateway's
+/// `/readyz` and `/metrics` on a `--metrics-listen` address.
+pub const GATEWAY_FLAGS: [&str; 5] = [
+    "--proxy-protocol",
+    "--trusted-proxies",
+    "127.0.0.1/32",
+    "--metrics-listen",
+    "127.0.0.1:0",
+];
 /// Longest wait for HAProxy to serve its stats page, or for a server state.
 const LIMIT: Duration = Duration::from_secs(20);
 

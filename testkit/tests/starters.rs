@@ -140,16 +140,9 @@ async fn haproxy_sends_clients_only_to_gateways_whose_readyz_says_ready() {
     // The shipped file sends a PROXY header: the gateways take connections
     // from HAProxy only, and this test reads them on their metrics address.
     let behind_haproxy = |url: &str| {
-        Gateway::start(&[
-            "serve",
-            "--redis",
-            url,
-            "--proxy-protocol",
-            "--trusted-proxies",
-            "127.0.0.1/32",
-            "--metrics-listen",
-            "127.0.0.1:0",
-        ])
+        let mut args = vec!["serve", "--redis", url];
+        args.extend(testkit::haproxy::GATEWAY_FLAGS);
+        Gateway::start(&args)
     };
     let ready = [behind_haproxy(&redis.url()), behind_haproxy(&redis.url())];
     for gateway in &ready {

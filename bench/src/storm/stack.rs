@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use testkit::{GatewayProcess, HaProxy, RedisServer, http, procstat};
+use testkit::{GatewayProcess, HaProxy, RedisServer, Served, http, procstat};
 
 use crate::redis_cost::measure::info_value;
 use crate::servers::gateway_command_at;
@@ -134,7 +134,7 @@ impl Stack {
 
     fn retire(&mut self, slot: usize) {
         if let Some(process) = &self.gateways[slot].process {
-            for (name, value) in gateway_counters(process.addr) {
+            for (name, value) in gateway_counters(process.operations_addr()) {
                 *self.retired.entry(name).or_default() += value;
             }
         }
@@ -148,7 +148,12 @@ impl Stack {
     /// One value of the `/metrics` of the gateway in `slot`.
     pub fn metric(&self, slot: usize, name: &str) -> Option<f64> {
         let process = self.gateways[slot].process.as_ref()?;
-        let (status, text) = http::get(process.addr, "/metrics", Duration::from_secs(5)).ok()?;
+        let (status, text) = http::get(
+            process.operations_addr(),
+            "/metrics",
+            Duration::from_secs(5),
+        )
+        .ok()?;
         (status == 200).then(|| http::prometheus_value(&text, name))?
     }
 
@@ -161,7 +166,7 @@ impl Stack {
             .iter()
             .filter_map(|slot| slot.process.as_ref())
         {
-            for (name, value) in gateway_counters(process.addr) {
+            for (name, value) in gateway_counters(process.operations_addr()) {
                 *counters.entry(name).or_default() += value;
             }
             gateway_cpu_s += procstat::cpu_seconds(process.pid()).unwrap_or(0.0);
@@ -186,7 +191,8 @@ impl Stack {
     }
 }
 
-/// Starts a gateway on `addr` and waits until it is ready.
+/// Starts a gateway on `addr`, taking connections from HAProxy with its
+/// PROXY header, and waits until it is ready.
 fn launch(
     bin: &Path,
     addr: SocketAddr,
@@ -195,9 +201,11 @@ fn launch(
     extra: &[String],
 ) -> anyhow::Result<GatewayProcess> {
     let listen = addr.to_string();
-    let command = gateway_command_at(bin, &listen, Some(redis_url), channel, extra);
+    let mut command = gateway_command_at(bin, &listen, Some(redis_url), channel, extra);
+    command.args(testkit::haproxy::GATEWAY_FLAGS);
     let process = GatewayProcess::spawn("tactical-link serve", command, START)?;
-    http::wait_for_status(addr, "/readyz", START, |status| status == 200)?;
+    let operations = process.operations_addr();
+    http::wait_for_status(operations, "/readyz", START, |status| status == 200)?;
     Ok(process)
 }
 
