@@ -1,6 +1,7 @@
 // 4. Several runs: the run selector lists them and shows the one picked;
 //    the event log's filters (stage, status, text) narrow its entries; the
-//    log renders only the entries in its view (the others as they scroll in).
+//    log has only the entries in its view in the DOM, and holds still while
+//    the user is scrolled down from the newest.
 
 import type { Page } from '@playwright/test';
 import { expect, openDashboard, pipelineEvent, runKey, selectedRun, stageStatuses, test, type PipelineEvent, type Stack } from './fixtures';
@@ -94,25 +95,46 @@ test('the event log filters by stage, status and text', async ({ page, stack }) 
   await expect(entries).toHaveCount(5);
 });
 
-test('the event log lays out and paints only the entries in its view, the others as they scroll in', async ({ page, stack }) => {
+test('the event log keeps only the entries in its view in the DOM, and holds still while scrolled down', async ({ page, stack }) => {
   await openDashboard(page, stack);
   const events = Array.from({ length: 150 }, (_, i) => pipelineEvent(`run-${i % 20}`, 'radar', 'processing', `signal ${i}`));
-  await publishAll(stack, page, events);
+  for (const event of events) await stack.publish(event);
+  const log = page.getByTestId('event-log');
+  await expect(log.getByTestId('event-log-count')).toHaveText('150 events');
   const entries = page.getByTestId('event-log-entry');
-  // checkVisibility({ contentVisibilityAuto: true }) is false for content the browser skips rendering.
-  const rendered = () =>
-    entries.evaluateAll((els) => els.map((el) => el.querySelector('summary')!.checkVisibility({ contentVisibilityAuto: true })));
-  await expect.poll(async () => (await rendered())[0]).toBe(true);
-  const before = await rendered();
-  expect(before.at(-1)).toBe(false);
-  // Those near the view are rendered too (the browser keeps a margin around it), the rest not.
-  expect(before.filter(Boolean).length).toBeLessThan(events.length / 2);
+  await expect(entries.first()).toContainText('signal 149');
+  // The log's view holds about a dozen rows: those and the overscan, not 150.
+  const inDom = await entries.count();
+  expect(inDom).toBeGreaterThan(5);
+  expect(inDom).toBeLessThan(50);
+
+  // Scrolled down: the entry at the top of the view, and where it is.
+  const body = log.getByTestId('event-log-body');
+  await body.evaluate((el) => (el.scrollTop = 60 * el.querySelector<HTMLElement>('.log-entry')!.offsetHeight));
+  await expect(log.getByTestId('event-log-held')).toBeVisible();
+  const topOfView = () =>
+    body.evaluate((el) => {
+      const top = el.getBoundingClientRect().top;
+      const first = [...el.querySelectorAll<HTMLElement>('.log-entry')].find((e) => e.getBoundingClientRect().bottom > top + 1)!;
+      return { id: first.dataset.eventId, y: first.getBoundingClientRect().top - top, text: first.textContent };
+    });
+  const before = await topOfView();
+  expect(before.text).toContain('signal 89');
+
+  // Ten new events: the log says so, and the rows in view have not moved.
+  for (let i = 150; i < 160; i += 1) await stack.publish(pipelineEvent('run-new', 'radar', 'processing', `signal ${i}`));
+  await expect(log.getByTestId('event-log-newer')).toHaveText('10 newer events');
+  expect(await topOfView()).toEqual(before);
+  await expect(log.getByTestId('event-log-count')).toHaveText('150 events');
 
   // The oldest entry, scrolled to, is rendered and shows its event.
-  const oldest = entries.last();
-  await oldest.evaluate((el) => el.scrollIntoView({ block: 'end' }));
-  await expect.poll(async () => (await rendered()).at(-1)).toBe(true);
-  await expect(oldest).toBeVisible();
-  await expect(oldest).toContainText('signal 0');
-  await expect.poll(async () => (await rendered())[0]).toBe(false);
+  await body.evaluate((el) => (el.scrollTop = el.scrollHeight));
+  await expect(entries.last()).toContainText('signal 0');
+  await expect(entries.last()).toBeInViewport();
+
+  // "Show newest": back to the top, live.
+  await log.getByTestId('event-log-show-newest').click();
+  await expect(log.getByTestId('event-log-held')).toHaveCount(0);
+  await expect(entries.first()).toContainText('signal 159');
+  await expect(log.getByTestId('event-log-count')).toHaveText('160 events');
 });

@@ -2,7 +2,7 @@
 import { act, type ReactNode } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { renderToStaticMarkup } from 'react-dom/server';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EventFrame, LinkInfo, Run } from '@tactical-link/client';
 import {
   AUTHENTICATED,
@@ -18,6 +18,7 @@ import {
 import { RunsBoard } from './board/RunsBoard.js';
 import { useEvents, useLinkStatus, useRun, useRuns } from './hooks/useTacticalLink.js';
 import { TacticalLinkProvider, type TacticalLinkProviderProps } from './provider.js';
+import { FOLLOW_BURST, FOLLOW_INTERVAL_MS } from './timeline/follow.js';
 import { OperationsTimeline } from './timeline/OperationsTimeline.js';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
@@ -166,6 +167,32 @@ describe('the components under the provider', () => {
       select.dispatchEvent(new Event('change', { bubbles: true }));
     });
     expect(picked).toEqual(['//old']);
+  });
+
+  it('OperationsTimeline following the newest switches at once a few times, then at most once per interval', () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    try {
+      render(provider(<OperationsTimeline onSelectRun={() => {}} />));
+      act(() => sockets.last().open());
+      const shown = () => host.querySelector('ol.stages')?.getAttribute('data-run-id');
+      gateway(WELCOME, snapshotFrame(), event('1-0', 'r1', 'radar', 'processing', 1));
+      expect(shown()).toBe('r1');
+      for (let i = 2; i <= FOLLOW_BURST + 1; i += 1) {
+        gateway(event(`${i}-0`, `r${i}`, 'radar', 'processing', i));
+        expect(shown()).toBe(`r${i}`);
+      }
+      // One more new run at once: the run shown holds, and the picker says which it is.
+      const late = FOLLOW_BURST + 2;
+      gateway(event(`${late}-0`, `r${late}`, 'radar', 'processing', late));
+      expect(shown()).toBe(`r${late - 1}`);
+      expect(host.querySelector('[data-testid="run-selector"] option')?.textContent).toBe(`Follow newest (r${late - 1})`);
+      act(() => vi.advanceTimersByTime(FOLLOW_INTERVAL_MS - 100));
+      expect(shown()).toBe(`r${late - 1}`);
+      act(() => vi.advanceTimersByTime(100));
+      expect(shown()).toBe(`r${late}`);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('RunsBoard lists every run held and opens the one clicked', () => {

@@ -4,12 +4,14 @@
 
 import type { Ref } from 'react';
 import { useRun, useRuns, useShowsTenants } from '../hooks/useTacticalLink.js';
+import { useFollowedRun } from './follow.js';
 import { PipelinePanel } from './PipelinePanel.js';
 
 export interface OperationsTimelineProps {
   /**
    * The run to show: its run id, or its key (`tenant/user_id/run_id`) when
-   * one run id is used by several tenants. Without one, the newest run.
+   * one run id is used by several tenants. Without one, the newest run (at
+   * most one switch every 3 s when new runs start faster: follow.ts).
    */
   runId?: string | null;
   /** Shows a run picker; called with the key picked, or null to follow the newest run. */
@@ -22,7 +24,9 @@ export function OperationsTimeline({ runId = null, onSelectRun, panelRef }: Oper
   const runs = useRuns();
   const named = useRun(runId);
   const withTenants = useShowsTenants(runs);
-  const selected = runId === null ? runs[0] : named;
+  // Without a run given, the newest, switched to at most every few seconds at high rates (follow.ts).
+  const followed = useFollowedRun(runs, runId === null);
+  const selected = runId === null ? followed : named;
   return (
     <div className="tl">
       <PipelinePanel

@@ -31,7 +31,15 @@ export function PipelinePanel({ runs, selected, pinned, waitingFor = null, onPin
         <h2 id="pipeline-title" className="visually-hidden">
           {selected ? `Pipeline of ${selected.runId}` : 'Pipeline'}
         </h2>
-        {onPin && <RunSelector runs={runs} pinned={pinned && selected ? selected.key : null} onPin={onPin} withTenants={withTenants} />}
+        {onPin && (
+          <RunSelector
+            runs={runs}
+            pinned={pinned && selected ? selected.key : null}
+            followed={pinned ? undefined : selected}
+            onPin={onPin}
+            withTenants={withTenants}
+          />
+        )}
         <RunSummary run={selected} waitingFor={waitingFor} />
       </header>
       <ol

@@ -1,5 +1,6 @@
-// Which run the stages show: the newest by default ("follow newest"), or
-// the one the user picked, until they go back to following.
+// Which run the stages show: the newest by default ("follow newest", at
+// most one switch every 3 s when runs start faster: follow.ts), or the one
+// the user picked, until they go back to following.
 
 import { runLabel, formatClock, type Run } from '@tactical-link/client';
 import { OUTCOME_LABEL } from '../ui/labels.js';
@@ -8,6 +9,8 @@ interface Props {
   runs: readonly Run[];
   /** The key of the run picked by the user, or null to follow the newest. */
   pinned: string | null;
+  /** The run shown while following (the newest, or one a little older while switches are limited: follow.ts). */
+  followed?: Run;
   onPin: (key: string | null) => void;
   /** Name each run's tenant (one run id may be used in two tenants). */
   withTenants: boolean;
@@ -21,8 +24,8 @@ function optionLabel(run: Run, withTenants: boolean): string {
   return `${runLabel(run, withTenants)} — ${OUTCOME_LABEL[run.outcome]}${stalled}${started}`;
 }
 
-export function RunSelector({ runs, pinned, onPin, withTenants }: Props) {
-  const newest = runs[0];
+export function RunSelector({ runs, pinned, followed, onPin, withTenants }: Props) {
+  const newest = followed ?? runs[0];
   return (
     <div className="run-selector">
       <label className="field-label" htmlFor="run-selector">
