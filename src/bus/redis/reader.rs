@@ -1,8 +1,11 @@
 //! The stream reader: follows the stream (`XREAD BLOCK`) from the last id
 //! the hub relayed and relays, under its stream id, each entry the hub has
-//! not relayed yet: whatever the recorder could not relay at once (entries
-//! recorded while this gateway's subscription was down, or by another
-//! gateway whose copy came first). On start it first reloads the retained
+//! not relayed yet: on a follower (a gateway that neither records nor
+//! stands by, [`super::lease`]) every event; on the others whatever the
+//! recorder could not relay at once (entries recorded while its
+//! subscription was down, or by another gateway). With
+//! `--stream-read-pause-ms` it waits that long after each read that brought
+//! entries, so that Redis serves fewer, larger reads. On start it first reloads the retained
 //! window (`XREVRANGE`), so state and history survive a gateway restart.
 //! Every gateway reads the same stream, so every gateway gives an event the
 //! same id, and a client can resume on any of them.
@@ -179,12 +182,18 @@ impl Link {
         // Most entries were relayed already, straight from the recorder's
         // reply: skip them without parsing or taking the hub's lock.
         let relayed = hub.last_id();
+        let mut brought = false;
         for stream in reply.map(|r| r.keys).unwrap_or_default() {
             for entry in stream.ids {
+                brought = true;
                 if is_after(&entry, relayed) && is_new(hub, &entry) {
                     self.catch_up(&entry).await;
                 }
             }
+        }
+        if brought && !self.config.stream_read_pause.is_zero() {
+            // --stream-read-pause-ms: let the next events gather.
+            tokio::time::sleep(self.config.stream_read_pause).await;
         }
         Ok(())
     }
