@@ -142,12 +142,19 @@ impl Link {
         };
         backoff.reset();
         self.health.report(Part::Lease, Ok(()));
+        // The first step once the recorder listens: a lone gateway on a
+        // channel never recorded records at once.
+        let started = tokio::time::Instant::now();
+        while !self.roles.listening() && started.elapsed() < RENEW {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let mut tick = tokio::time::interval(RENEW);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let err = loop {
             tick.tick().await;
             match self.next_role(&mut connection).await {
-                Ok(role) => self.role_is(role),
+                Ok(Some(role)) => self.role_is(role),
+                Ok(None) => {}
                 Err(err) => break err,
             }
         };
@@ -156,34 +163,44 @@ impl Link {
     }
 
     /// One step of the lease loop (see the module documentation): renews
-    /// what this gateway holds, takes what it may, and says its role.
-    async fn next_role(&self, connection: &mut MultiplexedConnection) -> Result<Role, LinkError> {
+    /// what this gateway holds, takes what it may, and says its role;
+    /// `None` while the recorder is down (this gateway then follows, and
+    /// holds nothing once its leases expire).
+    async fn next_role(
+        &self,
+        connection: &mut MultiplexedConnection,
+    ) -> Result<Option<Role>, LinkError> {
         let keys = &self.keys;
         let role = self.roles.get();
         if !self.health.recorder_up() {
-            // It cannot listen: let what it holds expire.
-            return Ok(Role::Follower);
+            // It cannot listen: let what it holds expire. A recorder
+            // connecting meanwhile is not told to unsubscribe for that.
+            self.roles.role.send_if_modified(|current| {
+                *current = Role::Follower;
+                false
+            });
+            return Ok(None);
         }
         if role == Role::Recorder {
             if self.renew(connection, &keys.lease).await? {
-                return Ok(Role::Recorder);
+                return Ok(Some(Role::Recorder));
             }
         } else if self.take_recorder(connection).await? {
             if role == Role::Standby {
                 self.release(connection, &keys.standby).await?;
             }
-            return Ok(Role::Recorder);
+            return Ok(Some(Role::Recorder));
         }
         let standby = if role == Role::Standby {
             self.renew(connection, &keys.standby).await?
         } else {
             self.take(connection, &keys.standby).await?
         };
-        Ok(if standby {
+        Ok(Some(if standby {
             Role::Standby
         } else {
             Role::Follower
-        })
+        }))
     }
 
     async fn renew(

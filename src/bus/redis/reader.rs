@@ -33,8 +33,17 @@ use crate::hub::Hub;
 
 /// How long the reader's `XREAD` blocks when nothing comes.
 const READ_BLOCK: Duration = Duration::from_secs(2);
-/// Entries read per `XREAD`.
+/// Most entries read per `XREAD`.
 const READ_BATCH: usize = 1000;
+/// Most bytes of events one `XREAD` may bring, counting each at the
+/// largest event size allowed: a follower reads every event from the
+/// stream, and a reply of a thousand large events would be tens of MiB.
+const READ_BYTES: usize = 1024 * 1024;
+
+/// Entries read per `XREAD` when events may be `max_event_bytes` long.
+fn read_batch(max_event_bytes: usize) -> usize {
+    (READ_BYTES / max_event_bytes.max(1)).clamp(8, READ_BATCH)
+}
 /// Entries read per `XREVRANGE` when reloading history.
 const RELOAD_PAGE: usize = 100;
 /// Longest the reader waits for the recorder's barrier; a recorder that
@@ -168,7 +177,7 @@ impl Link {
         let hub = &self.health.hub;
         let options = StreamReadOptions::default()
             .block(READ_BLOCK.as_millis() as usize)
-            .count(READ_BATCH);
+            .count(read_batch(hub.max_event_bytes()));
         let after = hub
             .last_id()
             .map_or_else(|| "0-0".to_owned(), |id| id.to_string());
@@ -353,6 +362,13 @@ mod tests {
         let previous = redis::Value::BulkString(previous.as_bytes().to_vec());
         entry.map.insert(PREVIOUS_FIELD.to_owned(), previous);
         entry
+    }
+
+    #[test]
+    fn a_read_brings_at_most_a_mebibyte_of_the_largest_events() {
+        assert_eq!(read_batch(64 * 1024), 16);
+        assert_eq!(read_batch(512), READ_BATCH);
+        assert_eq!(read_batch(16 * 1024 * 1024), 8);
     }
 
     #[test]
