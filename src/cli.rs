@@ -881,6 +881,17 @@ mod tests {
         assert_eq!(serve(&["--heartbeat", "0"]).unwrap_err().flag, "heartbeat");
         assert_eq!(serve(&["--max-runs", "0"]).unwrap_err().flag, "max-runs");
         assert_eq!(serve(&["--channel", ""]).unwrap_err().flag, "channel");
+        let paused =
+            |ms: &str| serve(&["--redis", "redis://127.0.0.1", "--stream-read-pause-ms", ms]);
+        let Ok(ServerConfig {
+            bus: BusConfig::Redis(link),
+            ..
+        }) = paused("5")
+        else {
+            panic!("a Redis bus")
+        };
+        assert_eq!(link.stream_read_pause, Duration::from_millis(5));
+        assert_eq!(paused("1001").unwrap_err().flag, "stream-read-pause-ms");
     }
 
     #[test]

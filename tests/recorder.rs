@@ -98,22 +98,28 @@ async fn only_the_recorder_and_its_standby_listen_to_the_channel() {
     for gateway in &gateways {
         gateway.wait_bus_up(Duration::from_secs(15)).await;
     }
-    eventually(Duration::from_secs(15), "one recorder, one standby, two listeners", async || {
-        let mut roles = (0, 0);
-        for gateway in &gateways {
-            roles.0 += usize::from(leads(gateway).await);
-            roles.1 += usize::from(stands_by(gateway).await);
-        }
-        roles == (1, 1) && listeners(&redis) == 2
-    })
+    eventually(
+        Duration::from_secs(15),
+        "one recorder, one standby, two listeners",
+        async || {
+            let mut roles = (0, 0);
+            for gateway in &gateways {
+                roles.0 += usize::from(leads(gateway).await);
+                roles.1 += usize::from(stands_by(gateway).await);
+            }
+            roles == (1, 1) && listeners(&redis) == 2
+        },
+    )
     .await;
     let ticker = Ticker::start(&redis, Duration::from_millis(5));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let total = ticker.stop();
     for gateway in &gateways {
-        eventually(Duration::from_secs(10), "every gateway relays every event", async || {
-            seqs(gateway).await == (0..total).collect::<Vec<_>>()
-        })
+        eventually(
+            Duration::from_secs(10),
+            "every gateway relays every event",
+            async || seqs(gateway).await == (0..total).collect::<Vec<_>>(),
+        )
         .await;
     }
     assert_eq!(listeners(&redis), 2, "the roles held while events flowed");
@@ -127,13 +133,7 @@ async fn only_the_recorder_and_its_standby_listen_to_the_channel() {
 async fn a_rolling_restart_of_the_recorder_loses_no_plain_publish() {
     let redis = RedisServer::start();
     let url = redis.url();
-    let args = [
-        "serve",
-        "--redis",
-        &url,
-        "--history-size",
-        "10000",
-    ];
+    let args = ["serve", "--redis", &url, "--history-size", "10000"];
     let mut gateways: Vec<_> = (0..3).map(|_| GatewayProcess::start(BIN, &args)).collect();
     for gateway in &gateways {
         gateway.wait_bus_up(Duration::from_secs(15)).await;
@@ -163,8 +163,15 @@ async fn a_rolling_restart_of_the_recorder_loses_no_plain_publish() {
     }
     let recorded = recorded_seqs(&redis);
     let missing: Vec<u64> = (0..total).filter(|seq| !recorded.contains(seq)).collect();
-    assert!(missing.is_empty(), "of {total} events, not recorded: {missing:?}");
-    assert_eq!(recorded, (0..total).collect::<Vec<_>>(), "every event once, in order");
+    assert!(
+        missing.is_empty(),
+        "of {total} events, not recorded: {missing:?}"
+    );
+    assert_eq!(
+        recorded,
+        (0..total).collect::<Vec<_>>(),
+        "every event once, in order"
+    );
 }
 
 /// Every event seq the gateway retains, in order (plain `{"type":"tick","seq":n}`).

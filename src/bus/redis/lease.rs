@@ -230,13 +230,18 @@ impl Link {
         Ok(within(COMMAND_TIMEOUT, taken).await?.is_some())
     }
 
-    async fn take_recorder(&self, connection: &mut MultiplexedConnection) -> Result<bool, LinkError> {
+    async fn take_recorder(
+        &self,
+        connection: &mut MultiplexedConnection,
+    ) -> Result<bool, LinkError> {
         let script = redis::Script::new(TAKE_SCRIPT);
         let mut take = script.key(&self.keys.lease);
         take.key(&self.keys.recorded_before)
             .arg(&self.gateway_id)
             .arg(LEASE.as_millis() as u64)
-            .arg(u8::from(self.roles.get() == Role::Standby && self.roles.listening()));
+            .arg(u8::from(
+                self.roles.get() == Role::Standby && self.roles.listening(),
+            ));
         let taken = take.invoke_async::<i64>(connection);
         Ok(within(COMMAND_TIMEOUT, taken).await? == 1)
     }
@@ -270,15 +275,8 @@ impl Link {
             let config = super::command_connection_config();
             let mut connection = within(CONNECT_TIMEOUT, self.endpoint.connect(&config)).await?;
             self.release(&mut connection, lease).await?;
-            while role == Role::Recorder {
-                let mut get = redis::cmd("GET");
-                get.arg(lease);
-                let holder = get.query_async::<Option<String>>(&mut connection);
-                let holder = within(COMMAND_TIMEOUT, holder).await?;
-                if holder.is_some_and(|holder| holder != self.gateway_id) {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+            if role == Role::Recorder {
+                self.wait_for_successor(&mut connection, lease).await?;
             }
             Ok::<_, LinkError>(())
         };
@@ -287,10 +285,30 @@ impl Link {
                 tracing::info!("recorder lease handed over to another gateway")
             }
             Ok(Ok(())) => {}
-            Ok(Err(err)) => tracing::warn!(error = %err, "could not give the {role:?} lease up at shutdown"),
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "could not give the {role:?} lease up at shutdown")
+            }
             Err(_) => tracing::warn!(
                 "no gateway took the recorder lease over within {HANDOVER:?}; messages published from now until one does are not recorded"
             ),
+        }
+    }
+
+    /// Waits until another gateway holds `lease`.
+    async fn wait_for_successor(
+        &self,
+        connection: &mut MultiplexedConnection,
+        lease: &str,
+    ) -> Result<(), LinkError> {
+        loop {
+            let mut get = redis::cmd("GET");
+            get.arg(lease);
+            let holder = get.query_async::<Option<String>>(connection);
+            let holder = within(COMMAND_TIMEOUT, holder).await?;
+            if holder.is_some_and(|holder| holder != self.gateway_id) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
@@ -305,8 +323,12 @@ impl Link {
         } else if role != Role::Recorder && was == Role::Recorder {
             tracing::warn!(gateway = %self.gateway_id, "this gateway no longer records the channel (recorder lease lost)");
         }
-        metrics.recorder_leader.set(i64::from(role == Role::Recorder));
-        metrics.recorder_standby.set(i64::from(role == Role::Standby));
+        metrics
+            .recorder_leader
+            .set(i64::from(role == Role::Recorder));
+        metrics
+            .recorder_standby
+            .set(i64::from(role == Role::Standby));
         // Every step, changed or not: the recorder, subscribed to the
         // channel from its connection on, unsubscribes once a step says
         // this gateway follows.
