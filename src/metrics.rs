@@ -148,6 +148,8 @@ metrics! {
     history_gaps: Counter = "history_gaps", "Redis only: times entries were trimmed from the stream before this gateway relayed them (its clients miss those events).";
     /// 1 while this gateway holds the recorder lease.
     recorder_leader: Gauge = "recorder_leader", "Redis only: 1 while this gateway records the channel (holds the recorder lease).";
+    /// 1 while this gateway holds the standby lease.
+    recorder_standby: Gauge = "recorder_standby", "Redis only: 1 while this gateway is the recorder's standby (holds the standby lease, listens to the channel).";
     recorder_takeovers: Counter = "recorder_takeovers", "Redis only: times this gateway took the recorder lease.";
     /// Events a gateway recorded at a takeover that its predecessor had not.
     standby_recorded: Counter = "standby_recorded", "Redis only: plain PUBLISH events recorded at a takeover from the standby buffer because the previous recorder had not (without it they would have been lost).";

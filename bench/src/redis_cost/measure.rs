@@ -29,8 +29,9 @@ pub struct Measurement {
     pub published: u64,
     pub publish_errors: u64,
     pub achieved_rate: f64,
-    /// Fewest subscribers a `PUBLISH` reached: every gateway, when all
-    /// were subscribed throughout.
+    /// Fewest subscribers a `PUBLISH` reached: the recorder and its standby
+    /// (one with a single gateway) when both listened throughout
+    /// ([`listeners`]).
     pub min_subscribers: Option<i64>,
     /// Events each gateway relayed.
     pub relayed: Vec<f64>,
@@ -215,6 +216,12 @@ fn publish(args: &RedisCostArgs, url: &str) -> anyhow::Result<publisher::Publish
         bail!("nothing was published: {:?}", outcome.last_error);
     }
     Ok(outcome)
+}
+
+/// Gateways subscribed to the channel when `gateways` run: the recorder
+/// and its standby; the others follow the stream.
+pub fn listeners(gateways: usize) -> i64 {
+    gateways.min(2) as i64
 }
 
 /// Waits until every gateway has relayed `events` events (its

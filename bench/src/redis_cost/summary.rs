@@ -137,7 +137,9 @@ fn row<'a>(gateways: usize, measured: impl Iterator<Item = &'a Measurement>) -> 
         machine_busy_pct: median(of(|m| m.machine_busy_pct.unwrap_or(f64::NAN))),
         incomplete: measured
             .iter()
-            .filter(|m| !m.settled || m.min_subscribers != Some(m.gateways as i64))
+            .filter(|m| {
+                !m.settled || m.min_subscribers != Some(super::measure::listeners(m.gateways))
+            })
             .count(),
     }
 }
@@ -152,7 +154,7 @@ mod tests {
             gateways,
             trial,
             published: 5000,
-            min_subscribers: Some(gateways as i64),
+            min_subscribers: Some(super::super::measure::listeners(gateways)),
             settled: true,
             cpu_us_per_event: cpu,
             net_cpu_us_per_event: cpu - 10.0,
@@ -185,7 +187,7 @@ mod tests {
             all.push(measured(4, trial + 1, four));
         }
         let mut short = measured(4, 4, 900.0);
-        short.min_subscribers = Some(3);
+        short.min_subscribers = Some(1);
         all.push(short);
         let summary = Summary::new(&args, all);
         assert_eq!(summary.rows.len(), 2);

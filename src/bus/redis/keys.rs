@@ -23,6 +23,13 @@ pub struct Keys {
     pub runs: String,
     /// The recorder lease: the id of the gateway that records the channel.
     pub lease: String,
+    /// The standby lease: the id of the gateway that listens beside the
+    /// recorder, ready to take over.
+    pub standby: String,
+    /// Set, with no expiry, by the first gateway to take the recorder
+    /// lease: once the channel has been recorded, a recorder may have died
+    /// with messages unrecorded, and only a standby may take over.
+    pub recorded_before: String,
     /// The pub/sub channel of the gateways' delivery probes.
     pub probe: String,
     prefix: String,
@@ -37,6 +44,8 @@ impl Keys {
             settings: format!("{prefix}settings"),
             runs: format!("{prefix}runs"),
             lease: format!("{prefix}recorder"),
+            standby: format!("{prefix}standby"),
+            recorded_before: format!("{prefix}recorded-before"),
             probe: format!("{prefix}probe"),
             prefix,
         }
@@ -124,6 +133,9 @@ mod tests {
             keys.stream.clone(),
             keys.settings.clone(),
             keys.seen_prefix.clone(),
+            keys.lease.clone(),
+            keys.standby.clone(),
+            keys.recorded_before.clone(),
         ]
         .into_iter()
         .chain(run.keys(&keys));

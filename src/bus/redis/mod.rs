@@ -8,13 +8,16 @@
 //! - the [`recorder`] subscribes to the pub/sub channel and validates each
 //!   message. The gateway holding the recorder [`lease`] records it in the
 //!   stream `tactical-link:{<channel>}:events` with [`scripts::RECORD`]; the
-//!   others keep a [`standby`] buffer and record it only if they take the
-//!   lease over. So Redis runs the record script once per event, whatever
+//!   one holding the standby lease keeps a [`standby`] buffer and records it
+//!   only if it takes the recorder lease over; every other gateway (a
+//!   follower) unsubscribes from the channel. So Redis sends each message
+//!   to two gateways and runs the record script once per event, whatever
 //!   the number of gateways, and the stream holds every event once, in
 //!   publish order;
 //! - the [`reader`] follows the stream from the last id the hub relayed and
-//!   relays what the recorder did not; on start it reloads the retained
-//!   window, so state and history survive a gateway restart.
+//!   relays what the recorder did not (on a follower, every event); on
+//!   start it reloads the retained window, so state and history survive a
+//!   gateway restart.
 //!
 //! The halves (and the recorder lease) move together: when one loses a
 //! connection that was up, the others drop theirs and connect again too,
@@ -66,7 +69,7 @@ use crate::history::{DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_SIZE};
 use crate::hub::Hub;
 pub use endpoint::Endpoint;
 pub use keys::{Keys, RunRecord};
-use lease::Lease;
+use lease::Roles;
 use parsed::Parsed;
 pub use publisher::RedisPublisher;
 use standby::Standby;
@@ -105,6 +108,8 @@ pub struct LinkConfig {
     pub dedup_window: Duration,
     /// Replicas a publish waits for.
     pub replication: publisher::Replication,
+    /// Pause after a read of the stream that brought events.
+    pub stream_read_pause: Duration,
 }
 
 impl LinkConfig {
@@ -121,6 +126,7 @@ impl LinkConfig {
             max_runs: 100,
             dedup_window: Duration::from_secs(DEFAULT_DEDUP_WINDOW_S),
             replication: publisher::Replication::NONE,
+            stream_read_pause: Duration::ZERO,
         }
     }
 }
@@ -290,14 +296,21 @@ pub async fn run_link(hub: Arc<Hub>, config: LinkConfig, shutdown: CancellationT
         },
         parsed: Parsed::default(),
         barriers: Barriers::default(),
-        lease: Lease::default(),
+        roles: Roles::default(),
         standby: Standby::default(),
         lost: tokio::sync::watch::Sender::new(0),
     };
+    // At shutdown a recorder hands its lease over before it stops
+    // recording (lease.rs), so the recorder part has a token of its own.
+    let recording = CancellationToken::new();
     tokio::join!(
-        link.reconnecting(Part::Recorder, &shutdown),
+        link.reconnecting(Part::Recorder, &recording),
         link.reconnecting(Part::Reader, &shutdown),
-        link.reconnecting(Part::Lease, &shutdown),
+        async {
+            link.reconnecting(Part::Lease, &shutdown).await;
+            link.hand_over().await;
+            recording.cancel();
+        },
     );
 }
 
@@ -314,8 +327,8 @@ struct Link {
     parsed: Parsed,
     /// The reader's requests that the recorder record everything sent to it.
     barriers: Barriers,
-    /// Whether this gateway records the channel.
-    lease: Lease,
+    /// Whether this gateway records the channel, stands by, or follows.
+    roles: Roles,
     /// What it keeps meanwhile.
     standby: Standby,
     /// Counts connections lost after they were up; each loss makes every
@@ -373,8 +386,10 @@ impl Link {
             if was_up && !matches!(error, LinkError::Moved) {
                 self.lost.send_modify(|n| *n += 1);
             }
-            if let Part::Lease = part {
-                self.lease_is(false);
+            match part {
+                Part::Lease => self.role_is(lease::Role::Follower),
+                Part::Recorder => self.roles.set_listening(false),
+                Part::Reader => {}
             }
             self.after_failure(part, &format!("{name}: {error}"), was_up, &backoff);
             let delay = backoff.next_delay(&mut rng);

@@ -1,8 +1,11 @@
 //! The stream reader: follows the stream (`XREAD BLOCK`) from the last id
 //! the hub relayed and relays, under its stream id, each entry the hub has
-//! not relayed yet: whatever the recorder could not relay at once (entries
-//! recorded while this gateway's subscription was down, or by another
-//! gateway whose copy came first). On start it first reloads the retained
+//! not relayed yet: on a follower (a gateway that neither records nor
+//! stands by, [`super::lease`]) every event; on the others whatever the
+//! recorder could not relay at once (entries recorded while its
+//! subscription was down, or by another gateway). With
+//! `--stream-read-pause-ms` it waits that long after each read that brought
+//! entries, so that Redis serves fewer, larger reads. On start it first reloads the retained
 //! window (`XREVRANGE`), so state and history survive a gateway restart.
 //! Every gateway reads the same stream, so every gateway gives an event the
 //! same id, and a client can resume on any of them.
@@ -30,8 +33,17 @@ use crate::hub::Hub;
 
 /// How long the reader's `XREAD` blocks when nothing comes.
 const READ_BLOCK: Duration = Duration::from_secs(2);
-/// Entries read per `XREAD`.
+/// Most entries read per `XREAD`.
 const READ_BATCH: usize = 1000;
+/// Most bytes of events one `XREAD` may bring, counting each at the
+/// largest event size allowed: a follower reads every event from the
+/// stream, and a reply of a thousand large events would be tens of MiB.
+const READ_BYTES: usize = 1024 * 1024;
+
+/// Entries read per `XREAD` when events may be `max_event_bytes` long.
+fn read_batch(max_event_bytes: usize) -> usize {
+    (READ_BYTES / max_event_bytes.max(1)).clamp(8, READ_BATCH)
+}
 /// Entries read per `XREVRANGE` when reloading history.
 const RELOAD_PAGE: usize = 100;
 /// Longest the reader waits for the recorder's barrier; a recorder that
@@ -165,7 +177,7 @@ impl Link {
         let hub = &self.health.hub;
         let options = StreamReadOptions::default()
             .block(READ_BLOCK.as_millis() as usize)
-            .count(READ_BATCH);
+            .count(read_batch(hub.max_event_bytes()));
         let after = hub
             .last_id()
             .map_or_else(|| "0-0".to_owned(), |id| id.to_string());
@@ -179,12 +191,18 @@ impl Link {
         // Most entries were relayed already, straight from the recorder's
         // reply: skip them without parsing or taking the hub's lock.
         let relayed = hub.last_id();
+        let mut brought = false;
         for stream in reply.map(|r| r.keys).unwrap_or_default() {
             for entry in stream.ids {
+                brought = true;
                 if is_after(&entry, relayed) && is_new(hub, &entry) {
                     self.catch_up(&entry).await;
                 }
             }
+        }
+        if brought && !self.config.stream_read_pause.is_zero() {
+            // --stream-read-pause-ms: let the next events gather.
+            tokio::time::sleep(self.config.stream_read_pause).await;
         }
         Ok(())
     }
@@ -344,6 +362,13 @@ mod tests {
         let previous = redis::Value::BulkString(previous.as_bytes().to_vec());
         entry.map.insert(PREVIOUS_FIELD.to_owned(), previous);
         entry
+    }
+
+    #[test]
+    fn a_read_brings_at_most_a_mebibyte_of_the_largest_events() {
+        assert_eq!(read_batch(64 * 1024), 16);
+        assert_eq!(read_batch(512), READ_BATCH);
+        assert_eq!(read_batch(16 * 1024 * 1024), 8);
     }
 
     #[test]

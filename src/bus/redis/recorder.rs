@@ -1,7 +1,11 @@
 //! The recorder: one subscription to the channel, and every message on it
 //! recorded in the stream once, by the gateway that holds the recorder
-//! lease ([`super::lease`]); the others keep what they receive as standbys
-//! ([`super::standby`]) and record it if they take the lease over.
+//! lease ([`super::lease`]); the standby keeps what it receives
+//! ([`super::standby`]) and records it if it takes the lease over. The
+//! subscription always carries the delivery probes; it carries the channel
+//! from the connection on until the lease loop says this gateway follows
+//! (then it unsubscribes: a follower relays from the stream), and again
+//! whenever it stands by or records.
 //!
 //! Messages already waiting are recorded together, in one pipeline of
 //! [`scripts::RECORD`] calls: one round trip for the lot, in order. The
@@ -14,6 +18,7 @@ use futures_util::{FutureExt, StreamExt};
 use redis::AsyncCommands;
 use redis::aio::{MultiplexedConnection, PubSubStream};
 
+use super::lease::Role;
 use super::parsed::Parsed;
 use super::scripts::MAX_RUN_STEPS;
 use super::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, Link, LinkError, Part, RunRecord, scripts, within};
@@ -41,6 +46,8 @@ struct Connected {
     commands: MultiplexedConnection,
     script_sha: String,
     probe: Probe,
+    /// Subscribed to the channel (not only to the probes).
+    listening: bool,
 }
 
 /// Whether the subscription delivers: a probe published through the command
@@ -72,6 +79,7 @@ impl Link {
             Err(err) => return err,
         };
         backoff.reset();
+        self.roles.set_listening(true);
         self.health.hub.metrics().bus_connects.inc();
         tracing::info!(channel = %self.config.channel, "recorder subscribed to Redis");
         self.health.report(Part::Recorder, Ok(()));
@@ -81,6 +89,8 @@ impl Link {
         let limit = record_batch_limit(self.config.history_size);
         let mut batch = Vec::with_capacity(limit);
         let mut barriers = self.barriers.requests.lock().await;
+        let mut roles = self.roles.watch();
+        roles.borrow_and_update();
         loop {
             let step = tokio::select! {
                 Some(done) = barriers.recv() => {
@@ -88,7 +98,10 @@ impl Link {
                     let _ = done.send(());
                     drained
                 }
-                () = self.lease.taken() => self.record_standby(&mut connected).await,
+                Ok(()) = roles.changed() => {
+                    let role = *roles.borrow_and_update();
+                    self.align(&mut connected, role).await
+                }
                 message = connected.messages.next() => {
                     let Some(message) = message else { return LinkError::Closed };
                     let closed = self.collect(message, &mut connected, &mut batch, limit);
@@ -112,12 +125,33 @@ impl Link {
         connected: &mut Connected,
         batch: &[Arc<ValidEvent>],
     ) -> Result<(), LinkError> {
-        if !self.lease.held() {
+        if !self.roles.records() {
             self.standby.keep(batch);
             return Ok(());
         }
         self.record_standby(connected).await?;
         self.record_batch(connected, batch).await.map(|_| ())
+    }
+
+    /// Subscribes to the channel while this gateway records or stands by,
+    /// and not otherwise (a follower relays from the stream); a recorder
+    /// records what it kept as a standby first.
+    async fn align(&self, connected: &mut Connected, role: Role) -> Result<(), LinkError> {
+        let channel = self.config.channel.as_str();
+        let listen = role != Role::Follower;
+        if listen && !connected.listening {
+            within(COMMAND_TIMEOUT, connected.sink.subscribe(channel)).await?;
+        } else if !listen && connected.listening {
+            within(COMMAND_TIMEOUT, connected.sink.unsubscribe(channel)).await?;
+            // Only what a standby heard without a gap is worth recording.
+            drop(self.standby.take());
+        }
+        connected.listening = listen;
+        self.roles.set_listening(listen);
+        if role == Role::Recorder {
+            self.record_standby(connected).await?;
+        }
+        Ok(())
     }
 
     /// Records what this gateway kept as a standby: at a takeover, the
@@ -191,6 +225,7 @@ impl Link {
             commands,
             script_sha,
             probe: Probe::default(),
+            listening: true,
         })
     }
 
