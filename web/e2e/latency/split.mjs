@@ -65,8 +65,12 @@ function taskBetween(tasks, from, to) {
 /**
  * @typedef {{
  *   total: number[], paint: number[], wire: number[], handler: number[], wait: number[],
- *   react: number[], frameWait: number[], render: number[], outside: number[],
+ *   react: number[], inTask: number[], frameWait: number[], render: number[], outside: number[],
  * }} Split
+ * inTask: the handler's end → the DOM change when no scheduler task came
+ * between: React rendered in a microtask, of the message task (the store
+ * told it at once) or of the animation frame that flushed the store (then
+ * it includes the wait for that frame).
  */
 
 /**
@@ -81,7 +85,7 @@ export function split(sent, marks, offset, wire) {
   const { at, coalesced } = domTimes(sent, marks.dom);
   const frames = new Map(marks.frames.map((f) => [f[0], f]));
   /** @type {Split} */
-  const s = { total: [], paint: [], wire: [], handler: [], wait: [], react: [], frameWait: [], render: [], outside: [] };
+  const s = { total: [], paint: [], wire: [], handler: [], wait: [], react: [], inTask: [], frameWait: [], render: [], outside: [] };
   let missing = 0;
   for (const { index, sent: sentAt } of sent) {
     const published = sentAt + offset;
@@ -102,6 +106,8 @@ export function split(sent, marks, offset, wire) {
       if (task) {
         s.wait.push(task[0] - handled);
         s.react.push(dom - task[0]);
+      } else {
+        s.inTask.push(dom - handled);
       }
     }
     const frame = frames.get(dom);
@@ -128,6 +134,7 @@ export function splitLines(s) {
     line('  onmessage: parse, validate, dispatch', s.handler),
     line("  -> React's scheduler task starts", s.wait),
     line('  React task: render + commit -> DOM', s.react),
+    line('  or no scheduler task: -> DOM (a microtask)', s.inTask),
     line('  DOM -> next animation frame', s.frameWait),
     line('  frame: style, layout, paint (+ queued tasks)', s.render),
   ];

@@ -3,7 +3,8 @@
 // import '@tactical-link/react/styles.css' once. What each part owns:
 //
 //   provider.tsx                 one link and one pipeline store per provider
-//   hooks/useTacticalLink.ts     useLinkStatus, useRuns, useRun, useEvents, …
+//   hooks/useTacticalLink.ts     useLinkStatus, useRuns, useRun, useEvents, …,
+//                                each subscribed to its slice (hooks/selectors.ts)
 //   timeline/                    OperationsTimeline (the six stages of a run),
 //                                EventLog, and their pieces
 //   board/                       RunsBoard (every run × six stages, filters)
@@ -14,11 +15,17 @@
 export { TacticalLinkProvider, type TacticalLink, type TacticalLinkProviderProps } from './provider.js';
 export {
   useEvents,
+  useLatestEvents,
   useLinkStatus,
+  useNewestRunKey,
+  usePipelineSelector,
   usePipelineState,
   useRun,
+  useRunCounts,
+  useRunKeys,
   useRuns,
   useShowsTenants,
+  useShowsTenantsOfHeld,
   useTacticalLink,
 } from './hooks/useTacticalLink.js';
 export { useGatewayProbe } from './hooks/useGatewayProbe.js';

@@ -1,16 +1,18 @@
 // <TacticalLinkProvider>: one link to the gateway and one pipeline store
 // for the components under it. It connects while mounted (resuming on every
 // reconnect), feeds every frame into the store, and closes on unmount; the
-// hooks (./hooks.ts) read from it. The store applies each frame as it comes
-// but tells the components at most once per animation frame, so a burst of
-// events costs one render, not one per event.
+// hooks (./hooks/useTacticalLink.ts) read from it. The store applies each
+// frame as it comes; it tells the components at once when the page has
+// been quiet for a frame, and else once per animation frame, so a lone
+// event does not wait for a frame and a burst of events costs one render,
+// not one per event (idleFirstScheduler, @tactical-link/client).
 
 import { createContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import {
   createPipelineStore,
   createSocketClient,
   followLink,
-  frameScheduler,
+  idleFirstScheduler,
   type PipelineStore,
   type PipelineStoreOptions,
   type SocketClient,
@@ -48,7 +50,9 @@ export interface TacticalLinkProviderProps {
   clientOptions?: SocketClientOptions;
   /**
    * Options of the store, read once. Default: its listeners (the hooks) hear
-   * of changes at most once per animation frame (`frameScheduler()`); `{}`
+   * of a change at once when none came in the last frame, else once per
+   * animation frame (`idleFirstScheduler()`); `{ schedule: frameScheduler() }`
+   * always waits for the frame; `{}`
    * tells them of every change at once.
    */
   storeOptions?: PipelineStoreOptions;
@@ -58,7 +62,7 @@ export interface TacticalLinkProviderProps {
 export function TacticalLinkProvider(props: TacticalLinkProviderProps) {
   const { url, token, resume, clientOptions, children } = props;
   const [link] = useState(() => createSocketClient(clientOptions));
-  const [store] = useState(() => createPipelineStore(undefined, props.storeOptions ?? { schedule: frameScheduler() }));
+  const [store] = useState(() => createPipelineStore(undefined, props.storeOptions ?? { schedule: idleFirstScheduler() }));
   const latest = useRef({ token, lastId: props.lastId, onTokenNeeded: props.onTokenNeeded });
   useEffect(() => {
     latest.current.onTokenNeeded = props.onTokenNeeded;

@@ -14,8 +14,22 @@ import { useEvents } from './hooks/useTacticalLink.js';
 import { TacticalLinkProvider } from './provider.js';
 import { OperationsTimeline } from './timeline/OperationsTimeline.js';
 import type * as Icons from './ui/icons.js';
+import type * as RunOption from './timeline/runOption.js';
+import { useRunCounts, useRunKeys } from './hooks/useTacticalLink.js';
 
-const counts = vi.hoisted(() => ({ glyph: new Map<string, number>(), statusIcons: 0 }));
+const counts = vi.hoisted(() => ({ glyph: new Map<string, number>(), statusIcons: 0, options: [] as string[] }));
+
+vi.mock('./timeline/runOption.js', async (importOriginal) => {
+  const real = await importOriginal<typeof RunOption>();
+  return {
+    ...real,
+    // Once per render of a run picker's option: the run ids, in order.
+    optionLabel(...args: Parameters<typeof real.optionLabel>) {
+      counts.options.push(args[0].runId);
+      return real.optionLabel(...args);
+    },
+  };
+});
 
 vi.mock('./ui/icons.js', async (importOriginal) => {
   const real = await importOriginal<typeof Icons>();
@@ -63,6 +77,7 @@ beforeEach(() => {
   pending = null;
   counts.glyph.clear();
   counts.statusIcons = 0;
+  counts.options = [];
 });
 
 afterEach(() => {
@@ -84,8 +99,14 @@ function mount(children: React.ReactNode) {
 
 const gateway = (...frames: unknown[]) => act(() => frames.forEach((frame) => sockets.last().receive(frame)));
 
-function event(id: string, runId: string, stage: 'radar' | 'analyst' | 'advisor', status: 'processing' | 'complete') {
-  const run = runDelta(runId, stage, { status }, { version: id, started_at: START });
+function event(
+  id: string,
+  runId: string,
+  stage: 'radar' | 'analyst' | 'advisor',
+  status: 'processing' | 'complete',
+  outcome: 'running' | 'complete' = 'running',
+) {
+  const run = runDelta(runId, stage, { status }, { version: id, started_at: START, outcome });
   return eventFrame(id, runId, stage, status, {}, undefined, run);
 }
 
@@ -138,5 +159,55 @@ describe('rendering under a stream of frames', () => {
     paint();
     expect(counts.statusIcons - before).toBe(7);
     expect(host.querySelector('[data-run-key="//b"] [data-stage="analyst"]')?.getAttribute('data-status')).toBe('processing');
+  });
+
+  it('the run picker builds its list only when a run comes, and renders an option again only when its label changes', () => {
+    mount(<OperationsTimeline runId="a" onSelectRun={() => {}} />);
+    gateway(WELCOME, snapshotFrame(), event('1-0', 'a', 'radar', 'processing'), event('2-0', 'b', 'radar', 'processing'));
+    paint();
+    expect(counts.options.sort()).toEqual(['a', 'b']);
+    const cards = new Map(counts.glyph);
+
+    // Another run's stage moves: no option, no stage card renders.
+    counts.options = [];
+    gateway(event('3-0', 'b', 'analyst', 'processing'), event('4-0', 'b', 'analyst', 'complete'));
+    paint();
+    expect(counts.options).toEqual([]);
+    expect(counts.glyph).toEqual(cards);
+
+    // A new run: its option only.
+    gateway(event('5-0', 'c', 'radar', 'processing'));
+    paint();
+    expect(counts.options).toEqual(['c']);
+    expect(host.querySelectorAll('[data-testid="run-selector"] option')).toHaveLength(4);
+
+    // A run's outcome changes: its option only, with the new label.
+    counts.options = [];
+    gateway(event('6-0', 'b', 'advisor', 'complete', 'complete'));
+    paint();
+    expect(counts.options).toEqual(['b']);
+    expect(host.querySelector('[data-testid="run-selector"] option[value="//b"]')?.textContent).toMatch(/^b — Complete/);
+    expect(counts.glyph).toEqual(cards);
+  });
+
+  it('a component reading the run keys and counts renders only when a run comes or stalls', () => {
+    let renders = 0;
+    function Counts() {
+      renders += 1;
+      const keys = useRunKeys();
+      const [held, stalled] = useRunCounts();
+      return <p>{`${keys.join(',')} ${held} ${stalled}`}</p>;
+    }
+    mount(<Counts />);
+    gateway(WELCOME, snapshotFrame(), event('1-0', 'a', 'radar', 'processing'));
+    paint();
+    const before = renders;
+    gateway(event('2-0', 'a', 'radar', 'complete'), event('3-0', 'a', 'analyst', 'processing'));
+    paint();
+    expect(renders).toBe(before);
+    gateway(event('4-0', 'b', 'radar', 'processing'));
+    paint();
+    expect(renders).toBe(before + 1);
+    expect(host.textContent).toBe('//b,//a 2 0');
   });
 });

@@ -156,6 +156,6 @@ export function showsTenants(runs: readonly Run[], viewer: Viewer | null): boole
 }
 
 /** A run's name for people: its id, and its tenant when tenants are shown. */
-export function runLabel(run: Run, withTenant: boolean): string {
+export function runLabel(run: Pick<Run, 'runId' | 'tenant'>, withTenant: boolean): string {
   return withTenant ? `${run.runId} (${run.tenant ?? 'no tenant'})` : run.runId;
 }

@@ -11,10 +11,10 @@
 
 import { memo, useMemo, useState } from 'react';
 import { useNow } from '../hooks/useNow.js';
-import { STAGES, formatDuration, type Run, type StageView } from '@tactical-link/client';
+import { STAGES, formatDuration, type PipelineState, type Run, type StageView } from '@tactical-link/client';
 import { StatusIcon } from '../ui/icons.js';
 import { OUTCOME_LABEL, STAGE_LABEL, STATUS_LABEL } from '../ui/labels.js';
-import { usePipelineState, useRuns, useShowsTenants } from '../hooks/useTacticalLink.js';
+import { usePipelineSelector, useShowsTenantsOfHeld } from '../hooks/useTacticalLink.js';
 import { BOARD_FILTERS, boardCounts, boardRows, currentStage, runElapsed, type BoardFilter } from './board.js';
 
 interface Props {
@@ -196,12 +196,17 @@ export interface RunsBoardProps {
 const ignore = () => {};
 
 /** The runs board of every run the provider holds. */
+const heldRuns = (state: PipelineState) => state.runs;
+const maxRunsOf = (state: PipelineState) => state.maxRuns;
+
+/** The runs board of every run the provider holds (it renders again when a run changes, not on other events). */
 export function RunsBoard({ onOpen = ignore }: RunsBoardProps) {
-  const state = usePipelineState();
-  const withTenants = useShowsTenants(useRuns());
+  const runs = usePipelineSelector(heldRuns);
+  const maxRuns = usePipelineSelector(maxRunsOf);
+  const withTenants = useShowsTenantsOfHeld();
   return (
     <div className="tl">
-      <RunsBoardView runs={state.runs} maxRuns={state.maxRuns} withTenants={withTenants} onOpen={onOpen} />
+      <RunsBoardView runs={runs} maxRuns={maxRuns} withTenants={withTenants} onOpen={onOpen} />
     </div>
   );
 }

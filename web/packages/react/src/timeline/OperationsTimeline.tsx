@@ -1,9 +1,11 @@
 // <OperationsTimeline>: the six stages of one run, live, as the gateway
 // sends them (status, detail, timing, attempt, progress, ETA, stalled), with
-// the run at a glance above them. Under a <TacticalLinkProvider>.
+// the run at a glance above them. Under a <TacticalLinkProvider>. It reads
+// the run it shows, not every run: an event of another run does not render
+// it (the run picker reads the runs held on its own: RunSelector.tsx).
 
 import type { Ref } from 'react';
-import { useRun, useRuns, useShowsTenants } from '../hooks/useTacticalLink.js';
+import { useRun, useShowsTenantsOfHeld } from '../hooks/useTacticalLink.js';
 import { useFollowedRun } from './follow.js';
 import { PipelinePanel } from './PipelinePanel.js';
 
@@ -21,16 +23,14 @@ export interface OperationsTimelineProps {
 }
 
 export function OperationsTimeline({ runId = null, onSelectRun, panelRef }: OperationsTimelineProps) {
-  const runs = useRuns();
   const named = useRun(runId);
-  const withTenants = useShowsTenants(runs);
+  const withTenants = useShowsTenantsOfHeld();
   // Without a run given, the newest, switched to at most every few seconds at high rates (follow.ts).
-  const followed = useFollowedRun(runs, runId === null);
+  const followed = useFollowedRun(runId === null);
   const selected = runId === null ? followed : named;
   return (
     <div className="tl">
       <PipelinePanel
-        runs={runs}
         selected={selected}
         pinned={runId !== null}
         waitingFor={runId !== null && selected === undefined ? runId : null}

@@ -1,6 +1,8 @@
 // The selected run: the run picker (when the page lets the user pick), the
 // run at a glance, and its six stage cards. The run shown is the one pinned
 // (by the picker, a row of the runs board, or the page), else the newest.
+// From props, but for the picker, which reads the runs held from the
+// provider (RunSelector.tsx): with `onPin`, put it under a provider.
 
 import type { Ref } from 'react';
 import { STAGES, IDLE_STAGE, type Run } from '@tactical-link/client';
@@ -9,8 +11,6 @@ import { RunSummary } from './RunSummary.js';
 import { StageCard } from './StageCard.js';
 
 interface Props {
-  /** Newest first. */
-  runs: readonly Run[];
   /** The run shown, if any. */
   selected: Run | undefined;
   /** Whether it was picked (else the page follows the newest). */
@@ -24,7 +24,7 @@ interface Props {
   panelRef?: Ref<HTMLElement>;
 }
 
-export function PipelinePanel({ runs, selected, pinned, waitingFor = null, onPin, withTenants, panelRef }: Props) {
+export function PipelinePanel({ selected, pinned, waitingFor = null, onPin, withTenants, panelRef }: Props) {
   return (
     <section className="panel pipeline" aria-labelledby="pipeline-title" ref={panelRef} tabIndex={-1}>
       <header className="panel__header pipeline__header">
@@ -33,7 +33,6 @@ export function PipelinePanel({ runs, selected, pinned, waitingFor = null, onPin
         </h2>
         {onPin && (
           <RunSelector
-            runs={runs}
             pinned={pinned && selected ? selected.key : null}
             followed={pinned ? undefined : selected}
             onPin={onPin}

@@ -1,12 +1,20 @@
 // Which run the stages show: the newest by default ("follow newest", at
 // most one switch every 3 s when runs start faster: follow.ts), or the one
 // the user picked, until they go back to following.
+//
+// The picker reads the runs held from the provider itself: its list of
+// options is rebuilt only when a run comes or goes (`useRunKeys`), and each
+// option renders again only when its own label changes (a run's outcome,
+// its stall: runOption.ts), so an event that only moves a stage renders
+// none of it.
 
-import { runLabel, formatClock, type Run } from '@tactical-link/client';
-import { OUTCOME_LABEL } from '../ui/labels.js';
+import { memo, useCallback } from 'react';
+import { runLabel, type PipelineState, type Run } from '@tactical-link/client';
+import { heldRunsNewestFirst } from '../hooks/selectors.js';
+import { usePipelineSelector, useRunKeys } from '../hooks/useTacticalLink.js';
+import { optionFields, optionLabel, sameOptionFields } from './runOption.js';
 
 interface Props {
-  runs: readonly Run[];
   /** The key of the run picked by the user, or null to follow the newest. */
   pinned: string | null;
   /** The run shown while following (the newest, or one a little older while switches are limited: follow.ts). */
@@ -18,14 +26,31 @@ interface Props {
 
 export const FOLLOW_NEWEST = '';
 
-function optionLabel(run: Run, withTenants: boolean): string {
-  const started = run.startedAt === null ? '' : ` · ${formatClock(run.startedAt).slice(0, 8)}`;
-  const stalled = run.stalled ? ' · stalled' : '';
-  return `${runLabel(run, withTenants)} — ${OUTCOME_LABEL[run.outcome]}${stalled}${started}`;
-}
+/** One run of the picker: renders again only when what its label says changes (runOption.ts). */
+const RunOption = memo(function RunOption({ runKey, withTenants }: { runKey: string; withTenants: boolean }) {
+  const select = useCallback((state: PipelineState) => {
+    const run = state.runs[runKey];
+    return run === undefined ? null : optionFields(run);
+  }, [runKey]);
+  const fields = usePipelineSelector(select, sameOptionFields);
+  return <option value={runKey}>{fields === null ? runKey : optionLabel(fields, withTenants)}</option>;
+});
 
-export function RunSelector({ runs, pinned, followed, onPin, withTenants }: Props) {
-  const newest = followed ?? runs[0];
+/** The options, one per run held: rebuilt only when a run comes or goes. */
+const RunOptions = memo(function RunOptions({ keys, withTenants }: { keys: readonly string[]; withTenants: boolean }) {
+  return keys.map((key) => <RunOption key={key} runKey={key} withTenants={withTenants} />);
+});
+
+export function RunSelector({ pinned, followed, onPin, withTenants }: Props) {
+  const keys = useRunKeys();
+  const none = keys.length === 0;
+  const newest = usePipelineSelector(
+    useCallback((state: PipelineState) => {
+      const run = heldRunsNewestFirst(state.runs)[0];
+      return run === undefined ? null : runLabel(run, withTenants);
+    }, [withTenants]),
+  );
+  const following = followed ? runLabel(followed, withTenants) : newest;
   return (
     <div className="run-selector">
       <label className="field-label" htmlFor="run-selector">
@@ -37,15 +62,11 @@ export function RunSelector({ runs, pinned, followed, onPin, withTenants }: Prop
           data-testid="run-selector"
           className="select"
           value={pinned ?? FOLLOW_NEWEST}
-          disabled={runs.length === 0}
+          disabled={none}
           onChange={(e) => onPin(e.target.value === FOLLOW_NEWEST ? null : e.target.value)}
         >
-          <option value={FOLLOW_NEWEST}>{newest ? `Follow newest (${runLabel(newest, withTenants)})` : 'No runs yet'}</option>
-          {runs.map((run) => (
-            <option key={run.key} value={run.key}>
-              {optionLabel(run, withTenants)}
-            </option>
-          ))}
+          <option value={FOLLOW_NEWEST}>{following === null ? 'No runs yet' : `Follow newest (${following})`}</option>
+          <RunOptions keys={keys} withTenants={withTenants} />
         </select>
       </div>
       {pinned !== null ? (
@@ -53,7 +74,7 @@ export function RunSelector({ runs, pinned, followed, onPin, withTenants }: Prop
           Follow newest
         </button>
       ) : (
-        runs.length > 0 && (
+        !none && (
           <span className="follow-hint" data-testid="following-newest">
             <span className="follow-hint__dot" aria-hidden />
             Following newest

@@ -7,8 +7,9 @@
 // newest run then, and holds still in between. The state itself is never
 // held back: only which run the stage cards show.
 
-import { useEffect, useRef, useState } from 'react';
-import type { Run } from '@tactical-link/client';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { PipelineState, Run } from '@tactical-link/client';
+import { useNewestRunKey, usePipelineSelector, useRun } from '../hooks/useTacticalLink.js';
 
 /** Switches that may be made one right after the other… */
 export const FOLLOW_BURST = 2;
@@ -46,16 +47,20 @@ export function followNewest(state: FollowState, newest: string | null, held: (k
 }
 
 /**
- * The run "follow newest" shows among `runs` (newest first), limited as
- * above; renders again when a held-back switch is due. While not `active`
- * (the user picked a run) it follows nothing, so going back to following
- * shows the newest run at once.
+ * The run "follow newest" shows, limited as above; renders again when the
+ * newest run changes, when the run shown is dropped, or when a held-back
+ * switch is due, not on every event. While not `active` (the user picked a
+ * run) it follows nothing, so going back to following shows the newest run
+ * at once.
  */
-export function useFollowedRun(runs: readonly Run[], active: boolean, now: () => number = Date.now): Run | undefined {
+export function useFollowedRun(active: boolean, now: () => number = Date.now): Run | undefined {
   const state = useRef<FollowState>(NOT_FOLLOWING);
   const [, setTick] = useState(0);
-  const newest = active ? (runs[0]?.key ?? null) : null;
-  const step = followNewest(state.current, newest, (key) => runs.some((run) => run.key === key), now());
+  const newestHeld = useNewestRunKey();
+  const newest = active ? newestHeld : null;
+  const shownKey = state.current.key;
+  const shownHeld = usePipelineSelector(useCallback((s: PipelineState) => shownKey !== null && s.runs[shownKey] !== undefined, [shownKey]));
+  const step = followNewest(state.current, newest, () => shownHeld, now());
   state.current = step.state;
   const { retryAt } = step;
   useEffect(() => {
@@ -63,5 +68,5 @@ export function useFollowedRun(runs: readonly Run[], active: boolean, now: () =>
     const timer = setTimeout(() => setTick((n) => n + 1), Math.max(0, retryAt - now()));
     return () => clearTimeout(timer);
   }, [retryAt, now]);
-  return runs.find((run) => run.key === step.state.key);
+  return useRun(step.state.key);
 }

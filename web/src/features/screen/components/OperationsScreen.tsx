@@ -3,11 +3,13 @@
 // stages of a run and the event log) or the runs board. A notice (the token
 // expiry warning) shows under the header; an overlay (the token prompt)
 // makes the screen inert while it is shown. The state comes from the
-// provider's hooks (@tactical-link/react).
+// provider's hooks (@tactical-link/react), each part subscribed to the slice
+// it shows (the bus, the run counts, the notices), so an event renders the
+// screen's frame only when one of those changed.
 
 import { useEffect, type ReactNode } from 'react';
-import type { BusFrame, GatewayStatus, LinkInfo } from '@tactical-link/client';
-import { LogoMark, useLinkStatus, usePipelineState, useRuns, useTacticalLink } from '@tactical-link/react';
+import type { BusFrame, GatewayStatus, LinkInfo, PipelineState } from '@tactical-link/client';
+import { LogoMark, useLatestEvents, useLinkStatus, usePipelineSelector, useRunCounts, useTacticalLink } from '@tactical-link/react';
 import type { LatencyTracker } from '../model/latency';
 import { BusStatus } from './BusStatus';
 import { IdentityBadge } from './IdentityBadge';
@@ -82,20 +84,25 @@ function OpsHeader({ link, onRetry, bus, latency, gateway, title, views }: Heade
   );
 }
 
+const snapshotReceived = (state: PipelineState) => state.snapshotReceived;
+const resumeFailed = (state: PipelineState) => state.resumeFailed;
+const busOf = (state: PipelineState) => state.bus;
+
 /** What to know about the state on screen: link down, resume failed, bus down. */
 function Banners({ link, bus }: { link: LinkInfo; bus: BusFrame | null }) {
-  const state = usePipelineState();
+  const snapshot = usePipelineSelector(snapshotReceived);
+  const failed = usePipelineSelector(resumeFailed);
   const { store } = useTacticalLink();
   return (
     <>
-      {link.status !== 'live' && state.snapshotReceived && (
+      {link.status !== 'live' && snapshot && (
         <div className="stale-banner" role="note" data-testid="stale-banner">
           Live link {link.status === 'offline' ? 'offline' : 'down'}
           {link.reason ? ` — ${link.reason}` : ''}. Showing the last known state; it catches up on reconnect.
         </div>
       )}
-      {state.resumeFailed !== null && (
-        <ResumeNotice lastId={state.resumeFailed} onDismiss={() => store.dispatch({ type: 'dismiss-resume-notice' })} />
+      {failed !== null && (
+        <ResumeNotice lastId={failed} onDismiss={() => store.dispatch({ type: 'dismiss-resume-notice' })} />
       )}
       {bus?.state === 'down' && (
         <div className="stale-banner stale-banner--bus" role="note" data-testid="bus-banner">
@@ -107,26 +114,34 @@ function Banners({ link, bus }: { link: LinkInfo; bus: BusFrame | null }) {
   );
 }
 
+/**
+ * Latency: whatever was marked before this screen existed was never shown
+ * here; everything marked since is on screen once React has committed the
+ * latest events (the one part of the screen rendered for each of them).
+ * Renders nothing.
+ */
+function LatencyFlush({ latency }: { latency: LatencyTracker }) {
+  const events = useLatestEvents();
+  useEffect(() => latency.discardPending(), [latency]);
+  useEffect(() => latency.flush(Date.now()), [events, latency]);
+  return null;
+}
+
 export function OperationsScreen(props: Props) {
   const { gateway, latency, view, overlay } = props;
   const { link: client } = useTacticalLink();
   const link = useLinkStatus();
-  const state = usePipelineState();
-  const runs = useRuns();
-  const bus = state.bus ?? gateway?.bus ?? null;
+  const [held, stalled] = useRunCounts();
+  const bus = usePipelineSelector(busOf) ?? gateway?.bus ?? null;
 
-  // Latency: whatever was marked before this screen existed was never shown here.
-  useEffect(() => latency.discardPending(), [latency]);
-  // …and everything marked since is on screen once React has committed it.
-  useEffect(() => latency.flush(Date.now()), [state.events, latency]);
-
-  const views = <ViewSwitch view={view} onView={props.onView} runs={runs.length} stalled={runs.filter((r) => r.stalled).length} />;
+  const views = <ViewSwitch view={view} onView={props.onView} runs={held} stalled={stalled} />;
   const covered = overlay !== undefined && overlay !== null;
   const title = view === 'board' ? 'Runs Board' : 'Operations Timeline';
   return (
     <>
       <div className="ops" data-testid="operations-timeline" data-view={view} inert={covered}>
         <OpsHeader link={link} onRetry={() => client.retryNow()} bus={bus} latency={latency} gateway={gateway} title={title} views={views} />
+        <LatencyFlush latency={latency} />
         {props.notice}
         <Banners link={link} bus={bus} />
         {view === 'board' ? (
