@@ -317,7 +317,10 @@ impl Verifier {
     /// loaded key has first makes a JWKS load again (see the module docs).
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
         match self.check(token) {
-            Err(refusal) if refusal.unknown_kid && self.load_for_unknown_kid().await => {
+            // Boxed: the reload (an HTTP request, a file read) is a large
+            // future, and every connection task would carry its space for
+            // a renewal that seldom comes.
+            Err(refusal) if refusal.unknown_kid && Box::pin(self.load_for_unknown_kid()).await => {
                 self.verify_loaded(token)
             }
             result => result.map_err(|refusal| refusal.error),

@@ -117,11 +117,13 @@ impl<'a, S: Socket> Connection<'a, S> {
         // unregister a waiter on the shared token every time.
         let shutdown = ctx.shutdown.cancelled();
         tokio::pin!(shutdown);
-        let polls_revocations = revocations(ctx).is_some();
-        let mut revocation_check = tokio::time::interval_at(
-            Instant::now() + revocation::POLL_INTERVAL,
-            revocation::POLL_INTERVAL,
-        );
+        // A timer (and its allocation) only where a list is configured.
+        let mut revocation_check = revocations(ctx).map(|_| {
+            tokio::time::interval_at(
+                Instant::now() + revocation::POLL_INTERVAL,
+                revocation::POLL_INTERVAL,
+            )
+        });
         let mut heartbeat =
             tokio::time::interval_at(Instant::now() + heartbeat_every, heartbeat_every);
         loop {
@@ -129,7 +131,7 @@ impl<'a, S: Socket> Connection<'a, S> {
                 biased;
                 _ = &mut shutdown => self.on_shutdown(),
                 _ = &mut expiry => self.on_expiry(),
-                _ = revocation_check.tick(), if polls_revocations => self.on_revocation_check(),
+                () = tick(&mut revocation_check) => self.on_revocation_check(),
                 received = self.frames.recv() => self.on_hub_frame(received).await,
                 incoming = self.socket.next() => self.on_client_message(incoming, expiry.as_mut()).await,
                 _ = heartbeat.tick() => self.on_heartbeat().await,
@@ -325,6 +327,14 @@ impl<'a, S: Socket> Connection<'a, S> {
 
     fn metrics(&self) -> &'a Metrics {
         self.ctx.hub.metrics()
+    }
+}
+
+/// The next tick of `interval`; never without one.
+async fn tick(interval: &mut Option<tokio::time::Interval>) {
+    match interval {
+        Some(interval) => drop(interval.tick().await),
+        None => std::future::pending().await,
     }
 }
 

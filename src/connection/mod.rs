@@ -135,24 +135,39 @@ pub struct Admission {
     pub peer: std::net::IpAddr,
 }
 
+/// The opening, then the live connection: the opening's result is consumed
+/// by the call that runs it, not kept beside it for the connection's life.
+async fn open_and_run<S: Socket>(
+    socket: &mut S,
+    ctx: &ConnectionContext,
+    session: &str,
+    admission: Box<Admission>,
+) -> Ending {
+    match opening::Opening::new(socket, ctx, session)
+        .run(*admission)
+        .await
+    {
+        Ok(connection) => run(connection).await,
+        Err(ending) => ending,
+    }
+}
+
+async fn run<S: Socket>(mut connection: live::Connection<'_, S>) -> Ending {
+    connection.run().await
+}
+
 /// Runs one client's connection on `socket` until it ends, sends the close
 /// frame it ends with, and returns it.
 pub async fn serve<S: Socket>(
     mut socket: S,
     ctx: &ConnectionContext,
-    admission: Admission,
+    admission: Box<Admission>,
 ) -> Ending {
     let session = uuid::Uuid::new_v4().to_string();
     tracing::debug!(%session, "client connected");
     // The connection (and with it the client's places under the per-IP and
     // per-user limits) is gone before the close frame is sent.
-    let ending = match opening::Opening::new(&mut socket, ctx, &session)
-        .run(admission)
-        .await
-    {
-        Ok(mut connection) => connection.run().await,
-        Err(ending) => ending,
-    };
+    let ending = open_and_run(&mut socket, ctx, &session, admission).await;
     if let Some(disconnect) = ending {
         tracing::debug!(%session, code = disconnect.code, reason = disconnect.reason, "closing client");
         let _ = timeout(Duration::from_secs(1), socket.send(disconnect.message())).await;

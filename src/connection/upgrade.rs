@@ -21,9 +21,15 @@ pub(super) fn socket_config(config: &ConnectionConfig) -> WebSocketConfig {
 }
 
 /// Starts the connection task once the HTTP upgrade completes.
+///
+/// The task lives as long as the connection, so what it holds is held per
+/// idle connection: the admission goes down boxed and the socket by
+/// reference, because every `async fn` keeps its arguments for its whole
+/// life, and each level would otherwise hold its own copy
+/// (`a_connection_task_stays_within_its_size_budget`).
 pub fn start(on_upgrade: hyper::upgrade::OnUpgrade, ctx: ConnectionContext, admission: Admission) {
-    let socket_config = socket_config(&ctx.config);
     let tracker = ctx.tracker.clone();
+    let admission = Box::new(admission);
     tracker.spawn(async move {
         let upgraded = match on_upgrade.await {
             Ok(upgraded) => upgraded,
@@ -32,27 +38,26 @@ pub fn start(on_upgrade: hyper::upgrade::OnUpgrade, ctx: ConnectionContext, admi
                 return;
             }
         };
-        let socket = WebSocketStream::from_raw_socket(
-            TokioIo::new(upgraded),
-            Role::Server,
-            Some(socket_config),
-        )
-        .await;
-        counted(socket, &ctx, admission).await;
+        let config = socket_config(&ctx.config);
+        let mut socket =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                .await;
+        counted(&mut socket, &ctx, admission).await;
     });
 }
 
 /// Starts the task of an SSE client (its response is already streaming).
-pub fn start_sse(socket: super::SseSocket, ctx: ConnectionContext, admission: Admission) {
+pub fn start_sse(mut socket: super::SseSocket, ctx: ConnectionContext, admission: Admission) {
     let tracker = ctx.tracker.clone();
+    let admission = Box::new(admission);
     tracker.spawn(async move {
         ctx.hub.metrics().sse_connections.inc();
-        counted(socket, &ctx, admission).await;
+        counted(&mut socket, &ctx, admission).await;
     });
 }
 
 /// Serves a connection, counted among those open and ever opened.
-async fn counted(socket: impl super::Socket, ctx: &ConnectionContext, admission: Admission) {
+async fn counted(socket: impl super::Socket, ctx: &ConnectionContext, admission: Box<Admission>) {
     let metrics = ctx.hub.metrics().clone();
     metrics.connections_total.inc();
     metrics.connections_open.inc();
