@@ -175,6 +175,7 @@ impl Link {
         if !self.health.recorder_up() {
             // It cannot listen: let what it holds expire. A recorder
             // connecting meanwhile is not told to unsubscribe for that.
+            self.report_role(Role::Follower);
             self.roles.role.send_if_modified(|current| {
                 *current = Role::Follower;
                 false
@@ -312,9 +313,8 @@ impl Link {
         }
     }
 
-    /// Sets this gateway's role, says so in the logs and metrics, and wakes
-    /// the recorder when it changed.
-    pub(super) fn role_is(&self, role: Role) {
+    /// Says in the logs and metrics that this gateway's role is now `role`.
+    fn report_role(&self, role: Role) {
         let metrics = self.health.hub.metrics();
         let was = self.roles.get();
         if role == Role::Recorder && was != Role::Recorder {
@@ -329,6 +329,12 @@ impl Link {
         metrics
             .recorder_standby
             .set(i64::from(role == Role::Standby));
+    }
+
+    /// Sets this gateway's role, says so in the logs and metrics, and wakes
+    /// the recorder.
+    pub(super) fn role_is(&self, role: Role) {
+        self.report_role(role);
         // Every step, changed or not: the recorder, subscribed to the
         // channel from its connection on, unsubscribes once a step says
         // this gateway follows.
