@@ -16,26 +16,6 @@ use testkit::{Gateway, Minter, RedisServer, Served, TempDir};
 const CHANNEL: &str = "replication_events";
 const SECRET: &str = "replication-test-secret-of-32-bytes!";
 
-/// A primary and a replica in sync with it.
-fn primary_and_replica() -> (RedisServer, RedisServer) {
-    // No 5 s pause before the replica's first sync.
-    let primary = RedisServer::try_start_with(false, &["--repl-diskless-sync-delay", "0"]).unwrap();
-    let of = primary.port().to_string();
-    let replica = RedisServer::try_start_with(false, &["--replicaof", "127.0.0.1", &of]).unwrap();
-    // In sync, and counted by the primary's WAIT (the primary counts a
-    // replica once it has acknowledged an offset, a moment after the sync).
-    let mut connection = primary.connection();
-    testkit::wait_until(Duration::from_secs(10), "the replica in sync", || {
-        redis::cmd("WAIT")
-            .arg(1)
-            .arg(100)
-            .query::<u32>(&mut connection)
-            .is_ok_and(|acked| acked == 1)
-    })
-    .unwrap();
-    (primary, replica)
-}
-
 /// Stops (`STOP`) or resumes (`CONT`) a process.
 fn signal(server: &RedisServer, name: &str) {
     let pid = server.pid().unwrap().to_string();
@@ -59,7 +39,7 @@ fn event(n: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_publish_succeeds_only_once_a_replica_holds_it() {
-    let (primary, replica) = primary_and_replica();
+    let (primary, replica) = testkit::redis::primary_and_replica().unwrap();
     let wait = Replication {
         replicas: 1,
         timeout: Duration::from_secs(2),
@@ -100,7 +80,7 @@ async fn a_publish_succeeds_only_once_a_replica_holds_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_http_api_says_not_replicated_with_the_id() {
-    let (primary, replica) = primary_and_replica();
+    let (primary, replica) = testkit::redis::primary_and_replica().unwrap();
     let dir = TempDir::new("tl-replication").unwrap();
     let secret = dir.join("secret");
     std::fs::write(&secret, SECRET).unwrap();

@@ -45,7 +45,7 @@ pub async fn run(args: &WaitCostArgs) -> anyhow::Result<()> {
     if args.events == 0 || args.concurrency == 0 || args.trials == 0 {
         bail!("--events, --concurrency and --trials must be positive");
     }
-    let (primary, _replica) = primary_and_replica()?;
+    let (primary, _replica) = testkit::redis::primary_and_replica()?;
     let mut trials: [Vec<Trial>; 2] = [Vec::new(), Vec::new()];
     for _ in 0..args.trials {
         for (slot, replicas) in [0u32, 1].into_iter().enumerate() {
@@ -79,22 +79,6 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
     let mut values: Vec<f64> = values.collect();
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
-}
-
-/// A primary, and a replica in sync that the primary's `WAIT` counts.
-fn primary_and_replica() -> anyhow::Result<(RedisServer, RedisServer)> {
-    let primary = RedisServer::try_start_with(false, &["--repl-diskless-sync-delay", "0"])?;
-    let of = primary.port().to_string();
-    let replica = RedisServer::try_start_with(false, &["--replicaof", "127.0.0.1", &of])?;
-    let mut connection = primary.connection();
-    testkit::wait_until(Duration::from_secs(10), "the replica in sync", || {
-        redis::cmd("WAIT")
-            .arg(1)
-            .arg(100)
-            .query::<u32>(&mut connection)
-            .is_ok_and(|acked| acked == 1)
-    })?;
-    Ok((primary, replica))
 }
 
 /// `args.events` publishes by `args.concurrency` publishers, each on its

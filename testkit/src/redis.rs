@@ -190,6 +190,25 @@ pub(crate) fn ping(port: u16) -> bool {
         .is_ok()
 }
 
+/// A primary and a replica in sync with it, counted by the primary's
+/// `WAIT` (the primary counts a replica once it has acknowledged an
+/// offset, a moment after the sync): what a replicated publish needs.
+pub fn primary_and_replica() -> anyhow::Result<(RedisServer, RedisServer)> {
+    // No 5 s pause before the replica's first sync.
+    let primary = RedisServer::try_start_with(false, &["--repl-diskless-sync-delay", "0"])?;
+    let of = primary.port().to_string();
+    let replica = RedisServer::try_start_with(false, &["--replicaof", "127.0.0.1", &of])?;
+    let mut connection = primary.connection();
+    crate::wait_until(Duration::from_secs(10), "the replica in sync", || {
+        ::redis::cmd("WAIT")
+            .arg(1)
+            .arg(100)
+            .query::<u32>(&mut connection)
+            .is_ok_and(|acked| acked == 1)
+    })?;
+    Ok((primary, replica))
+}
+
 /// Whether the replica on `port` has its link to its master up.
 pub fn in_sync(port: u16) -> bool {
     let info = connect(port, Duration::from_secs(1)).and_then(|mut connection| {
