@@ -6,7 +6,7 @@
 //! Gateways that are killed run as the binary.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -217,25 +217,7 @@ async fn takeover_loses_nothing(stop_recorder: impl FnOnce(&mut GatewayProcess))
     .await;
     let leader = usize::from(leads(&gateways[1]).await);
     // A service publishing plain PUBLISH every 10 ms, through the takeover.
-    let (stop, published) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicUsize::new(0)),
-    );
-    let publisher = std::thread::spawn({
-        let (stop, published, mut conn) = (stop.clone(), published.clone(), redis.connection());
-        move || {
-            while !stop.load(Relaxed) {
-                let seq = published.fetch_add(1, Relaxed);
-                let event = format!(r#"{{"type":"tick","seq":{seq}}}"#);
-                let _: i64 = redis::cmd("PUBLISH")
-                    .arg("system_events")
-                    .arg(event)
-                    .query(&mut conn)
-                    .unwrap();
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        }
-    });
+    let ticker = Ticker::start(&redis, Duration::from_millis(10));
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop_recorder(&mut gateways[leader]);
     let killed_at = Instant::now();
@@ -246,9 +228,7 @@ async fn takeover_loses_nothing(stop_recorder: impl FnOnce(&mut GatewayProcess))
     .await;
     let takeover = killed_at.elapsed();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    stop.store(true, Relaxed);
-    publisher.join().unwrap();
-    let total = published.load(Relaxed) as u64;
+    let total = ticker.stop();
     eventually(Duration::from_secs(15), "every event relayed", async || {
         seqs(survivor).await.len() as u64 == total
     })
