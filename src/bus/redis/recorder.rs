@@ -46,8 +46,6 @@ struct Connected {
     commands: MultiplexedConnection,
     script_sha: String,
     probe: Probe,
-    /// Subscribed to the channel (not only to the probes).
-    listening: bool,
 }
 
 /// Whether the subscription delivers: a probe published through the command
@@ -139,14 +137,16 @@ impl Link {
     async fn align(&self, connected: &mut Connected, role: Role) -> Result<(), LinkError> {
         let channel = self.config.channel.as_str();
         let listen = role != Role::Follower;
-        if listen && !connected.listening {
+        // Subscribed to the channel (not only to the probes): from the
+        // connection on until this says otherwise (`Roles::listening`).
+        let listening = self.roles.listening();
+        if listen && !listening {
             within(COMMAND_TIMEOUT, connected.sink.subscribe(channel)).await?;
-        } else if !listen && connected.listening {
+        } else if !listen && listening {
             within(COMMAND_TIMEOUT, connected.sink.unsubscribe(channel)).await?;
             // Only what a standby heard without a gap is worth recording.
             drop(self.standby.take());
         }
-        connected.listening = listen;
         self.roles.set_listening(listen);
         if role == Role::Recorder {
             self.record_standby(connected).await?;
@@ -225,7 +225,6 @@ impl Link {
             commands,
             script_sha,
             probe: Probe::default(),
-            listening: true,
         })
     }
 
