@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tactical_link::bus::redis::Keys;
 use testkit::RedisCluster;
-use testkit::failover::{Scene, plain_publish, recorded, stream};
+use testkit::failover::{Scene, plain_publish, recorded, stream_ids_with_plain};
 
 const CHANNEL: &str = "system_events";
 /// Longest a gateway may say 503: the nodes' timeout (1 s) and the
@@ -73,14 +73,7 @@ async fn gateways_follow_the_replica_that_takes_over_a_killed_slot_master() {
     scene.more_events(20, "events after the failover").await;
 
     let outcome = scene.finish().await;
-    let entries = stream(new, CHANNEL);
-    let plain = entries.iter().filter(|(_, e)| e.contains("failover.plain"));
-    assert_eq!(
-        plain.count(),
-        2,
-        "plain PUBLISH before and after are recorded"
-    );
-    let ids: Vec<_> = entries.iter().map(|(id, _)| *id).collect();
+    let ids = stream_ids_with_plain(new, CHANNEL, "failover.plain", 2);
     let measured = outcome.check(&ids, OUTAGE_BOUND, DELIVERY_BOUND);
     // A killed master is seen at once, and not replaced at once.
     assert!(measured.outages.iter().all(Option::is_some), "{measured:?}");

@@ -21,7 +21,7 @@
 use std::time::Duration;
 
 use tactical_link::bus::redis::Keys;
-use testkit::failover::{Scene, plain_publish, recorded, stream};
+use testkit::failover::{Scene, plain_publish, recorded, stream_ids_with_plain};
 use testkit::{RedisSentinel, Served, Signal, eventually};
 
 const CHANNEL: &str = "system_events";
@@ -83,14 +83,7 @@ async fn fail_over(failure: Failure) {
     }
 
     let outcome = scene.finish().await;
-    let entries = stream(new, CHANNEL);
-    let plain = entries.iter().filter(|(_, e)| e.contains("failover.plain"));
-    assert_eq!(
-        plain.count(),
-        2,
-        "plain PUBLISH before and after are recorded"
-    );
-    let ids: Vec<_> = entries.iter().map(|(id, _)| *id).collect();
+    let ids = stream_ids_with_plain(new, CHANNEL, "failover.plain", 2);
     let measured = outcome.check(&ids, OUTAGE_BOUND, DELIVERY_BOUND);
     if failure == Failure::Kill {
         // A killed primary is seen at once, and not replaced at once.

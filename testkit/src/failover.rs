@@ -218,6 +218,19 @@ fn arrivals(followed: &Followed) -> HashMap<&str, Instant> {
     ids.zip(followed.received.iter().copied()).collect()
 }
 
+/// The ids of `channel`'s stream on the Redis at `port`, once it is
+/// checked that `count` of its events contain `plain` (the plain `PUBLISH`
+/// events a test sent around a failover: each recorded, and once).
+pub fn stream_ids_with_plain(port: u16, channel: &str, plain: &str, count: usize) -> Vec<EventId> {
+    let entries = stream(port, channel);
+    let recorded = entries.iter().filter(|(_, e)| e.contains(plain)).count();
+    assert_eq!(
+        recorded, count,
+        "plain PUBLISH before and after are recorded"
+    );
+    entries.iter().map(|(id, _)| *id).collect()
+}
+
 /// The entries (id, event) of `channel`'s stream on the Redis at `port`.
 pub fn stream(port: u16, channel: &str) -> Vec<(EventId, String)> {
     let mut connection = crate::redis::connect(port, Duration::from_secs(2)).expect("Redis");
