@@ -16,7 +16,6 @@ use clap::Args;
 use hdrhistogram::Histogram;
 use tactical_link::bus::redis::RedisPublisher;
 use tactical_link::bus::redis::publisher::Replication;
-use testkit::RedisServer;
 
 /// The flags of `wait-cost`.
 #[derive(Debug, Clone, Args)]
